@@ -1,0 +1,66 @@
+# Brigade: `make run` serves the demo, `make test` runs the whole suite. `make help` lists all.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+export FLASK_APP := lms
+HOST ?= 127.0.0.1
+PORT ?= 5000
+DB ?= sqlite
+
+.DEFAULT_GOAL := help
+.PHONY: help install system-deps translations extract-messages db demo run worker test test-sqlite test-postgresql lint format bench clean
+
+help: ## List the targets
+	@grep -hE '^[a-zA-Z_-]+:.*?## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*?## "}; {printf "  make %-18s %s\n", $$1, $$2}'
+
+$(STAMP): pyproject.toml
+	@test -d $(VENV) || $(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install -q --upgrade pip
+	$(BIN)/pip install -q -e '.[test]'
+	@touch $(STAMP)
+
+install: $(STAMP) translations ## Create .venv and install Brigade with its test tools
+
+system-deps: ## Install the Debian packages Brigade needs (as root, only when missing)
+	@bash scripts/system-deps.sh
+
+translations: $(STAMP) ## Compile the message catalogues (lv, ru, en)
+	@$(BIN)/pybabel compile -d lms/translations -f 2>&1 | grep -v "^compiling" || true
+
+extract-messages: $(STAMP) ## Re-extract strings and update the .po catalogues
+	$(BIN)/pybabel extract -F babel.cfg -k _l -k lazy_gettext -k ngettext:1,2 -o lms/translations/messages.pot --no-location --sort-output .
+	$(BIN)/pybabel update -i lms/translations/messages.pot -d lms/translations --no-fuzzy-matching --ignore-obsolete
+
+db: install ## Create or upgrade the SQLite database under instance/
+	@mkdir -p instance
+	$(BIN)/flask lms init
+
+demo: db ## Load the demo organisation and the course packs
+	$(BIN)/flask lms demo
+
+run: system-deps demo ## Install, migrate, load the demo and serve on http://127.0.0.1:5000
+	@echo "Serving Brigade on http://$(HOST):$(PORT) (Ctrl+C stops)"
+	$(BIN)/flask run --host $(HOST) --port $(PORT)
+
+test: system-deps install ## Install and run the whole suite on SQLite, then on PostgreSQL
+	LMS_TEST_DB=sqlite $(BIN)/pytest
+	LMS_TEST_DB=postgresql $(BIN)/pytest
+
+test-sqlite: install ## Run the suite on SQLite only
+	LMS_TEST_DB=sqlite $(BIN)/pytest
+
+test-postgresql: install ## Run the suite on a throwaway PostgreSQL only
+	LMS_TEST_DB=postgresql $(BIN)/pytest
+
+lint: install ## ruff lint and format check
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+format: install ## ruff format and autofix
+	$(BIN)/ruff check --fix .
+	$(BIN)/ruff format .
+
+clean: ## Remove the virtualenv, caches and the development database
+	rm -rf $(VENV) .pytest_cache .ruff_cache instance/lms.db* instance/huey.db*

@@ -1,0 +1,1 @@
+"""Accounts: people, departments, roles, log-in."""

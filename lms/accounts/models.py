@@ -1,0 +1,90 @@
+from __future__ import annotations
+
+import secrets
+from datetime import date, datetime
+
+import sqlalchemy as sa
+from flask_login import UserMixin
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from lms.core.model import Base, CreatedMixin, UTCDateTime
+from lms.core.permissions import ROLES, has_permission
+
+
+def new_token() -> str:
+    return secrets.token_urlsafe(24)
+
+
+class Department(CreatedMixin, Base):
+    __tablename__ = "departments"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(sa.String(200))
+    code: Mapped[str] = mapped_column(sa.String(40), unique=True)
+    parent_id: Mapped[int | None] = mapped_column(sa.ForeignKey("departments.id"), index=True)
+    manager_id: Mapped[int | None] = mapped_column(
+        sa.ForeignKey("users.id", use_alter=True), index=True
+    )
+
+    parent: Mapped[Department | None] = relationship(remote_side="Department.id")
+    manager: Mapped[User | None] = relationship(foreign_keys=[manager_id])
+
+    __table_args__ = (sa.CheckConstraint("parent_id IS NULL OR parent_id <> id", "not_own_parent"),)
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class UserRole(Base):
+    __tablename__ = "user_roles"
+
+    user_id: Mapped[int] = mapped_column(
+        sa.ForeignKey("users.id", ondelete="CASCADE"), primary_key=True
+    )
+    role: Mapped[str] = mapped_column(sa.String(20), primary_key=True)
+
+    __table_args__ = (
+        sa.CheckConstraint("role IN (" + ", ".join(f"'{r}'" for r in ROLES) + ")", "known_role"),
+    )
+
+
+class User(UserMixin, CreatedMixin, Base):
+    __tablename__ = "users"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    email: Mapped[str] = mapped_column(sa.String(254), unique=True)
+    name: Mapped[str] = mapped_column(sa.String(200))
+    job_title: Mapped[str] = mapped_column(sa.String(200), default="")
+    department_id: Mapped[int | None] = mapped_column(sa.ForeignKey("departments.id"), index=True)
+    active: Mapped[bool] = mapped_column(default=True)
+    password_hash: Mapped[str] = mapped_column(sa.String(255))
+    pin_hash: Mapped[str | None] = mapped_column(sa.String(255))
+    locale: Mapped[str | None] = mapped_column(sa.String(8))
+    start_date: Mapped[date | None] = mapped_column(sa.Date)
+    calendar_token: Mapped[str] = mapped_column(sa.String(64), unique=True, default=new_token)
+    session_version: Mapped[int] = mapped_column(default=1)
+    last_login_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+    department: Mapped[Department | None] = relationship(foreign_keys=[department_id])
+    role_rows: Mapped[list[UserRole]] = relationship(cascade="all, delete-orphan", lazy="selectin")
+
+    @property
+    def roles(self) -> set[str]:
+        return {r.role for r in self.role_rows}
+
+    def has_role(self, role: str) -> bool:
+        return role in self.roles
+
+    def can(self, permission: str) -> bool:
+        return self.active and has_permission(self.roles, permission)
+
+    @property
+    def is_active(self) -> bool:  # Flask-Login refuses inactive users
+        return self.active
+
+    def get_id(self) -> str:
+        # The version lets a password change or deactivation end every other session.
+        return f"{self.id}:{self.session_version}"
+
+    def __str__(self) -> str:
+        return self.name

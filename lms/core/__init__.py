@@ -1,0 +1,1 @@
+"""Shared pieces every domain stands on. Imports nothing else from lms."""

@@ -1,0 +1,56 @@
+"""Navigation entries, registered by each domain, shown by permission."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from flask import request, url_for
+
+
+@dataclass(frozen=True)
+class NavItem:
+    label: Any  # a lazy translated string
+    endpoint: str
+    permission: str
+    order: int = 50
+
+
+_ITEMS: list[NavItem] = []
+
+
+def register(label: Any, endpoint: str, permission: str, order: int = 50) -> None:
+    if any(i.endpoint == endpoint for i in _ITEMS):
+        return
+    _ITEMS.append(NavItem(label, endpoint, permission, order))
+    _ITEMS.sort(key=lambda i: i.order)
+
+
+def items_for(user) -> list[dict[str, Any]]:
+    out = []
+    for item in _ITEMS:
+        if user.can(item.permission):
+            url = url_for(item.endpoint)
+            active = request.endpoint == item.endpoint or (
+                request.blueprint
+                and item.endpoint.split(".")[0] == request.blueprint
+                and request.path.startswith(url)
+                and url != "/"
+            )
+            out.append({"label": item.label, "url": url, "active": bool(active)})
+    return out
+
+
+_PANELS: list[tuple[int, str, str]] = []
+
+
+def register_home_panel(template: str, permission: str, order: int = 50) -> None:
+    """A template included on the start page for users with the permission."""
+    if any(t == template for _o, t, _p in _PANELS):
+        return
+    _PANELS.append((order, template, permission))
+    _PANELS.sort()
+
+
+def home_panels_for(user) -> list[str]:
+    return [t for _o, t, p in _PANELS if user.can(p)]

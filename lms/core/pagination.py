@@ -1,0 +1,36 @@
+"""Page through a select without loading everything."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import sqlalchemy as sa
+
+
+@dataclass
+class Page:
+    items: list[Any]
+    page: int
+    per_page: int
+    total: int
+
+    @property
+    def pages(self) -> int:
+        return max(1, -(-self.total // self.per_page))
+
+    @property
+    def has_prev(self) -> bool:
+        return self.page > 1
+
+    @property
+    def has_next(self) -> bool:
+        return self.page < self.pages
+
+
+def paginate(session, stmt, page: int = 1, per_page: int = 50, scalars: bool = True) -> Page:
+    page = max(1, page)
+    total = session.execute(sa.select(sa.func.count()).select_from(stmt.subquery())).scalar_one()
+    result = session.execute(stmt.limit(per_page).offset((page - 1) * per_page))
+    items = list(result.scalars() if scalars else result)
+    return Page(items=items, page=page, per_page=per_page, total=total)

@@ -1,0 +1,96 @@
+"""Permissions: one registry, declared on every view, checked on every request.
+
+Every endpoint is either listed as public (``@public``) or declares the permission it needs
+(``@requires("programs.sign")``). Anything else is refused: a route that forgets to declare a
+permission answers 403 for everyone, and ``tests/core/test_url_map.py`` fails on it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from functools import wraps
+from typing import Any
+
+from flask import abort, current_app, request
+from flask_login import current_user
+
+ROLES: tuple[str, ...] = ("admin", "instructor", "manager", "employee", "auditor")
+
+# The special permission "login" means: any signed-in user.
+PERMISSIONS: dict[str, frozenset[str]] = {
+    "login": frozenset(ROLES),
+    "accounts.admin": frozenset({"admin"}),
+    "audit.view": frozenset({"admin", "auditor"}),
+    "programs.view": frozenset({"admin", "instructor", "manager", "auditor"}),
+    "programs.edit": frozenset({"admin", "instructor", "manager"}),
+    "programs.sign": frozenset({"manager", "admin"}),
+    "sessions.manage": frozenset({"admin", "instructor"}),
+    "sessions.view_all": frozenset({"admin", "instructor", "manager", "auditor"}),
+    "learning.take": frozenset(ROLES),
+    "learning.results": frozenset({"admin", "instructor", "manager"}),
+    "certificates.view": frozenset({"admin", "auditor"}),
+    "certificates.revoke": frozenset({"admin"}),
+    "compliance.view": frozenset({"admin", "manager", "auditor", "instructor"}),
+    "compliance.manage": frozenset({"admin"}),
+    "cascade.designate": frozenset({"admin", "manager"}),
+}
+
+PUBLIC_ATTR = "_lms_public"
+PERMISSION_ATTR = "_lms_permission"
+
+
+def roles_with(permission: str) -> frozenset[str]:
+    if permission not in PERMISSIONS:
+        raise KeyError(f"unknown permission {permission!r}")
+    return PERMISSIONS[permission]
+
+
+def has_permission(roles: set[str] | frozenset[str], permission: str) -> bool:
+    return bool(set(roles) & roles_with(permission))
+
+
+def public(view: Callable) -> Callable:
+    """Mark a view as reachable without logging in."""
+    setattr(view, PUBLIC_ATTR, True)
+    return view
+
+
+def requires(permission: str) -> Callable[[Callable], Callable]:
+    """Declare the permission a view needs; a signed-in user without it gets 403."""
+    roles_with(permission)  # unknown names fail at import time
+
+    def decorate(view: Callable) -> Callable:
+        @wraps(view)
+        def wrapper(*args: Any, **kwargs: Any):
+            if not current_user.is_authenticated:
+                return current_app.login_manager.unauthorized()
+            if not current_user.can(permission):
+                abort(403)
+            return view(*args, **kwargs)
+
+        setattr(wrapper, PERMISSION_ATTR, permission)
+        return wrapper
+
+    return decorate
+
+
+def declared(view: Callable) -> str | None:
+    """'public', the permission name, or None when the view declares nothing."""
+    if getattr(view, PUBLIC_ATTR, False):
+        return "public"
+    return getattr(view, PERMISSION_ATTR, None)
+
+
+def enforce_declared() -> Any:
+    """before_request hook: log-in by default, and deny endpoints that declare nothing."""
+    if request.endpoint is None:
+        return None  # 404/405 are answered by Flask itself
+    view = current_app.view_functions.get(request.endpoint)
+    decl = declared(view) if view is not None else None
+    if decl == "public":
+        return None
+    if not current_user.is_authenticated:
+        return current_app.login_manager.unauthorized()
+    if decl is None:
+        abort(403)
+    return None

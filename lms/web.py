@@ -1,0 +1,205 @@
+"""Wiring: extensions, blueprints, request lifecycle, security headers, error pages."""
+
+from __future__ import annotations
+
+from flask import Flask, flash, render_template, request
+from flask_babel import format_date, format_datetime, format_decimal
+from flask_babel import gettext as _
+from flask_login import current_user
+from flask_wtf.csrf import CSRFError
+from werkzeug.exceptions import HTTPException
+
+from lms import domains
+from lms.config import ROOT
+from lms.core import i18n, nav
+from lms.core.errors import DomainError
+from lms.core.permissions import enforce_declared
+from lms.extensions import babel, configure_engine, csrf, db, limiter, login_manager, migrate
+
+CSP = (
+    "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+    "font-src 'self'; object-src 'none'; base-uri 'self'; form-action 'self'; "
+    "frame-ancestors 'none'"
+)
+
+ERROR_TITLES = {
+    400: "Bad request",
+    401: "Sign-in needed",
+    403: "Not allowed",
+    404: "Not found",
+    405: "Method not allowed",
+    409: "Conflict",
+    413: "Too large",
+    429: "Too many requests",
+    500: "Something went wrong",
+}
+
+
+def init_app(app: Flask) -> None:
+    domains.load_models()
+    db.init_app(app)
+    configure_engine(app)
+    migrate.init_app(app, db, directory=str(ROOT / "migrations"), render_as_batch=True)
+    csrf.init_app(app)
+    limiter.init_app(app)
+    babel.init_app(app, locale_selector=i18n.select_locale, timezone_selector=i18n.select_timezone)
+    _init_login(app)
+
+    for bp in domains.blueprints():
+        app.register_blueprint(bp)
+
+    app.before_request(enforce_declared)
+    app.after_request(_finish_transaction)
+    app.after_request(_security_headers)
+    _init_errors(app)
+    _init_templates(app)
+
+    from lms import cli
+
+    cli.init_app(app)
+
+
+def _init_login(app: Flask) -> None:
+    from lms.accounts.models import User
+
+    login_manager.init_app(app)
+    login_manager.login_view = "accounts.login"
+    login_manager.login_message = None
+    login_manager.session_protection = "basic"
+
+    @login_manager.user_loader
+    def load_user(ident: str):
+        try:
+            user_id, version = (int(x) for x in ident.split(":", 1))
+        except ValueError:
+            return None
+        user = db.session.get(User, user_id)
+        if user is None or not user.active or user.session_version != version:
+            return None
+        return user
+
+    @login_manager.unauthorized_handler
+    def unauthorized():
+        from flask import redirect, url_for
+
+        from lms.core.http import safe_next
+
+        if request.method == "GET":
+            flash(_("Please sign in to see this page."), "info")
+            return redirect(url_for("accounts.login", next=safe_next(request.full_path)))
+        return render_template("errors/error.html", code=401, message=_("Please sign in.")), 401
+
+
+def _finish_transaction(response):
+    """One transaction per request: commit on success, roll back on any error status."""
+    if response.status_code < 400:
+        db.session.commit()
+    else:
+        db.session.rollback()
+    return response
+
+
+def _security_headers(response):
+    response.headers.setdefault("Content-Security-Policy", CSP)
+    response.headers["X-Content-Type-Options"] = "nosniff"
+    response.headers["X-Frame-Options"] = "DENY"
+    response.headers["Referrer-Policy"] = "same-origin"
+    if request.endpoint != "static" and "Cache-Control" not in response.headers:
+        response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+def _error_messages() -> dict[int, str]:
+    return {
+        400: _("The request could not be understood. Check the form and try again."),
+        401: _("Please sign in."),
+        403: _("You do not have permission to see this page."),
+        404: _("There is no such page."),
+        405: _("This address does not accept that kind of request."),
+        409: _("This conflicts with what is already recorded."),
+        413: _("The file is too large."),
+        429: _("Too many attempts. Wait a minute and try again."),
+        500: _("Something went wrong on our side. The error was logged."),
+    }
+
+
+def _init_errors(app: Flask) -> None:
+    def render(code: int, message: str | None = None):
+        db.session.rollback()
+        return (
+            render_template(
+                "errors/error.html", code=code, message=message or _error_messages()[code]
+            ),
+            code,
+        )
+
+    @app.errorhandler(CSRFError)
+    def csrf_error(err):
+        return render(
+            400,
+            _(
+                "The form has expired or was not sent from this site. "
+                "Reload the page and try again."
+            ),
+        )
+
+    @app.errorhandler(DomainError)
+    def domain_error(err: DomainError):
+        return render(err.status_code, err.message)
+
+    @app.errorhandler(HTTPException)
+    def http_error(err: HTTPException):
+        code = err.code or 500
+        if code not in ERROR_TITLES:
+            return err
+        return render(code)
+
+    @app.errorhandler(Exception)
+    def unhandled(err: Exception):
+        app.logger.exception("unhandled error")
+        if app.config.get("PROPAGATE_EXCEPTIONS"):
+            raise err
+        return render(500)
+
+
+def _init_templates(app: Flask) -> None:
+    from lms.accounts.forms import LanguageForm
+    from lms.core.permissions import has_permission
+
+    @app.context_processor
+    def inject():
+        def language_form():
+            form = LanguageForm(next=request.full_path.rstrip("?"))
+            form.lang.choices = list(i18n.LANGUAGE_NAMES.items())
+            form.lang.data = str(babel_locale())
+            return form
+
+        def can(permission: str) -> bool:
+            return current_user.is_authenticated and current_user.can(permission)
+
+        def nav_items():
+            return nav.items_for(current_user) if current_user.is_authenticated else []
+
+        def home_panels():
+            return nav.home_panels_for(current_user) if current_user.is_authenticated else []
+
+        return {
+            "home_panels": home_panels,
+            "nav_items": nav_items,
+            "language_form": language_form,
+            "can": can,
+            "organisation": app.config["LMS_CONFIG"].organisation_name,
+            "LANGUAGE_NAMES": i18n.LANGUAGE_NAMES,
+            "has_permission": has_permission,
+        }
+
+    def babel_locale():
+        from flask_babel import get_locale
+
+        return get_locale()
+
+    app.jinja_env.add_extension("jinja2.ext.do")
+    app.jinja_env.globals["current_locale"] = babel_locale
+    app.jinja_env.filters["date"] = lambda v, fmt="medium": format_date(v, fmt) if v else ""
+    app.jinja_env.filters["datetime"] = lambda v, fmt="medium": format_datetime(v, fmt) if v else ""
+    app.jinja_env.filters["number"] = lambda v: format_decimal(v) if v is not None else ""

@@ -1,0 +1,121 @@
+"""Walk every route: each declares a permission, and each role sees only what it may."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from lms.core.permissions import PERMISSIONS, ROLES, declared
+
+SKIP_METHODS = {"HEAD", "OPTIONS"}
+
+
+def _rules(app):
+    for rule in app.url_map.iter_rules():
+        if rule.endpoint == "static":
+            continue
+        yield rule
+
+
+def _url(rule) -> str:
+    def fill(match: re.Match) -> str:
+        conv = match.group(1) or "string"
+        return "999999" if conv.startswith("int") else "does-not-exist"
+
+    return re.sub(r"<(?:(\w+)(?:\([^)]*\))?:)?\w+>", fill, rule.rule)
+
+
+def test_every_endpoint_declares_a_permission(app):
+    missing = []
+    for rule in _rules(app):
+        view = app.view_functions[rule.endpoint]
+        decl = declared(view)
+        if decl is None:
+            missing.append(rule.endpoint)
+        elif decl != "public":
+            assert decl in PERMISSIONS, f"{rule.endpoint} declares unknown {decl!r}"
+    assert not missing, f"routes without @requires/@public: {missing}"
+
+
+def test_static_is_the_only_undeclared_endpoint(app):
+    undeclared = {
+        r.endpoint
+        for r in app.url_map.iter_rules()
+        if declared(app.view_functions[r.endpoint]) is None
+    }
+    assert undeclared == {"static"}
+
+
+def test_anonymous_visitor_reaches_only_public_routes(app, client):
+    for rule in _rules(app):
+        view = app.view_functions[rule.endpoint]
+        public = declared(view) == "public"
+        for method in sorted(rule.methods - SKIP_METHODS):
+            resp = client.open(_url(rule), method=method)
+            if public:
+                assert resp.status_code < 500, (rule.rule, method, resp.status_code)
+                assert resp.status_code != 403, (rule.rule, method)
+            elif method == "GET":
+                assert resp.status_code == 302, (rule.rule, resp.status_code)
+                assert "/login" in resp.headers["Location"], rule.rule
+            else:
+                assert resp.status_code == 401, (rule.rule, method, resp.status_code)
+
+
+@pytest.mark.parametrize("role", ROLES)
+def test_each_role_sees_exactly_its_routes(app, client, login_as, role):
+    login_as(role, name=f"Role {role}")
+    for rule in _rules(app):
+        view = app.view_functions[rule.endpoint]
+        decl = declared(view)
+        if decl == "public" or "GET" not in rule.methods:
+            continue
+        resp = client.get(_url(rule))
+        if role in PERMISSIONS[decl]:
+            assert resp.status_code in (200, 302, 303, 400, 404), (
+                role,
+                rule.rule,
+                resp.status_code,
+            )
+            if resp.status_code == 302:
+                assert "/login" not in resp.headers["Location"], (role, rule.rule)
+        else:
+            assert resp.status_code == 403, (role, rule.rule, resp.status_code)
+
+
+@pytest.mark.parametrize("role", ROLES)
+def test_each_role_is_refused_posts_outside_its_permissions(app, client, login_as, role):
+    login_as(role)
+    for rule in _rules(app):
+        decl = declared(app.view_functions[rule.endpoint])
+        if decl == "public" or "POST" not in rule.methods:
+            continue
+        if role not in PERMISSIONS[decl]:
+            resp = client.post(_url(rule), data={})
+            assert resp.status_code == 403, (role, rule.rule, resp.status_code)
+
+
+def test_a_route_without_a_permission_is_refused(app):
+    """Deny by default: an endpoint that declares nothing answers 403 even to an admin."""
+    from flask import Flask
+
+    from lms.core.permissions import enforce_declared
+
+    probe = Flask("probe")
+    probe.secret_key = "x"
+    probe.add_url_rule("/undeclared", "undeclared", lambda: "open")
+    from flask_login import LoginManager
+
+    lm = LoginManager(probe)
+
+    class Admin:
+        is_authenticated = True
+
+        def can(self, _p):
+            return True
+
+    lm.user_loader(lambda _i: None)
+    lm.request_loader(lambda _r: Admin())
+    probe.before_request(enforce_declared)
+    assert probe.test_client().get("/undeclared").status_code == 403
