@@ -95,3 +95,32 @@ def verify_cmd() -> None:
     else:
         click.echo(f"FAILED: {len(report.problems)} problem(s) in {report.checked} entries.")
         sys.exit(1)
+
+
+@lms_cli.command("import-course")
+@click.argument("path", type=click.Path(exists=True, file_okay=False))
+@click.option("--head", "head_email", default=None, help="E-mail of the program head.")
+def import_course_cmd(path: str, head_email: str | None) -> None:
+    """Validate a course pack folder and import it as a new draft version."""
+    from lms.accounts.services import find_by_email
+    from lms.core.errors import DomainError
+    from lms.programs.packs import import_pack
+
+    head_id = None
+    if head_email:
+        head = find_by_email(db.session, head_email)
+        if head is None:
+            raise click.ClickException(f"No person with e-mail {head_email}")
+        head_id = head.id
+    try:
+        result = import_pack(db.session, path, head_id=head_id)
+    except DomainError as err:
+        db.session.rollback()
+        raise click.ClickException(f"Nothing imported. {err}") from err
+    db.session.commit()
+    for gap in result.gaps:
+        click.echo(f"warning: missing language file {gap}")
+    if result.created:
+        click.echo(f"Imported {result.program.code} as draft version {result.version.number}.")
+    else:
+        click.echo(f"{result.program.code}: content unchanged, nothing imported.")

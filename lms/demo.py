@@ -116,7 +116,7 @@ def load_demo(
     )
     from lms.demo_content import load_content
 
-    load_content(session, users, echo)
+    load_content(session, users, password, echo)
     return [
         (roles[0], email_for(local))
         for local, _n, roles, *_ in PEOPLE

@@ -1,10 +1,34 @@
-"""Demo content from the domains (programs, sessions, courses...), loaded after the people."""
+"""Demo content from the domains, loaded after the people, in dependency order."""
 
 from __future__ import annotations
 
 from collections.abc import Callable
 
+from lms.config import ROOT
 
-def load_content(session, users: dict, echo: Callable[[str], None]) -> None:
-    """Each domain adds its demo content here, in dependency order."""
-    return None
+
+def course_pack_folders() -> list:
+    return sorted(p.parent for p in (ROOT / "courses").glob("*/program.yaml"))
+
+
+def load_programs(session, users: dict, password: str, echo: Callable[[str], None]) -> None:
+    """Import every course pack and have the demo program head sign it."""
+    from lms.programs import services
+    from lms.programs.packs import import_pack
+
+    head = users["head"]
+    author = users["instructor"]
+    for folder in course_pack_folders():
+        result = import_pack(session, folder, head_id=head.id, actor_id=author.id)
+        if result.program.head_id is None:
+            result.program.head_id = head.id
+        version = services.latest_version(session, result.program)
+        if version.status == "draft":
+            services.submit(session, version, author.id)
+        if version.status == "submitted":
+            services.sign(session, version, head, password, "approved")
+        echo(f"  program {result.program.code}: version {version.number} {version.status}")
+
+
+def load_content(session, users: dict, password: str, echo: Callable[[str], None]) -> None:
+    load_programs(session, users, password, echo)

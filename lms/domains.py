@@ -7,7 +7,14 @@ from __future__ import annotations
 
 import importlib
 
-DOMAINS: tuple[str, ...] = ("accounts",)
+DOMAINS: tuple[str, ...] = (
+    "accounts",
+    "programs",
+    "completions",
+    "sessions",
+    "learning",
+    "auditor",
+)
 
 
 def load_models() -> None:

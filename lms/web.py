@@ -198,7 +198,10 @@ def _init_templates(app: Flask) -> None:
 
         return get_locale()
 
+    from lms.core.markdown import render as render_markdown
+
     app.jinja_env.add_extension("jinja2.ext.do")
+    app.jinja_env.filters["markdown"] = render_markdown
     app.jinja_env.globals["current_locale"] = babel_locale
     app.jinja_env.filters["date"] = lambda v, fmt="medium": format_date(v, fmt) if v else ""
     app.jinja_env.filters["datetime"] = lambda v, fmt="medium": format_datetime(v, fmt) if v else ""

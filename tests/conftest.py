@@ -71,13 +71,21 @@ def app(database_url):
 
 def _wipe() -> None:
     db.session.rollback()
-    with db.engine.begin() as conn:
-        if conn.dialect.name == "postgresql":
+    if db.engine.dialect.name == "postgresql":
+        with db.engine.begin() as conn:
             names = ", ".join(t.name for t in db.metadata.sorted_tables)
             conn.execute(sa.text(f"TRUNCATE {names} RESTART IDENTITY CASCADE"))
-        else:
-            for table in reversed(db.metadata.sorted_tables):
-                conn.execute(table.delete())
+        return
+    raw = db.engine.raw_connection()
+    try:
+        cur = raw.cursor()
+        cur.execute("PRAGMA foreign_keys=OFF")
+        for table in reversed(db.metadata.sorted_tables):
+            cur.execute(f"DELETE FROM {table.name}")
+        raw.commit()
+        cur.execute("PRAGMA foreign_keys=ON")
+    finally:
+        raw.close()
 
 
 @pytest.fixture(autouse=True)
@@ -196,3 +204,101 @@ def text_of(resp) -> str:
     html = resp.get_data(as_text=True)
     html = re.sub(r"<(script|style)[^>]*>.*?</\1>", " ", html, flags=re.S)
     return re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", html)).strip()
+
+
+@pytest.fixture
+def make_program(make_user):
+    """A program with two topics and a small quiz; approved=True has the head sign it."""
+    from lms.programs import services
+
+    counter = {"n": 0}
+
+    def make(
+        *,
+        approved: bool = True,
+        head=None,
+        code: str | None = None,
+        refresher_months: int | None = 12,
+        delivery_mode: str = "self_paced",
+        briefing_type: str = "repeated",
+        category: str = "fire",
+        **meta_kw,
+    ):
+        counter["n"] += 1
+        head = head or make_user("manager", name=f"Head {counter['n']}")
+        meta = services.VersionMeta(
+            title={"en": f"Program {counter['n']}", "lv": f"Programma {counter['n']}"},
+            description={"en": "About fire."},
+            briefing_type=briefing_type,
+            delivery_mode=delivery_mode,
+            refresher_months=refresher_months,
+            certificate_validity_months=refresher_months,
+            audience_departments=meta_kw.pop("audience_departments", []),
+            audience_job_titles=meta_kw.pop("audience_job_titles", []),
+            languages=["en", "lv"],
+        )
+        program = services.create_program(
+            db.session,
+            code=code or f"P-{counter['n']}",
+            category=category,
+            meta=meta,
+            head_id=head.id,
+            actor_id=None,
+        )
+        version = program.versions[0]
+        services.add_topic(
+            db.session,
+            version,
+            title={"en": "Fire triangle", "lv": "Uguns trīsstūris"},
+            body={"en": "## Heat, fuel, oxygen\n\nRemove one.", "lv": "Siltums."},
+            minutes=30,
+            kind="lesson",
+            actor_id=None,
+        )
+        services.add_topic(
+            db.session,
+            version,
+            title={"en": "Extinguishers"},
+            body={"en": "Pull, aim, squeeze, sweep."},
+            minutes=45,
+            kind="practice",
+            actor_id=None,
+        )
+        from lms.programs.models import Question
+
+        version.quiz = {
+            "pass_mark": 50,
+            "questions_per_attempt": 2,
+            "max_attempts": 3,
+            "wait_minutes": 0,
+            "time_limit_minutes": None,
+            "show_answers": True,
+        }
+        for i, (qtype, answers) in enumerate(
+            [
+                ("single", [("Water", False), ("CO2", True), ("Petrol", False)]),
+                ("true_false", [("True", True), ("False", False)]),
+                ("multiple", [("Heat", True), ("Fuel", True), ("Noise", False)]),
+            ],
+            start=1,
+        ):
+            version.questions.append(
+                Question(
+                    key=f"q{i}",
+                    position=i,
+                    type=qtype,
+                    text={"en": f"Question {i}?"},
+                    answers=[
+                        {"id": f"a{j}", "text": {"en": t}, "correct": c}
+                        for j, (t, c) in enumerate(answers, start=1)
+                    ],
+                )
+            )
+        db.session.flush()
+        if approved:
+            services.submit(db.session, version, None)
+            services.sign(db.session, version, head, PASSWORD, "approved")
+        db.session.commit()
+        return program
+
+    return make

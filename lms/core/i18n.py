@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from flask import current_app, request, session
+from flask import current_app, has_request_context, request, session
 from flask_login import current_user
 
+SOURCE_LANGUAGE = "en"
 LANGUAGE_NAMES = {"lv": "Latviešu", "en": "English", "ru": "Русский"}
 
 
@@ -21,7 +22,12 @@ def normalise(code: str | None) -> str | None:
 
 
 def select_locale() -> str:
-    """Per-user preference, then ?lang= / the visitor's choice, then the browser, then default."""
+    """Per-user preference, then ?lang= / the visitor's choice, then the browser, then default.
+
+    Outside a request (CLI, jobs) messages are in English, the source language.
+    """
+    if not has_request_context():
+        return SOURCE_LANGUAGE
     if current_user and getattr(current_user, "is_authenticated", False):
         chosen = normalise(getattr(current_user, "locale", None))
         if chosen:
@@ -36,3 +42,27 @@ def select_locale() -> str:
 
 def select_timezone() -> str:
     return current_app.config["LMS_CONFIG"].timezone
+
+
+def pick(texts: dict[str, str] | None, locale: str) -> tuple[str, str | None]:
+    """Text in the locale, else in the fallback order lv, en, ru.
+
+    Returns (text, fallback language or None when the wanted language exists).
+    """
+    if not texts:
+        return "", None
+    if texts.get(locale):
+        return texts[locale], None
+    for lang in ("en", "lv", "ru", *sorted(texts)):
+        if texts.get(lang):
+            return texts[lang], lang
+    return "", None
+
+
+def localized(texts: dict[str, str] | None, locale: str | None = None) -> str:
+    """Only the text, in the current language when it exists."""
+    if locale is None:
+        from flask_babel import get_locale
+
+        locale = str(get_locale() or SOURCE_LANGUAGE)
+    return pick(texts, locale)[0]

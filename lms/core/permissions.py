@@ -83,8 +83,8 @@ def declared(view: Callable) -> str | None:
 
 def enforce_declared() -> Any:
     """before_request hook: log-in by default, and deny endpoints that declare nothing."""
-    if request.endpoint is None:
-        return None  # 404/405 are answered by Flask itself
+    if request.endpoint is None or request.endpoint == "static":
+        return None  # 404/405 are answered by Flask itself; our CSS, images and scripts are public
     view = current_app.view_functions.get(request.endpoint)
     decl = declared(view) if view is not None else None
     if decl == "public":

@@ -1,0 +1,1 @@
+"""The auditors\x27 read-only portal and the audit log."""

@@ -1,0 +1,1 @@
+"""Completions (who holds which training, until when) and their certificates."""

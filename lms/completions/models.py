@@ -1,0 +1,85 @@
+from __future__ import annotations
+
+from datetime import date, datetime
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from lms.core.model import Base, CreatedMixin, UTCDateTime
+
+EARNED_BY = ("quiz", "session", "cascade", "record")
+
+
+class Completion(CreatedMixin, Base):
+    """A person holds a program version from a date, until an expiry date.
+
+    Never updated: a correction is a new completion that names the one it supersedes; a
+    revocation is a separate record. Both go into the ledger.
+    """
+
+    __tablename__ = "completions"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(sa.ForeignKey("users.id"), index=True)
+    program_id: Mapped[int] = mapped_column(sa.ForeignKey("programs.id"), index=True)
+    version_id: Mapped[int] = mapped_column(sa.ForeignKey("program_versions.id"))
+    completed_on: Mapped[date] = mapped_column(sa.Date)
+    expires_on: Mapped[date | None] = mapped_column(sa.Date, index=True)
+    earned_by: Mapped[str] = mapped_column(sa.String(12))
+    # where it was earned: a held session or a passed quiz attempt (ids, owned by those domains)
+    session_id: Mapped[int | None] = mapped_column(index=True)
+    attempt_id: Mapped[int | None] = mapped_column()
+    # who trained the person, and that trainer's own completion (cascade lineage)
+    trainer_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id"), index=True)
+    trainer_completion_id: Mapped[int | None] = mapped_column(
+        sa.ForeignKey("completions.id"), index=True
+    )
+    cascade_level: Mapped[int | None] = mapped_column()
+    supersedes_id: Mapped[int | None] = mapped_column(sa.ForeignKey("completions.id"))
+    recorded_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id"))
+    note: Mapped[str] = mapped_column(sa.String(500), default="")
+
+    user = relationship("User", foreign_keys=[user_id])
+    trainer = relationship("User", foreign_keys=[trainer_id])
+    program = relationship("Program", foreign_keys=[program_id])
+    version = relationship("ProgramVersion", foreign_keys=[version_id])
+    trainer_completion: Mapped[Completion | None] = relationship(
+        remote_side="Completion.id", foreign_keys=[trainer_completion_id]
+    )
+    revocation: Mapped[Revocation | None] = relationship(back_populates="completion", uselist=False)
+
+    __table_args__ = (
+        sa.CheckConstraint(
+            "earned_by IN (" + ", ".join(f"'{e}'" for e in EARNED_BY) + ")", "known_earned_by"
+        ),
+        sa.CheckConstraint("expires_on IS NULL OR expires_on >= completed_on", "expiry_after"),
+        sa.CheckConstraint(
+            "trainer_completion_id IS NULL OR trainer_completion_id <> id", "not_own_trainer"
+        ),
+        sa.Index("ix_completions_user_program", "user_id", "program_id", "completed_on"),
+    )
+
+    def state(self, today: date) -> str:
+        """valid, expired, revoked or superseded (superseded is decided by the caller)."""
+        if self.revocation is not None:
+            return "revoked"
+        if self.expires_on is not None and self.expires_on < today:
+            return "expired"
+        return "valid"
+
+
+class Revocation(Base):
+    """A completion withdrawn, with the reason. Never updated."""
+
+    __tablename__ = "completion_revocations"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    completion_id: Mapped[int] = mapped_column(sa.ForeignKey("completions.id"), unique=True)
+    reason: Mapped[str] = mapped_column(sa.String(1000))
+    revoked_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id"))
+    revoked_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    # a revocation caused by the trainer's own revocation (cascade lapse)
+    caused_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("completion_revocations.id"))
+
+    completion: Mapped[Completion] = relationship(back_populates="revocation")
+    revoked_by = relationship("User", foreign_keys=[revoked_by_id])

@@ -1,0 +1,1 @@
+"""Self-paced courses: the player, quizzes and attempts."""

@@ -1,0 +1,1 @@
+"""Training programs: versions, topics, questions, sign-off, course-pack import."""

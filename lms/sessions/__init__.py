@@ -1,0 +1,1 @@
+"""Scheduled sessions (briefings): enrolment, attendance, acknowledgments, journal, calendars."""

@@ -1,0 +1,3 @@
+from flask import Blueprint
+
+bp = Blueprint("sessions", __name__, url_prefix="/sessions")
