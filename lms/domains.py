@@ -20,6 +20,7 @@ DOMAINS: tuple[str, ...] = (
 def load_models() -> None:
     import lms.core.audit  # noqa: F401
     import lms.core.ledger  # noqa: F401
+    import lms.core.outbox  # noqa: F401
 
     for name in DOMAINS:
         try:

@@ -581,11 +581,10 @@ def add_attachment(
     _require_draft(topic.version)
     if len(data) > MAX_ATTACHMENT:
         raise DomainError(_("The file is too large (at most 5 MB)."), field="file")
-    for magic, (ctype, _ext) in ALLOWED_UPLOADS.items():
-        if data.startswith(magic):
-            break
-    else:
+    kind = next((v for magic, v in ALLOWED_UPLOADS.items() if data.startswith(magic)), None)
+    if kind is None:
         raise DomainError(_("Only PDF, PNG and JPEG files can be attached."), field="file")
+    ctype = kind[0]
     safe = re.sub(r"[^\w.\- ]", "_", filename or "file")[:200] or "file"
     att = Attachment(
         filename=safe, content_type=ctype, size=len(data), sha256=ledger.sha256(data), data=data
