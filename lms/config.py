@@ -28,6 +28,7 @@ class Config:
     secret_key: str | None = None
     database_url: str = f"sqlite:///{INSTANCE / 'lms.db'}"
     organisation_name: str = "Brigade Demo Ltd"
+    base_url: str = "http://127.0.0.1:5000"
     timezone: str = "Europe/Riga"
     default_locale: str = "lv"
     locales: tuple[str, ...] = ("lv", "en", "ru")
@@ -49,6 +50,7 @@ class Config:
             secret_key=env.get("LMS_SECRET_KEY"),
             database_url=env.get("LMS_DATABASE_URL", cls.database_url),
             organisation_name=env.get("LMS_ORGANISATION", cls.organisation_name),
+            base_url=env.get("LMS_BASE_URL", cls.base_url).rstrip("/"),
             timezone=env.get("LMS_TIMEZONE", cls.timezone),
             default_locale=env.get("LMS_DEFAULT_LOCALE", cls.default_locale),
             ratelimit_storage_url=env.get(

@@ -11,7 +11,7 @@ from werkzeug.exceptions import HTTPException
 
 from lms import domains
 from lms.config import ROOT
-from lms.core import i18n, nav
+from lms.core import afterwork, i18n, nav
 from lms.core.errors import DomainError
 from lms.core.permissions import enforce_declared
 from lms.extensions import babel, configure_engine, csrf, db, limiter, login_manager, migrate
@@ -94,8 +94,10 @@ def _finish_transaction(response):
     """One transaction per request: commit on success, roll back on any error status."""
     if response.status_code < 400:
         db.session.commit()
+        afterwork.run_pending()
     else:
         db.session.rollback()
+        afterwork.drop_pending()
     return response
 
 

@@ -9,6 +9,8 @@ from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
+
+os.environ.setdefault("LMS_JOBS_IMMEDIATE", "1")
 from flask.testing import FlaskClient
 
 from lms import create_app

@@ -3,18 +3,34 @@ from __future__ import annotations
 from datetime import datetime, time, timedelta
 
 import sqlalchemy as sa
-from flask import Blueprint, render_template, request
+from flask import (
+    Blueprint,
+    abort,
+    flash,
+    make_response,
+    redirect,
+    render_template,
+    request,
+    send_file,
+    url_for,
+)
 from flask_babel import lazy_gettext as _l
+from flask_login import current_user
 
+from lms.accounts.forms import ConfirmForm
 from lms.accounts.models import User
+from lms.completions.models import Certificate, Completion, ExportJob
 from lms.core import audit, nav
 from lms.core.audit import AuditEntry
+from lms.core.errors import DomainError
 from lms.core.http import page_arg
+from lms.core.model import utcnow
 from lms.core.pagination import paginate
 from lms.core.permissions import requires
 from lms.extensions import db
 
 bp = Blueprint("auditor", __name__)
+STATES = ("valid", "expired", "revoked")
 
 
 def _date(name: str):
@@ -72,3 +88,100 @@ def audit_log():
 
 
 nav.register(_l("Audit log"), "auditor.audit_log", "audit.view", order=80)
+
+
+@bp.route("/auditor/")
+@requires("certificates.view")
+def portal():
+    from lms.accounts.services import department_tree, subtree_ids
+    from lms.completions.exports import certificate_query
+    from lms.programs.models import Program
+
+    q = request.args.get("q", "")
+    dept = request.args.get("department", type=int)
+    program_id = request.args.get("program", type=int)
+    state = request.args.get("state") if request.args.get("state") in STATES else None
+    dept_ids = subtree_ids(db.session, dept) if dept else None
+    stmt = certificate_query(
+        q=q, department_ids=dept_ids, program_id=program_id, state=state, today=utcnow().date()
+    )
+    stmt = stmt.options(sa.orm.joinedload(Certificate.completion).joinedload(Completion.revocation))
+    page = paginate(db.session, stmt, page_arg(), 50)
+    programs = db.session.execute(sa.select(Program.id, Program.code).order_by(Program.code)).all()
+    return render_template(
+        "auditor/portal.html",
+        page=page,
+        q=q,
+        department=dept,
+        program_id=program_id,
+        state=state,
+        departments=department_tree(db.session),
+        programs=programs,
+        today=utcnow().date(),
+        export_form=ConfirmForm(),
+    )
+
+
+@bp.route("/auditor/export", methods=["POST"])
+@requires("certificates.view")
+def export():
+    from lms.accounts.services import subtree_ids
+    from lms.completions.exports import certificate_query, start_export
+    from lms.core.afterwork import after_commit
+    from lms.jobs import export_certificates
+
+    form = ConfirmForm()
+    if not form.validate_on_submit():
+        abort(400)
+    dept = request.form.get("department", type=int)
+    filters = {
+        "q": request.form.get("q", ""),
+        "department_ids": subtree_ids(db.session, dept) if dept else None,
+        "program_id": request.form.get("program", type=int),
+        "state": request.form.get("state") if request.form.get("state") in STATES else None,
+    }
+    stmt = certificate_query(**filters, today=utcnow().date())
+    try:
+        job = start_export(db.session, current_user.id, filters, stmt)
+    except DomainError as err:
+        flash(err.message, "error")
+        return redirect(url_for("auditor.portal")), 303
+    job_id = job.id
+    after_commit(lambda: export_certificates(job_id))
+    return redirect(url_for("auditor.export_status", job_id=job_id))
+
+
+def _job(job_id: int) -> ExportJob:
+    job = db.get_or_404(ExportJob, job_id)
+    if job.user_id != current_user.id and not current_user.has_role("admin"):
+        abort(403)
+    return job
+
+
+@bp.route("/auditor/exports/<int:job_id>")
+@requires("certificates.view")
+def export_status(job_id: int):
+    job = _job(job_id)
+    response = make_response(render_template("auditor/export_status.html", job=job))
+    if job.status in ("queued", "running"):
+        response.headers["Refresh"] = "2"
+    return response
+
+
+@bp.route("/auditor/exports/<int:job_id>/download")
+@requires("certificates.view")
+def export_download(job_id: int):
+    from pathlib import Path
+
+    job = _job(job_id)
+    if job.status != "done" or not job.path or not Path(job.path).is_file():
+        abort(404)
+    return send_file(
+        job.path,
+        mimetype="application/zip",
+        as_attachment=True,
+        download_name=f"certificates-{job.id}.zip",
+    )
+
+
+nav.register(_l("Certificates"), "auditor.portal", "certificates.view", order=70)

@@ -83,3 +83,58 @@ class Revocation(Base):
 
     completion: Mapped[Completion] = relationship(back_populates="revocation")
     revoked_by = relationship("User", foreign_keys=[revoked_by_id])
+
+
+CERTIFICATE_LANGUAGES = ("lv", "en", "ru", "lv+en")
+CERTIFICATE_TEMPLATES = ("classic", "compact")
+
+
+class Certificate(Base):
+    """The certificate of one completion: number, verification code and a snapshot of the
+    printed fields, so the PDF can be produced again, byte for byte, from this row alone."""
+
+    __tablename__ = "certificates"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    completion_id: Mapped[int] = mapped_column(sa.ForeignKey("completions.id"), unique=True)
+    number: Mapped[str] = mapped_column(sa.String(40), unique=True)
+    code: Mapped[str] = mapped_column(sa.String(40), unique=True)
+    issued_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    language: Mapped[str] = mapped_column(sa.String(8))
+    template: Mapped[str] = mapped_column(sa.String(20))
+    fields: Mapped[dict] = mapped_column(sa.JSON)
+    pdf_sha256: Mapped[str | None] = mapped_column(sa.String(64), index=True)
+
+    completion: Mapped[Completion] = relationship(foreign_keys=[completion_id])
+
+    __table_args__ = (
+        sa.CheckConstraint(
+            "language IN (" + ", ".join(f"'{x}'" for x in CERTIFICATE_LANGUAGES) + ")",
+            "known_language",
+        ),
+    )
+
+
+class CertificateTemplateChoice(Base):
+    """Which certificate layout each program category uses (chosen by an admin)."""
+
+    __tablename__ = "certificate_template_choices"
+
+    category: Mapped[str] = mapped_column(sa.String(20), primary_key=True)
+    template: Mapped[str] = mapped_column(sa.String(20))
+
+
+class ExportJob(CreatedMixin, Base):
+    """A bulk certificate export running as a background job; the page polls its progress."""
+
+    __tablename__ = "export_jobs"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(sa.ForeignKey("users.id"), index=True)
+    filters: Mapped[dict] = mapped_column(sa.JSON, default=dict)
+    status: Mapped[str] = mapped_column(sa.String(12), default="queued")
+    total: Mapped[int] = mapped_column(default=0)
+    done: Mapped[int] = mapped_column(default=0)
+    path: Mapped[str] = mapped_column(sa.String(300), default="")
+    error: Mapped[str] = mapped_column(sa.String(500), default="")
+    finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime())

@@ -1,16 +1,23 @@
 from __future__ import annotations
 
-from flask import Blueprint, abort, render_template
+from flask import Blueprint, Response, abort, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 
 from lms.accounts.models import User
 from lms.completions import services
+from lms.completions.forms import TEMPLATE_NAMES, ActionForm, RevokeForm, VerifyForm
+from lms.completions.models import CERTIFICATE_LANGUAGES
 from lms.core import nav
+from lms.core.errors import DomainError
+from lms.core.forms import apply_domain_error
 from lms.core.i18n import pick
 from lms.core.model import utcnow
-from lms.core.permissions import requires
-from lms.extensions import db
+from lms.core.permissions import public, requires
+from lms.extensions import db, limiter
+
+MAX_CHECK = 5 * 1024 * 1024
 
 bp = Blueprint("completions", __name__)
 
@@ -57,4 +64,127 @@ def mine():
     return person(current_user.id)
 
 
+def _certificate(cert_id: int):
+    from lms.completions.models import Certificate
+
+    cert = db.get_or_404(Certificate, cert_id)
+    if not can_see_person(current_user, cert.completion.user):
+        abort(403)
+    return cert
+
+
+@bp.route("/certificates/<int:cert_id>.pdf")
+@requires("login")
+def certificate_pdf(cert_id: int):
+    cert = _certificate(cert_id)
+    lang = request.args.get("lang") or None
+    if lang and lang not in CERTIFICATE_LANGUAGES:
+        lang = None
+    pdf = services.certificate_pdf(db.session, cert, lang)
+    name = f"{cert.number}{'-' + lang if lang and lang != cert.language else ''}.pdf"
+    return Response(
+        pdf,
+        mimetype="application/pdf",
+        headers={"Content-Disposition": f'inline; filename="{name}"'},
+    )
+
+
+@bp.route("/certificates/<int:cert_id>/revoke", methods=["GET", "POST"])
+@requires("certificates.revoke")
+def revoke(cert_id: int):
+    cert = _certificate(cert_id)
+    form = RevokeForm()
+    status = 200
+    if form.validate_on_submit():
+        try:
+            services.revoke_certificate(db.session, cert, form.reason.data, current_user.id)
+        except DomainError as err:
+            apply_domain_error(form, err) or flash(err.message, "error")
+            status = err.status_code
+        else:
+            flash(_("Certificate %(n)s was revoked.", n=cert.number), "success")
+            return redirect(url_for("completions.person", user_id=cert.completion.user_id))
+    elif request.method == "POST":
+        status = 400
+    return render_template("completions/revoke.html", form=form, cert=cert), status
+
+
+def _verify_limit() -> str:
+    return "30 per minute"
+
+
+@bp.route("/verify", methods=["GET", "POST"])
+@public
+@limiter.limit(_verify_limit)
+def verify_form():
+    form = VerifyForm()
+    status, match, checked = 200, None, False
+    if request.method == "POST":
+        upload = request.files.get("file")
+        code = (request.form.get("code") or "").strip()
+        if code and not upload:
+            return redirect(url_for("completions.verify", code=code))
+        if upload is None or not upload.filename:
+            flash(_("Enter a verification code or choose a PDF file."), "error")
+            status = 400
+        else:
+            data = upload.read(MAX_CHECK + 1)
+            if len(data) > MAX_CHECK:
+                abort(413)
+            try:
+                match = services.find_by_pdf(db.session, data)
+            except DomainError as err:
+                form.file.errors = [err.message]
+                status = 400
+            else:
+                checked = True
+    return render_template(
+        "completions/verify_form.html",
+        form=form,
+        match=match,
+        checked=checked,
+        today=utcnow().date(),
+    ), status
+
+
+@bp.route("/verify/<code>")
+@public
+@limiter.limit(_verify_limit)
+def verify(code: str):
+    cert = services.find_by_code(db.session, code)
+    return render_template(
+        "completions/verify.html",
+        cert=cert,
+        today=utcnow().date(),
+        state=services.certificate_state(cert, utcnow().date()),
+        pick=pick,
+    )
+
+
+@bp.route("/certificates/templates", methods=["GET", "POST"])
+@requires("accounts.admin")
+def templates():
+    from lms.programs.labels import CATEGORY_LABELS
+
+    form = ActionForm()
+    if request.method == "POST":
+        if not form.validate_on_submit():
+            abort(400)
+        for category in CATEGORY_LABELS:
+            chosen = request.form.get(f"template-{category}")
+            if chosen is not None:
+                services.set_template(db.session, category, chosen, current_user.id)
+        flash(_("The certificate templates were saved."), "success")
+        return redirect(url_for("completions.templates"))
+    current = {c: services.template_for(db.session, c) for c in CATEGORY_LABELS}
+    return render_template(
+        "completions/templates.html",
+        form=form,
+        current=current,
+        categories=CATEGORY_LABELS,
+        names=TEMPLATE_NAMES,
+    )
+
+
 nav.register(_l("My records"), "completions.mine", "login", order=5)
+nav.register(_l("Certificate templates"), "completions.templates", "accounts.admin", order=92)

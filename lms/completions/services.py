@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import date
 
 import sqlalchemy as sa
@@ -92,6 +93,7 @@ def record_completion(
     cascade_level: int | None = None,
     supersedes: Completion | None = None,
     note: str = "",
+    issue: bool = True,
 ) -> Completion:
     """Record that a person completed an approved program version; appends to the ledger."""
     if earned_by not in EARNED_BY:
@@ -135,6 +137,8 @@ def record_completion(
         version=version.number,
         earned_by=earned_by,
     )
+    if issue:
+        issue_certificate(session, c, actor_id)
     return c
 
 
@@ -258,3 +262,189 @@ def lineage(session, completion: Completion) -> list[Completion]:
         seen.add(nxt.id)
         chain.append(nxt)
     return chain
+
+
+# ----- certificates -----------------------------------------------------------------------
+
+CERTIFICATE_KIND = "certificate"
+CERTIFICATE_PDF_KIND = "certificate_pdf"
+
+
+def certificate_content_hash(cert) -> str:
+    return ledger.sha256(
+        {
+            "certificate": cert.id,
+            "completion": cert.completion_id,
+            "number": cert.number,
+            "code": cert.code,
+            "issued_at": cert.issued_at.isoformat(),
+            "language": cert.language,
+            "template": cert.template,
+            "fields": cert.fields,
+        }
+    )
+
+
+def _resolve_certificates(session, ids: list[str]) -> dict[str, str]:
+    from lms.completions.models import Certificate
+
+    rows = session.execute(
+        sa.select(Certificate).where(Certificate.id.in_([int(i) for i in ids]))
+    ).scalars()
+    return {str(c.id): certificate_content_hash(c) for c in rows}
+
+
+def _resolve_certificate_pdfs(session, ids: list[str]) -> dict[str, str]:
+    from lms.completions.models import Certificate
+
+    rows = session.execute(
+        sa.select(Certificate.id, Certificate.pdf_sha256).where(
+            Certificate.id.in_([int(i) for i in ids])
+        )
+    ).all()
+    return {str(cid): sha for cid, sha in rows if sha}
+
+
+ledger.register_kind(CERTIFICATE_KIND, _resolve_certificates)
+ledger.register_kind(CERTIFICATE_PDF_KIND, _resolve_certificate_pdfs)
+
+
+def template_for(session, category: str) -> str:
+    from lms.completions.models import CertificateTemplateChoice
+
+    choice = session.get(CertificateTemplateChoice, category)
+    return choice.template if choice else "classic"
+
+
+def set_template(session, category: str, template: str, actor_id: int | None) -> None:
+    from lms.completions.models import CERTIFICATE_TEMPLATES, CertificateTemplateChoice
+    from lms.programs.models import CATEGORIES
+
+    if category not in CATEGORIES:
+        raise DomainError(_("Unknown category."), field="category")
+    if template not in CERTIFICATE_TEMPLATES:
+        raise DomainError(_("Unknown certificate template."), field="template")
+    choice = session.get(CertificateTemplateChoice, category)
+    if choice is None:
+        session.add(CertificateTemplateChoice(category=category, template=template))
+    else:
+        choice.template = template
+    session.flush()
+    audit.record(session, actor_id, "change", "certificate_template", category, template)
+
+
+def _snapshot(session, c: Completion, number: str, code: str) -> dict:
+    from flask import current_app
+
+    cfg = current_app.config["LMS_CONFIG"]
+    version = c.version
+    user = c.user
+    chain = lineage(session, c)[1:]
+    return {
+        "organisation": cfg.organisation_name,
+        "person_name": user.name,
+        "job_title": user.job_title,
+        "department": user.department.name if user.department else "",
+        "program_code": version.program.code,
+        "program_title": dict(version.title),
+        "category": version.program.category,
+        "version": version.number,
+        "briefing_type": version.briefing_type,
+        "hours": f"{version.total_minutes / 60:.1f}".rstrip("0").rstrip("."),
+        "completed_on": c.completed_on.isoformat(),
+        "expires_on": c.expires_on.isoformat() if c.expires_on else None,
+        "instructor": c.trainer.name if c.trainer else "",
+        "lineage": [up.trainer.name for up in chain if up.trainer],
+        "number": number,
+        "code": code,
+        "verify_url": f"{cfg.base_url}/verify/{code}",
+    }
+
+
+def issue_certificate(session, c: Completion, actor_id: int | None, language: str | None = None):
+    """Create the certificate record of a completion (once) and ledger it."""
+    import secrets
+
+    from flask import current_app
+
+    from lms.completions.models import CERTIFICATE_LANGUAGES, Certificate
+
+    existing = session.execute(
+        sa.select(Certificate).where(Certificate.completion_id == c.id)
+    ).scalar_one_or_none()
+    if existing is not None:
+        return existing
+    language = language or current_app.config["LMS_CONFIG"].default_locale
+    if language not in CERTIFICATE_LANGUAGES:
+        raise DomainError(_("Unknown certificate language."), field="language")
+    number = f"BRG-{c.completed_on.year}-{c.id:07d}"
+    code = secrets.token_urlsafe(15)  # 120 bits: cannot be guessed
+    cert = Certificate(
+        completion_id=c.id,
+        number=number,
+        code=code,
+        issued_at=utcnow().replace(microsecond=0),
+        language=language,
+        template=template_for(session, c.program.category),
+        fields=_snapshot(session, c, number, code),
+    )
+    session.add(cert)
+    session.flush()
+    ledger.append(session, CERTIFICATE_KIND, cert.id, certificate_content_hash(cert), actor_id)
+    return cert
+
+
+def certificate_pdf(session, cert, language: str | None = None) -> bytes:
+    """The PDF of a certificate; the first render in the issued language records its hash."""
+    from lms.completions import certificates
+
+    if language and language != cert.language:
+        from copy import copy
+
+        variant = copy(cert)
+        variant.language = language
+        return certificates.render_pdf(variant)
+    pdf = certificates.render_pdf(cert)
+    record_pdf_hash(session, cert, pdf)
+    return pdf
+
+
+def record_pdf_hash(session, cert, pdf: bytes) -> None:
+    """Set once: the SHA-256 of the PDF as issued, with a ledger entry."""
+    if cert.pdf_sha256 is None:
+        cert.pdf_sha256 = ledger.sha256(pdf)
+        session.flush()
+        ledger.append(session, CERTIFICATE_PDF_KIND, cert.id, cert.pdf_sha256, None)
+
+
+def certificate_state(cert, today: date) -> str:
+    return cert.completion.state(today)
+
+
+CODE_SHAPE = re.compile(r"^[A-Za-z0-9_-]{16,40}$")
+
+
+def find_by_code(session, code: str):
+    """The certificate for a verification code; malformed -> DomainError, unknown -> NotFound."""
+    from lms.completions.models import Certificate
+
+    if not CODE_SHAPE.match(code or ""):
+        raise DomainError(_("This is not a valid verification code."))
+    cert = session.execute(sa.select(Certificate).where(Certificate.code == code)).scalar()
+    if cert is None:
+        raise NotFound(_("No certificate has this verification code."))
+    return cert
+
+
+def find_by_pdf(session, data: bytes):
+    from lms.completions.models import Certificate
+
+    if not data.startswith(b"%PDF-"):
+        raise DomainError(_("This file is not a PDF."), field="file")
+    sha = ledger.sha256(data)
+    return session.execute(sa.select(Certificate).where(Certificate.pdf_sha256 == sha)).scalar()
+
+
+def revoke_certificate(session, cert, reason: str, actor_id: int | None) -> Revocation:
+    """Revoking a certificate withdraws its completion (and, in the cascade, what it passed on)."""
+    return revoke(session, cert.completion, reason, actor_id)

@@ -32,8 +32,16 @@ class OutboxMessage(Base):
     last_error: Mapped[str] = mapped_column(sa.String(500), default="")
 
 
-def queue(session, *, user_id: int, kind: str, subject: str, body: str, link: str = "",
-          dedupe_key: str | None = None) -> OutboxMessage | None:
+def queue(
+    session,
+    *,
+    user_id: int,
+    kind: str,
+    subject: str,
+    body: str,
+    link: str = "",
+    dedupe_key: str | None = None,
+) -> OutboxMessage | None:
     """Queue a message; returns None when a message with the same dedupe key exists."""
     if dedupe_key is not None:
         exists = session.execute(
@@ -41,18 +49,28 @@ def queue(session, *, user_id: int, kind: str, subject: str, body: str, link: st
         ).scalar()
         if exists:
             return None
-    msg = OutboxMessage(user_id=user_id, kind=kind, subject=subject[:300], body=body,
-                        link=link[:300], dedupe_key=dedupe_key)
+    msg = OutboxMessage(
+        user_id=user_id,
+        kind=kind,
+        subject=subject[:300],
+        body=body,
+        link=link[:300],
+        dedupe_key=dedupe_key,
+    )
     session.add(msg)
     session.flush()
     return msg
 
 
 def for_user(session, user_id: int, limit: int = 50) -> list[OutboxMessage]:
-    return list(session.execute(
-        sa.select(OutboxMessage).where(OutboxMessage.user_id == user_id)
-        .order_by(OutboxMessage.created_at.desc(), OutboxMessage.id.desc()).limit(limit)
-    ).scalars())
+    return list(
+        session.execute(
+            sa.select(OutboxMessage)
+            .where(OutboxMessage.user_id == user_id)
+            .order_by(OutboxMessage.created_at.desc(), OutboxMessage.id.desc())
+            .limit(limit)
+        ).scalars()
+    )
 
 
 def in_locale(user, func):

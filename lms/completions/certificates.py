@@ -1,0 +1,147 @@
+"""Certificate PDFs: a snapshot of the printed fields, a Jinja template, WeasyPrint.
+
+The PDF depends only on the certificate row (snapshot, language, template) and our static
+files, so it can be produced again byte for byte; ``render_many`` lays out many certificates
+in one WeasyPrint pass and splits the pages, which gives the same bytes as one at a time.
+"""
+
+from __future__ import annotations
+
+import mimetypes
+from collections.abc import Sequence
+from pathlib import Path
+
+import segno
+from flask import current_app, render_template
+from flask_babel import force_locale
+from flask_babel import gettext as _
+from weasyprint.urls import URLFetcher, URLFetcherResponse
+
+from lms.config import ROOT
+
+STATIC = ROOT / "static"
+# a raster logo: WeasyPrint shares one SVG between pages, which would change the bytes in bulk
+ALLOWED_STATIC = {"fonts/DejaVuSans.ttf", "fonts/DejaVuSans-Bold.ttf", "img/brigade-logo.png"}
+
+
+class StaticOnlyFetcher(URLFetcher):
+    """Serve only our own fonts and logo, and data: URIs. Everything else is refused."""
+
+    def fetch(self, url, headers=None):
+        if url.startswith("data:"):
+            return super().fetch(url, headers)
+        if url.startswith("brigade-static:"):
+            name = url.split(":", 1)[1].lstrip("/")
+            if name in ALLOWED_STATIC:
+                path = STATIC / name
+                ctype = mimetypes.guess_type(path.name)[0] or "application/octet-stream"
+                return URLFetcherResponse(url, path.read_bytes(), {"Content-Type": ctype})
+        raise ValueError(f"refused to fetch {url!r} while rendering a PDF")
+
+
+def labels_for(lang: str) -> dict[str, str]:
+    with force_locale(lang):
+        return {
+            "heading": _("Certificate of completion"),
+            "certifies": _("This certifies that"),
+            "completed": _("has completed the training program"),
+            "program": _("Program"),
+            "version": _("Version"),
+            "briefing_type": _("Briefing type"),
+            "hours": _("Hours"),
+            "date": _("Date of completion"),
+            "expires": _("Valid until"),
+            "no_expiry": _("no expiry"),
+            "instructor": _("Instructor"),
+            "lineage": _("Trainer's own training from"),
+            "number": _("Certificate number"),
+            "code": _("Verification code"),
+            "verify": _("Check this certificate at"),
+            "job_title": _("Job title"),
+            "department": _("Department"),
+        }
+
+
+def _briefing_label(key: str, lang: str) -> str:
+    from lms.programs.labels import BRIEFING_LABELS
+
+    with force_locale(lang):
+        return str(BRIEFING_LABELS.get(key, key))
+
+
+def _date(value: str | None, lang: str) -> str:
+    if not value:
+        return ""
+    from datetime import date
+
+    from babel.dates import format_date
+
+    return format_date(date.fromisoformat(value), "long", locale=lang)
+
+
+def certificate_html(cert) -> str:
+    """The HTML of one certificate page (no <title>: metadata must not differ in bulk)."""
+    langs = cert.language.split("+")
+    f = cert.fields
+    blocks = []
+    for lang in langs:
+        title = (
+            f["program_title"].get(lang)
+            or f["program_title"].get("en")
+            or next(iter(f["program_title"].values()), "")
+        )
+        blocks.append(
+            {
+                "lang": lang,
+                "L": labels_for(lang),
+                "title": title,
+                "briefing": _briefing_label(f["briefing_type"], lang),
+                "completed_on": _date(f["completed_on"], lang),
+                "expires_on": _date(f.get("expires_on"), lang),
+            }
+        )
+    qr = segno.make(f["verify_url"], error="m").png_data_uri(scale=4, border=2)
+    return render_template(
+        f"certificates/{cert.template}.html", cert=cert, f=f, blocks=blocks, qr=qr
+    )
+
+
+def _document(html: str):
+    from weasyprint import HTML
+
+    return HTML(string=html, base_url=str(STATIC), url_fetcher=StaticOnlyFetcher())
+
+
+def wrap(pages_html: Sequence[str]) -> str:
+    return render_template("certificates/document.html", pages=pages_html)
+
+
+def render_pdf(cert) -> bytes:
+    return _document(wrap([certificate_html(cert)])).write_pdf()
+
+
+def render_many(certs: Sequence, progress=None) -> list[bytes]:
+    """PDFs of many certificates from one layout pass (same bytes as render_pdf each)."""
+    if not certs:
+        return []
+    doc = _document(wrap([certificate_html(c) for c in certs])).render()
+    if len(doc.pages) != len(certs):  # a certificate overflowed its page: do them one by one
+        current_app.logger.warning(
+            "bulk layout gave %d pages for %d certificates", len(doc.pages), len(certs)
+        )
+        out = []
+        for i, c in enumerate(certs):
+            out.append(render_pdf(c))
+            if progress:
+                progress(i + 1)
+        return out
+    out = []
+    for i, page in enumerate(doc.pages):
+        out.append(doc.copy([page]).write_pdf())
+        if progress:
+            progress(i + 1)
+    return out
+
+
+def font_path() -> Path:
+    return STATIC / "fonts" / "DejaVuSans.ttf"
