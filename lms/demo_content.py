@@ -32,3 +32,41 @@ def load_programs(session, users: dict, password: str, echo: Callable[[str], Non
 
 def load_content(session, users: dict, password: str, echo: Callable[[str], None]) -> None:
     load_programs(session, users, password, echo)
+    load_compliance(session, users, echo)
+
+
+def load_compliance(session, users: dict, echo: Callable[[str], None]) -> None:
+    """Requirements from every program's audience, and a shorter interval for welders."""
+    import sqlalchemy as sa
+
+    from lms.compliance import services
+    from lms.compliance.models import Requirement
+    from lms.core.errors import Conflict
+    from lms.programs.models import Program
+
+    if session.execute(sa.select(Requirement.id).limit(1)).scalar():
+        return
+    admin = users["admin"]
+    programs = (
+        session.execute(
+            sa.select(Program).where(Program.current_version_id.is_not(None)).order_by(Program.code)
+        )
+        .scalars()
+        .all()
+    )
+    made = sum(services.requirements_from_audience(session, p, admin.id) for p in programs)
+    ext = next((p for p in programs if p.code == "FS-EXT"), None)
+    if ext is not None:
+        try:
+            services.add_requirement(
+                session,
+                program_id=ext.id,
+                department_id=None,
+                job_title="Welder",
+                interval_months=6,
+                actor_id=admin.id,
+            )
+            made += 1
+        except Conflict:
+            pass
+    echo(f"  compliance: {made} requirements")

@@ -13,6 +13,7 @@ DOMAINS: tuple[str, ...] = (
     "completions",
     "sessions",
     "learning",
+    "compliance",
     "auditor",
 )
 

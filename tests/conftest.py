@@ -304,3 +304,23 @@ def make_program(make_user):
         return program
 
     return make
+
+
+@pytest.fixture
+def time_travel():
+    """time_travel("2026-04-01 09:00Z") freezes time (ticking) until the test ends."""
+    import time_machine
+
+    travellers = []
+
+    def go(when):
+        for t in travellers:
+            t.stop()
+        travellers.clear()
+        t = time_machine.travel(when, tick=False)
+        t.start()
+        travellers.append(t)
+
+    yield go
+    for t in travellers:
+        t.stop()

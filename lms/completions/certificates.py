@@ -7,36 +7,14 @@ in one WeasyPrint pass and splits the pages, which gives the same bytes as one a
 
 from __future__ import annotations
 
-import mimetypes
 from collections.abc import Sequence
-from pathlib import Path
 
 import segno
 from flask import current_app, render_template
 from flask_babel import force_locale
 from flask_babel import gettext as _
-from weasyprint.urls import URLFetcher, URLFetcherResponse
 
-from lms.config import ROOT
-
-STATIC = ROOT / "static"
-# a raster logo: WeasyPrint shares one SVG between pages, which would change the bytes in bulk
-ALLOWED_STATIC = {"fonts/DejaVuSans.ttf", "fonts/DejaVuSans-Bold.ttf", "img/brigade-logo.png"}
-
-
-class StaticOnlyFetcher(URLFetcher):
-    """Serve only our own fonts and logo, and data: URIs. Everything else is refused."""
-
-    def fetch(self, url, headers=None):
-        if url.startswith("data:"):
-            return super().fetch(url, headers)
-        if url.startswith("brigade-static:"):
-            name = url.split(":", 1)[1].lstrip("/")
-            if name in ALLOWED_STATIC:
-                path = STATIC / name
-                ctype = mimetypes.guess_type(path.name)[0] or "application/octet-stream"
-                return URLFetcherResponse(url, path.read_bytes(), {"Content-Type": ctype})
-        raise ValueError(f"refused to fetch {url!r} while rendering a PDF")
+from lms.core import pdf
 
 
 def labels_for(lang: str) -> dict[str, str]:
@@ -107,9 +85,7 @@ def certificate_html(cert) -> str:
 
 
 def _document(html: str):
-    from weasyprint import HTML
-
-    return HTML(string=html, base_url=str(STATIC), url_fetcher=StaticOnlyFetcher())
+    return pdf.document(html)
 
 
 def wrap(pages_html: Sequence[str]) -> str:
@@ -141,7 +117,3 @@ def render_many(certs: Sequence, progress=None) -> list[bytes]:
         if progress:
             progress(i + 1)
     return out
-
-
-def font_path() -> Path:
-    return STATIC / "fonts" / "DejaVuSans.ttf"

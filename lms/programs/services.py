@@ -31,6 +31,13 @@ from lms.programs.models import (
 
 CODE_RE = re.compile(r"^[A-Z0-9][A-Z0-9-]{1,39}$")
 LEDGER_KIND = "program_signature"
+_APPROVAL_LISTENERS: list = []
+
+
+def on_approval(func):
+    """Register func(session, version, actor_id), called when a version is approved."""
+    _APPROVAL_LISTENERS.append(func)
+    return func
 
 
 class Frozen(Conflict):
@@ -459,6 +466,9 @@ def sign(
     if meaning == "approved":
         version.status = "approved"
         version.program.current_version_id = version.id
+        session.flush()
+        for listener in _APPROVAL_LISTENERS:
+            listener(session, version, signer.id)
     elif meaning == "rejected":
         version.status = "rejected"
     session.flush()

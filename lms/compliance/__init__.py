@@ -1,0 +1,1 @@
+"""Compliance: requirements, the status engine, the matrix, dashboards, reminders."""

@@ -1,0 +1,207 @@
+"""The status engine: for every (person, required program) one status, in a few SQL queries.
+
+Statuses: compliant, due_soon (within the window), overdue, never_trained, flagged (a cascade
+lapse: the person's training was revoked because their trainer's was). No per-person loops:
+requirements are expanded to (department, job title) scope rows, joined to people, and the
+newest completion per person and program is picked with a window function.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, timedelta
+
+import sqlalchemy as sa
+
+from lms.accounts.models import Department, User
+from lms.completions.models import Completion, Revocation
+from lms.compliance.models import Requirement, UnscheduledBriefing
+from lms.core.sqlfuncs import add_months, to_date
+from lms.programs.models import Program
+
+DEFAULT_WINDOW_DAYS = 30
+
+
+@dataclass(frozen=True)
+class Scope:
+    department_ids: tuple[int, ...] | None = None  # None: every department
+    program_ids: tuple[int, ...] | None = None
+    user_ids: tuple[int, ...] | None = None
+
+
+def department_tree_cte():
+    """(root, id): every department with each department at or below it (recursive)."""
+    tree = sa.select(Department.id.label("root"), Department.id.label("id")).cte(
+        "dept_tree", recursive=True
+    )
+    child = sa.orm.aliased(Department)
+    return tree.union_all(
+        sa.select(tree.c.root, child.id).join(child, child.parent_id == tree.c.id)
+    )
+
+
+def _narrow(stmt, scope: Scope):
+    if scope.department_ids is not None:
+        stmt = stmt.where(User.department_id.in_(scope.department_ids))
+    if scope.program_ids is not None:
+        stmt = stmt.where(Requirement.program_id.in_(scope.program_ids))
+    if scope.user_ids is not None:
+        stmt = stmt.where(User.id.in_(scope.user_ids))
+    return stmt
+
+
+def pairs_subquery(session, scope: Scope):
+    """(user_id, program_id, interval override) for every active person and required program.
+
+    A requirement for a department covers the departments below it; one without a department
+    covers everyone; a job title narrows it. Several requirements: the shortest interval wins.
+    """
+    tree = department_tree_cte()
+    live = sa.and_(
+        Requirement.active.is_(True),
+        Program.current_version_id.is_not(None),
+        User.active.is_(True),
+        sa.or_(
+            Requirement.job_title.is_(None),
+            sa.func.lower(User.job_title) == sa.func.lower(Requirement.job_title),
+        ),
+    )
+    cols = (
+        User.id.label("user_id"),
+        Requirement.program_id.label("program_id"),
+        Requirement.interval_months.label("months"),
+    )
+    everyone = (
+        sa.select(*cols)
+        .select_from(Requirement)
+        .join(Program, Program.id == Requirement.program_id)
+        .join(User, sa.true())
+        .where(live, Requirement.department_id.is_(None))
+    )
+    by_department = (
+        sa.select(*cols)
+        .select_from(Requirement)
+        .join(Program, Program.id == Requirement.program_id)
+        .join(tree, tree.c.root == Requirement.department_id)
+        .join(User, User.department_id == tree.c.id)
+        .where(live)
+    )
+    everyone, by_department = (_narrow(everyone, scope), _narrow(by_department, scope))
+    both = sa.union_all(everyone, by_department).subquery("req_people")
+    return (
+        sa.select(
+            both.c.user_id, both.c.program_id, sa.func.min(both.c.months).label("override_months")
+        )
+        .group_by(both.c.user_id, both.c.program_id)
+        .subquery("pairs")
+    )
+
+
+def status_select(
+    session, today: date, window_days: int = DEFAULT_WINDOW_DAYS, scope: Scope | None = None
+):
+    """A select of (user_id, department_id, program_id, status, due_on, completed_on)."""
+    pairs = pairs_subquery(session, scope or Scope())
+    revoked = sa.exists().where(Revocation.completion_id == Completion.id)
+    lapse = sa.exists().where(
+        Revocation.completion_id == Completion.id, Revocation.caused_by_id.is_not(None)
+    )
+    ranked = sa.select(
+        Completion.user_id,
+        Completion.program_id,
+        Completion.completed_on,
+        Completion.expires_on,
+        sa.case((revoked, 1), else_=0).label("is_revoked"),
+        sa.case((lapse, 1), else_=0).label("is_lapse"),
+        sa.func.row_number()
+        .over(
+            partition_by=(Completion.user_id, Completion.program_id),
+            order_by=(
+                sa.case((revoked, 1), else_=0),
+                Completion.completed_on.desc(),
+                Completion.id.desc(),
+            ),
+        )
+        .label("rn"),
+    ).subquery("ranked")
+    latest = sa.select(ranked).where(ranked.c.rn == 1).subquery("latest")
+    ub = UnscheduledBriefing
+    pending = (
+        sa.select(sa.func.min(ub.due_on))
+        .where(
+            ub.program_id == pairs.c.program_id,
+            sa.or_(ub.department_id.is_(None), ub.department_id == User.department_id),
+            sa.or_(latest.c.completed_on.is_(None), latest.c.completed_on < ub.since),
+        )
+        .scalar_subquery()
+    )
+    # a group's own interval shortens the validity, it never lengthens it
+    overridden = add_months(latest.c.completed_on, pairs.c.override_months)
+    effective_expiry = sa.case(
+        (pairs.c.override_months.is_(None), latest.c.expires_on),
+        (latest.c.expires_on.is_(None), overridden),
+        (overridden < latest.c.expires_on, overridden),
+        else_=latest.c.expires_on,
+    )
+    base = (
+        sa.select(
+            pairs.c.user_id,
+            User.department_id,
+            pairs.c.program_id,
+            latest.c.completed_on,
+            latest.c.is_revoked,
+            latest.c.is_lapse,
+            effective_expiry.label("expiry"),
+            pending.label("pending_due"),
+            sa.func.coalesce(User.start_date, to_date(User.created_at)).label("start"),
+        )
+        .select_from(pairs)
+        .join(User, User.id == pairs.c.user_id)
+        .outerjoin(
+            latest,
+            sa.and_(latest.c.user_id == pairs.c.user_id, latest.c.program_id == pairs.c.program_id),
+        )
+        .subquery("base")
+    )
+    soon = today + timedelta(days=window_days)
+    b = base.c
+    status = sa.case(
+        (b.completed_on.is_(None), "never_trained"),
+        (sa.and_(b.is_revoked == 1, b.is_lapse == 1), "flagged"),
+        (b.is_revoked == 1, "overdue"),
+        (sa.and_(b.pending_due.is_not(None), b.pending_due < today), "overdue"),
+        (b.pending_due.is_not(None), "due_soon"),
+        (sa.and_(b.expiry.is_not(None), b.expiry < today), "overdue"),
+        (sa.and_(b.expiry.is_not(None), b.expiry <= soon), "due_soon"),
+        else_="compliant",
+    ).label("status")
+    due_on = sa.case(
+        (b.completed_on.is_(None), b.start),
+        (b.pending_due.is_not(None), b.pending_due),
+        (b.is_revoked == 1, b.completed_on),
+        else_=b.expiry,
+    ).label("due_on")
+    return sa.select(b.user_id, b.department_id, b.program_id, status, due_on, b.completed_on)
+
+
+def matrix_counts(
+    session, today: date, window_days: int = DEFAULT_WINDOW_DAYS, scope: Scope | None = None
+) -> dict[tuple[int | None, int], dict[str, int]]:
+    """{(department_id, program_id): {status: count}} in one grouped query."""
+    rows = status_select(session, today, window_days, scope).subquery("s")
+    result: dict[tuple[int | None, int], dict[str, int]] = {}
+    for dept, pid, st, n in session.execute(
+        sa.select(rows.c.department_id, rows.c.program_id, rows.c.status, sa.func.count()).group_by(
+            rows.c.department_id, rows.c.program_id, rows.c.status
+        )
+    ):
+        result.setdefault((dept, pid), {})[st] = n
+    return result
+
+
+def person_statuses(
+    session, user_id: int, today: date, window_days: int = DEFAULT_WINDOW_DAYS
+) -> list:
+    return session.execute(
+        status_select(session, today, window_days, Scope(user_ids=(user_id,)))
+    ).all()

@@ -1,0 +1,59 @@
+from __future__ import annotations
+
+from datetime import date, datetime
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from lms.core.model import Base, CreatedMixin, UTCDateTime
+
+STATUSES = ("compliant", "due_soon", "overdue", "never_trained", "flagged")
+
+
+class Requirement(CreatedMixin, Base):
+    """Who must hold a program: a department (and everything below it) and/or a job title.
+
+    interval_months overrides the program's refresher interval for this group (e.g. 6 months
+    for high-risk work where the program says 12).
+    """
+
+    __tablename__ = "requirements"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    program_id: Mapped[int] = mapped_column(sa.ForeignKey("programs.id"), index=True)
+    department_id: Mapped[int | None] = mapped_column(sa.ForeignKey("departments.id"))
+    job_title: Mapped[str | None] = mapped_column(sa.String(200))
+    interval_months: Mapped[int | None] = mapped_column()
+    active: Mapped[bool] = mapped_column(default=True)
+    created_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id"))
+
+    program = relationship("Program")
+    department = relationship("Department")
+
+    __table_args__ = (
+        sa.CheckConstraint(
+            "interval_months IS NULL OR (interval_months BETWEEN 1 AND 120)", "interval_range"
+        ),
+    )
+
+
+class UnscheduledBriefing(CreatedMixin, Base):
+    """An unscheduled briefing made required: everyone in scope needs a completion of the
+    program dated on or after `since`, by `due_on`."""
+
+    __tablename__ = "unscheduled_briefings"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    program_id: Mapped[int] = mapped_column(sa.ForeignKey("programs.id"), index=True)
+    department_id: Mapped[int | None] = mapped_column(sa.ForeignKey("departments.id"))
+    reason: Mapped[str] = mapped_column(sa.String(1000))
+    since: Mapped[date] = mapped_column(sa.Date)
+    due_on: Mapped[date] = mapped_column(sa.Date)
+    triggered_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id"))
+    triggered_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    version_id: Mapped[int | None] = mapped_column(sa.ForeignKey("program_versions.id"))
+
+    program = relationship("Program")
+    department = relationship("Department")
+
+    __table_args__ = (sa.CheckConstraint("due_on >= since", "due_after_since"),)

@@ -1,0 +1,438 @@
+from __future__ import annotations
+
+import csv
+import io
+from datetime import timedelta
+
+import sqlalchemy as sa
+from dateutil.relativedelta import relativedelta
+from flask import (
+    Blueprint,
+    Response,
+    abort,
+    current_app,
+    flash,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
+from flask_babel import get_locale, ngettext
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from flask_login import current_user
+
+from lms.accounts.models import Department
+from lms.accounts.services import department_tree, subtree_ids
+from lms.compliance import charts, queries, services
+from lms.compliance.forms import ActionForm, RequirementForm, UnscheduledForm
+from lms.compliance.models import Requirement, UnscheduledBriefing
+from lms.core import nav, pdf
+from lms.core.errors import DomainError
+from lms.core.forms import apply_domain_error
+from lms.core.http import page_arg
+from lms.core.i18n import pick
+from lms.core.model import utcnow
+from lms.core.pagination import paginate
+from lms.core.permissions import requires
+from lms.extensions import db
+from lms.programs.labels import CATEGORY_LABELS
+from lms.programs.models import Program
+
+bp = Blueprint("compliance", __name__, url_prefix="/compliance")
+
+
+def status_labels() -> dict[str, str]:
+    return {
+        "compliant": _("compliant"),
+        "due_soon": _("due soon"),
+        "overdue": _("overdue"),
+        "never_trained": _("never trained"),
+        "flagged": _("flagged for re-briefing"),
+    }
+
+
+STATUS_BADGES = {
+    "compliant": "ok",
+    "due_soon": "warn",
+    "overdue": "bad",
+    "never_trained": "bad",
+    "flagged": "bad",
+}
+
+
+def _window() -> int:
+    days = request.args.get("window", type=int)
+    return days if days and 1 <= days <= 365 else 30
+
+
+def _departments_in_view() -> list[int] | None:
+    """The departments the viewer may see, narrowed by ?department= (with its subtree)."""
+    allowed = queries.visible_department_ids(db.session, current_user)
+    chosen = request.args.get("department", type=int)
+    if chosen:
+        wanted = subtree_ids(db.session, chosen)
+        if allowed is not None:
+            wanted = [d for d in wanted if d in allowed]
+        return wanted
+    return allowed
+
+
+@bp.route("/")
+@requires("compliance.view")
+def matrix():
+    today = utcnow().date()
+    category = (
+        request.args.get("category") if request.args.get("category") in CATEGORY_LABELS else None
+    )
+    m = queries.build_matrix(db.session, today, _window(), _departments_in_view(), category)
+    return render_template(
+        "compliance/matrix.html",
+        m=m,
+        today=today,
+        window=_window(),
+        category=category,
+        categories=CATEGORY_LABELS,
+        department=request.args.get("department", type=int),
+        departments=_selectable_departments(),
+        colour=charts.heat_colour,
+        pick=pick,
+    )
+
+
+def _selectable_departments():
+    allowed = queries.visible_department_ids(db.session, current_user)
+    return [
+        (d, depth) for d, depth in department_tree(db.session) if allowed is None or d.id in allowed
+    ]
+
+
+@bp.route("/people")
+@requires("compliance.view")
+def people():
+    today = utcnow().date()
+    program_id = request.args.get("program", type=int)
+    status = request.args.get("status") if request.args.get("status") in STATUS_BADGES else None
+    stmt = queries.people_select(
+        db.session,
+        today,
+        _window(),
+        department_ids=_departments_in_view(),
+        program_id=program_id,
+        status=status,
+    )
+    page = paginate(db.session, stmt, page_arg(), 100, scalars=False)
+    programs = db.session.execute(
+        sa.select(Program.id, Program.code)
+        .where(Program.current_version_id.is_not(None))
+        .order_by(Program.code)
+    ).all()
+    return render_template(
+        "compliance/people.html",
+        page=page,
+        status=status,
+        program_id=program_id,
+        programs=programs,
+        department=request.args.get("department", type=int),
+        departments=_selectable_departments(),
+        labels=status_labels(),
+        badges=STATUS_BADGES,
+        window=_window(),
+        pick=pick,
+        invite=ActionForm(),
+    )
+
+
+def _people_rows():
+    today = utcnow().date()
+    program_id = request.args.get("program", type=int)
+    status = request.args.get("status") if request.args.get("status") in STATUS_BADGES else None
+    stmt = queries.people_select(
+        db.session,
+        today,
+        _window(),
+        department_ids=_departments_in_view(),
+        program_id=program_id,
+        status=status,
+    )
+    labels = status_labels()
+    header = [
+        _("Person"),
+        _("Job title"),
+        _("Department"),
+        _("Program"),
+        _("Status"),
+        _("Due date"),
+        _("Last completed"),
+    ]
+    rows = []
+    lang = str(get_locale())
+    for r in db.session.execute(stmt):
+        rows.append(
+            [
+                r.name,
+                r.job_title,
+                r.department or "",
+                f"{r.code}: {pick(r.title, lang)[0]}",
+                labels[r.status],
+                r.due_on.isoformat() if r.due_on else "",
+                r.completed_on.isoformat() if r.completed_on else "",
+            ]
+        )
+    return header, rows
+
+
+def _matrix_rows():
+    today = utcnow().date()
+    m = queries.build_matrix(db.session, today, _window(), _departments_in_view())
+    labels = status_labels()
+    header = [
+        _("Department"),
+        _("Program"),
+        *[labels[s] for s in queries.STATUS_ORDER],
+        _("Total"),
+        _("Share compliant"),
+    ]
+    rows = []
+    for dept, _depth in m.departments:
+        for p in m.programs:
+            cell = m.cells.get((dept.id, p.id))
+            if cell is None:
+                continue
+            rows.append(
+                [
+                    dept.name,
+                    p.code,
+                    *[cell.counts.get(s, 0) for s in queries.STATUS_ORDER],
+                    cell.total,
+                    f"{cell.share * 100:.0f} %",
+                ]
+            )
+    return header, rows
+
+
+def _csv(header, rows, name: str) -> Response:
+    buf = io.StringIO()
+    buf.write("\ufeff")  # Excel reads UTF-8 with a BOM
+    writer = csv.writer(buf)
+    writer.writerow(header)
+    writer.writerows(rows)
+    return Response(
+        buf.getvalue(),
+        mimetype="text/csv",
+        headers={"Content-Disposition": f'attachment; filename="{name}.csv"'},
+    )
+
+
+def _xlsx(header, rows, name: str) -> Response:
+    from openpyxl import Workbook
+    from openpyxl.styles import Font
+
+    wb = Workbook()
+    ws = wb.active
+    ws.title = name[:31]
+    ws.append(header)
+    for cell in ws[1]:
+        cell.font = Font(bold=True)
+    for row in rows:
+        ws.append(row)
+    ws.freeze_panes = "A2"
+    out = io.BytesIO()
+    wb.save(out)
+    return Response(
+        out.getvalue(),
+        mimetype="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+        headers={"Content-Disposition": f'attachment; filename="{name}.xlsx"'},
+    )
+
+
+@bp.route("/export/<what>.<fmt>")
+@requires("compliance.view")
+def export(what: str, fmt: str):
+    if what not in ("matrix", "people") or fmt not in ("csv", "xlsx"):
+        abort(404)
+    header, rows = _matrix_rows() if what == "matrix" else _people_rows()
+    name = f"compliance-{what}-{utcnow().date().isoformat()}"
+    return _csv(header, rows, name) if fmt == "csv" else _xlsx(header, rows, name)
+
+
+@bp.route("/summary.pdf")
+@requires("compliance.view")
+def summary_pdf():
+    today = utcnow().date()
+    m = queries.build_matrix(db.session, today, _window(), _departments_in_view())
+    totals = services.status_counts(db.session, today, _window())
+    html = render_template(
+        "compliance/summary_pdf.html",
+        m=m,
+        today=today,
+        totals=totals,
+        labels=status_labels(),
+        order=queries.STATUS_ORDER,
+        colour=charts.heat_colour,
+        organisation=current_app.config["LMS_CONFIG"].organisation_name,
+    )
+    return Response(
+        pdf.render(html),
+        mimetype="application/pdf",
+        headers={"Content-Disposition": 'inline; filename="compliance-summary.pdf"'},
+    )
+
+
+@bp.route("/dashboard")
+@requires("compliance.view")
+def dashboard():
+    today = utcnow().date()
+    depts = _departments_in_view()
+    months = [today.replace(day=1) - relativedelta(months=i) for i in range(11, -1, -1)]
+    months[-1] = today
+    history = services.compliance_over_time(db.session, months, depts)
+    names = dict(db.session.execute(sa.select(Department.id, Department.name)).all())
+    from flask_babel import format_date
+
+    series = {
+        names.get(d, _("No department")): [share for _p, share in points]
+        for d, points in sorted(history.items(), key=lambda kv: names.get(kv[0], ""))
+    }
+    line = charts.line_chart([format_date(p, "MMM yy") for p in months], series)
+    expiries = services.upcoming_expiries(db.session, today, 12, depts)
+    bars = charts.bar_chart([(format_date(d, "d MMM"), n) for d, n in expiries])
+    m = queries.build_matrix(db.session, today, _window(), depts)
+    counts = services.status_counts(
+        db.session,
+        today,
+        _window(),
+        services.engine.Scope(department_ids=tuple(depts) if depts is not None else None),
+    )
+    return render_template(
+        "compliance/dashboard.html",
+        line=line,
+        bars=bars,
+        m=m,
+        counts=counts,
+        labels=status_labels(),
+        badges=STATUS_BADGES,
+        colour=charts.heat_colour,
+        history=history,
+        names=names,
+        months=months,
+        expiries=expiries,
+    )
+
+
+@bp.route("/requirements", methods=["GET", "POST"])
+@requires("compliance.manage")
+def requirements():
+    form = RequirementForm(prefix="req")
+    trigger = UnscheduledForm(prefix="uns")
+    programs = (
+        db.session.execute(
+            sa.select(Program).where(Program.current_version_id.is_not(None)).order_by(Program.code)
+        )
+        .scalars()
+        .all()
+    )
+    choices = [(p.id, p.code) for p in programs]
+    dept_choices = [(0, _("Every department"))] + [
+        (d.id, "\u2003" * depth + d.name) for d, depth in department_tree(db.session)
+    ]
+    form.program_id.choices = trigger.program_id.choices = choices
+    form.department_id.choices = trigger.department_id.choices = dept_choices
+    if request.method == "GET":
+        trigger.due_on.data = utcnow().date() + timedelta(days=14)
+    status = 200
+    if form.submit.data:
+        if form.validate_on_submit():
+            try:
+                services.add_requirement(
+                    db.session,
+                    program_id=form.program_id.data,
+                    department_id=form.department_id.data or None,
+                    job_title=form.job_title.data,
+                    interval_months=form.interval_months.data,
+                    actor_id=current_user.id,
+                )
+            except DomainError as err:
+                apply_domain_error(form, err) or flash(err.message, "error")
+                status = err.status_code
+            else:
+                flash(_("The requirement was added."), "success")
+                return redirect(url_for("compliance.requirements"))
+        else:
+            status = 400
+    elif trigger.submit.data:
+        if trigger.validate_on_submit():
+            try:
+                services.trigger_unscheduled(
+                    db.session,
+                    program_id=trigger.program_id.data,
+                    reason=trigger.reason.data,
+                    due_on=trigger.due_on.data,
+                    department_id=trigger.department_id.data or None,
+                    actor_id=current_user.id,
+                )
+            except DomainError as err:
+                apply_domain_error(trigger, err) or flash(err.message, "error")
+                status = err.status_code
+            else:
+                flash(
+                    _("The unscheduled briefing is now required for everyone affected."), "success"
+                )
+                return redirect(url_for("compliance.requirements"))
+        else:
+            status = 400
+    reqs = (
+        db.session.execute(
+            sa.select(Requirement)
+            .where(Requirement.active.is_(True))
+            .order_by(Requirement.program_id, Requirement.id)
+        )
+        .scalars()
+        .all()
+    )
+    unscheduled = (
+        db.session.execute(
+            sa.select(UnscheduledBriefing).order_by(UnscheduledBriefing.since.desc()).limit(50)
+        )
+        .scalars()
+        .all()
+    )
+    return render_template(
+        "compliance/requirements.html",
+        form=form,
+        trigger=trigger,
+        reqs=reqs,
+        unscheduled=unscheduled,
+        action=ActionForm(),
+        programs=programs,
+        pick=pick,
+    ), status
+
+
+@bp.route("/requirements/<int:req_id>/end", methods=["POST"])
+@requires("compliance.manage")
+def end_requirement(req_id: int):
+    req = db.get_or_404(Requirement, req_id)
+    if not ActionForm().validate_on_submit():
+        abort(400)
+    services.end_requirement(db.session, req, current_user.id)
+    flash(_("The requirement was ended."), "success")
+    return redirect(url_for("compliance.requirements"))
+
+
+@bp.route("/requirements/from-audience/<int:program_id>", methods=["POST"])
+@requires("compliance.manage")
+def requirements_from_audience(program_id: int):
+    program = db.get_or_404(Program, program_id)
+    if not ActionForm().validate_on_submit():
+        abort(400)
+    n = services.requirements_from_audience(db.session, program, current_user.id)
+    flash(
+        ngettext("%(num)d requirement was added.", "%(num)d requirements were added.", n), "success"
+    )
+    return redirect(url_for("compliance.requirements"))
+
+
+nav.register(_l("Compliance"), "compliance.matrix", "compliance.view", order=40)
+nav.register(_l("Dashboard"), "compliance.dashboard", "compliance.view", order=41)
+nav.register(_l("Requirements"), "compliance.requirements", "compliance.manage", order=42)

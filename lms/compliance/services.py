@@ -1,0 +1,243 @@
+"""Requirements, unscheduled briefings and the figures the compliance pages show."""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+
+import sqlalchemy as sa
+from flask_babel import gettext as _
+
+from lms.accounts.models import Department, User
+from lms.completions.models import Completion, Revocation
+from lms.compliance import engine
+from lms.compliance.models import Requirement, UnscheduledBriefing
+from lms.core import audit
+from lms.core.errors import Conflict, DomainError, NotFound
+from lms.core.model import utcnow
+from lms.core.sqlfuncs import to_date
+from lms.programs.models import Program
+from lms.programs.services import on_approval
+
+
+def add_requirement(
+    session,
+    *,
+    program_id: int,
+    department_id: int | None,
+    job_title: str | None,
+    interval_months: int | None,
+    actor_id: int | None,
+) -> Requirement:
+    program = session.get(Program, program_id)
+    if program is None:
+        raise NotFound(_("No such program."))
+    if department_id is not None and session.get(Department, department_id) is None:
+        raise DomainError(_("Unknown department."), field="department_id")
+    if interval_months is not None and not (1 <= interval_months <= 120):
+        raise DomainError(
+            _("Enter a number of months from 1 to %(max)d, or leave it empty.", max=120),
+            field="interval_months",
+        )
+    job_title = (job_title or "").strip() or None
+    duplicate = session.execute(
+        sa.select(Requirement.id).where(
+            Requirement.program_id == program_id,
+            Requirement.active.is_(True),
+            Requirement.department_id.is_(None)
+            if department_id is None
+            else Requirement.department_id == department_id,
+            Requirement.job_title.is_(None)
+            if job_title is None
+            else sa.func.lower(Requirement.job_title) == job_title.lower(),
+        )
+    ).scalar()
+    if duplicate:
+        raise Conflict(_("This requirement already exists."))
+    req = Requirement(
+        program_id=program_id,
+        department_id=department_id,
+        job_title=job_title,
+        interval_months=interval_months,
+        created_by_id=actor_id,
+    )
+    session.add(req)
+    session.flush()
+    audit.record(
+        session,
+        actor_id,
+        "create",
+        "requirement",
+        req.id,
+        program.code,
+        department_id=department_id,
+        job_title=job_title,
+        interval=interval_months,
+    )
+    return req
+
+
+def end_requirement(session, req: Requirement, actor_id: int | None) -> None:
+    req.active = False
+    session.flush()
+    audit.record(session, actor_id, "deactivate", "requirement", req.id, req.program.code)
+
+
+def requirements_from_audience(session, program: Program, actor_id: int | None) -> int:
+    """Create the requirements a program's approved audience implies; returns how many."""
+    version = program.current_version
+    if version is None:
+        raise DomainError(_("Only an approved program version can be scheduled or taken."))
+    created = 0
+    codes = version.audience_departments or [None]
+    titles = version.audience_job_titles or [None]
+    for code in codes:
+        dept_id = None
+        if code:
+            dept_id = session.execute(
+                sa.select(Department.id).where(Department.code == code)
+            ).scalar()
+            if dept_id is None:
+                continue
+        for title in titles:
+            try:
+                add_requirement(
+                    session,
+                    program_id=program.id,
+                    department_id=dept_id,
+                    job_title=title,
+                    interval_months=None,
+                    actor_id=actor_id,
+                )
+                created += 1
+            except Conflict:
+                pass
+    return created
+
+
+def trigger_unscheduled(
+    session,
+    *,
+    program_id: int,
+    reason: str,
+    due_on: date,
+    department_id: int | None,
+    actor_id: int | None,
+    version_id: int | None = None,
+    since: date | None = None,
+) -> UnscheduledBriefing:
+    """Make an unscheduled briefing required for everyone in scope (with a reason)."""
+    if not reason.strip():
+        raise DomainError(_("Give the reason for the unscheduled briefing."), field="reason")
+    today = since or utcnow().date()
+    if due_on < today:
+        raise DomainError(_("The due date cannot be in the past."), field="due_on")
+    if session.get(Program, program_id) is None:
+        raise NotFound(_("No such program."))
+    if department_id is not None and session.get(Department, department_id) is None:
+        raise DomainError(_("Unknown department."), field="department_id")
+    ub = UnscheduledBriefing(
+        program_id=program_id,
+        department_id=department_id,
+        reason=reason.strip()[:1000],
+        since=today,
+        due_on=due_on,
+        triggered_by_id=actor_id,
+        triggered_at=utcnow(),
+        version_id=version_id,
+    )
+    session.add(ub)
+    session.flush()
+    audit.record(
+        session,
+        actor_id,
+        "trigger",
+        "unscheduled_briefing",
+        ub.id,
+        reason[:200],
+        program_id=program_id,
+        department_id=department_id,
+        due_on=due_on.isoformat(),
+    )
+    return ub
+
+
+@on_approval
+def on_version_approved(session, version, actor_id: int | None) -> None:
+    """A new approved version of a program makes a briefing on it due for everyone affected."""
+    if version.number <= 1:
+        return
+    previous = session.execute(
+        sa.select(sa.func.count()).select_from(
+            sa.select(Completion.id).where(Completion.program_id == version.program_id).subquery()
+        )
+    ).scalar_one()
+    if not previous:
+        return
+    today = utcnow().date()
+    trigger_unscheduled(
+        session,
+        program_id=version.program_id,
+        department_id=None,
+        actor_id=actor_id,
+        reason=_("Version %(n)d of the program was approved.", n=version.number),
+        due_on=today + timedelta(days=30),
+        version_id=version.id,
+        since=today,
+    )
+
+
+def status_counts(
+    session, today: date, window_days: int, scope: engine.Scope | None = None
+) -> dict[str, int]:
+    rows = engine.status_select(session, today, window_days, scope or engine.Scope()).subquery()
+    return dict(
+        session.execute(sa.select(rows.c.status, sa.func.count()).group_by(rows.c.status)).all()
+    )
+
+
+def compliance_over_time(
+    session, points: list[date], department_ids: list[int] | None = None
+) -> dict[int | None, list]:
+    """Share of (person, required program) pairs holding a valid completion on each date,
+    per department, from the completions' dates (no snapshots needed)."""
+    pairs = engine.pairs_subquery(session, engine.Scope())
+    out: dict[int | None, list] = {}
+    for point in points:
+        held = sa.exists().where(
+            Completion.user_id == pairs.c.user_id,
+            Completion.program_id == pairs.c.program_id,
+            Completion.completed_on <= point,
+            sa.or_(Completion.expires_on.is_(None), Completion.expires_on >= point),
+            ~sa.exists().where(
+                Revocation.completion_id == Completion.id,
+                to_date(Revocation.revoked_at) <= point,
+            ),
+        )
+        stmt = (
+            sa.select(User.department_id, sa.func.count(), sa.func.sum(sa.case((held, 1), else_=0)))
+            .select_from(pairs)
+            .join(User, User.id == pairs.c.user_id)
+            .group_by(User.department_id)
+        )
+        if department_ids:
+            stmt = stmt.where(User.department_id.in_(department_ids))
+        for dept, total, ok in session.execute(stmt):
+            out.setdefault(dept, []).append((point, (ok or 0) / total if total else 0.0))
+    return out
+
+
+def upcoming_expiries(
+    session, today: date, weeks: int = 12, department_ids: list[int] | None = None
+) -> list[tuple[date, int]]:
+    """How many valid completions of required programs expire in each coming week."""
+    rows = engine.status_select(session, today, 0).subquery()
+    end = today + timedelta(weeks=weeks)
+    stmt = sa.select(rows.c.due_on).where(
+        rows.c.status.in_(("compliant", "due_soon")), rows.c.due_on >= today, rows.c.due_on < end
+    )
+    if department_ids:
+        stmt = stmt.where(rows.c.department_id.in_(department_ids))
+    counts = [0] * weeks
+    for (due,) in session.execute(stmt):
+        counts[(due - today).days // 7] += 1
+    return [(today + timedelta(weeks=i), n) for i, n in enumerate(counts)]
