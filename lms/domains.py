@@ -14,6 +14,7 @@ DOMAINS: tuple[str, ...] = (
     "sessions",
     "learning",
     "compliance",
+    "cascade",
     "auditor",
 )
 

@@ -324,3 +324,46 @@ def time_travel():
     yield go
     for t in travellers:
         t.stop()
+
+
+# ----- requirements and completions (compliance, cascade) ----------------------------------
+
+
+@pytest.fixture
+def require():
+    from lms.compliance import services as compliance_services
+
+    def add(program, department=None, job_title=None, interval_months=None):
+        req = compliance_services.add_requirement(
+            db.session,
+            program_id=program.id,
+            department_id=department.id if department else None,
+            job_title=job_title,
+            interval_months=interval_months,
+            actor_id=None,
+        )
+        db.session.commit()
+        return req
+
+    return add
+
+
+@pytest.fixture
+def complete():
+    from lms.completions import services as completion_services
+
+    def add(user, program, on, **kw):
+        c = completion_services.record_completion(
+            db.session,
+            user_id=user.id,
+            version=program.current_version,
+            completed_on=on,
+            earned_by="record",
+            actor_id=None,
+            issue=False,
+            **kw,
+        )
+        db.session.commit()
+        return c
+
+    return add

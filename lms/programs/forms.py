@@ -58,6 +58,11 @@ class ProgramMetaForm(FlaskForm):
     certificate_validity_months = IntegerField(
         _l("Certificate validity (months)"), validators=[optional(), number_range(1, 240)]
     )
+    cascade_levels = IntegerField(
+        _l("Cascade levels below the instructor"),
+        default=1,
+        validators=[optional(), number_range(1, 5)],
+    )
     audience_departments = CheckboxesField(_l("Departments"), choices=[])
     audience_job_titles = StringField(
         _l("Job titles (separated by commas)"), validators=[optional(), length(1000)]

@@ -71,6 +71,8 @@ class ProgramVersion(CreatedMixin, Base):
     audience_departments: Mapped[list[str]] = mapped_column(sa.JSON, default=list)
     audience_job_titles: Mapped[list[str]] = mapped_column(sa.JSON, default=list)
     languages: Mapped[list[str]] = mapped_column(sa.JSON, default=list)
+    # cascade mode: how many levels below the instructor (1: responsible persons brief staff)
+    cascade_levels: Mapped[int] = mapped_column(default=1, server_default="1")
     quiz: Mapped[dict[str, Any]] = mapped_column(sa.JSON, default=dict)
     source: Mapped[str] = mapped_column(sa.String(300), default="")
     content_hash: Mapped[str | None] = mapped_column(sa.String(64))
@@ -100,6 +102,7 @@ class ProgramVersion(CreatedMixin, Base):
             "refresher_months IS NULL OR (refresher_months BETWEEN 1 AND 120)",
             "refresher_range",
         ),
+        sa.CheckConstraint("cascade_levels BETWEEN 1 AND 5", "cascade_levels_range"),
         sa.CheckConstraint(
             "certificate_validity_months IS NULL OR "
             "(certificate_validity_months BETWEEN 1 AND 240)",

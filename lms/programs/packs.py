@@ -169,6 +169,7 @@ def load_pack(folder: str | Path) -> Pack:
         audience_departments=[str(d).upper() for d in depts],
         audience_job_titles=[str(t) for t in titles],
         languages=list(languages),
+        cascade_levels=r.integer(data, "", "cascade_levels", 1, 5, required=False) or 1,
     )
 
     topics_raw = r.get(data, "", "topics")
@@ -286,6 +287,7 @@ def _pack_canonical(pack: Pack, program: Program, number: int) -> dict[str, Any]
             "job_titles": sorted(m.audience_job_titles),
         },
         "languages": sorted(m.languages),
+        "cascade_levels": m.cascade_levels,
         "topics": [{**t, "attachments": []} for t in pack.topics],
         "quiz": pack.quiz,
         "questions": pack.questions,

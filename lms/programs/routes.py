@@ -50,6 +50,7 @@ def _meta_from(form) -> services.VersionMeta:
         audience_departments=sorted(form.audience_departments.data or []),
         audience_job_titles=titles,
         languages=sorted(form.languages.data or []) or ["en"],
+        cascade_levels=form.cascade_levels.data or 1,
     )
 
 

@@ -64,6 +64,7 @@ def canonical_content(version: ProgramVersion) -> dict[str, Any]:
             "job_titles": sorted(version.audience_job_titles or []),
         },
         "languages": sorted(version.languages or []),
+        "cascade_levels": version.cascade_levels or 1,
         "topics": [
             {
                 "title": t.title,
@@ -193,6 +194,7 @@ class VersionMeta:
     audience_departments: list[str]
     audience_job_titles: list[str]
     languages: list[str]
+    cascade_levels: int = 1
 
 
 def validate_meta(meta: VersionMeta) -> None:
@@ -202,6 +204,10 @@ def validate_meta(meta: VersionMeta) -> None:
         raise DomainError(_("Unknown briefing type."), field="briefing_type")
     if meta.delivery_mode not in DELIVERY_MODES:
         raise DomainError(_("Unknown delivery mode."), field="delivery_mode")
+    if not isinstance(meta.cascade_levels, int) or not (1 <= meta.cascade_levels <= 5):
+        raise DomainError(
+            _("A cascade has 1 to 5 levels below the instructor."), field="cascade_levels"
+        )
     for name, value, top in (
         ("refresher_months", meta.refresher_months, 120),
         ("certificate_validity_months", meta.certificate_validity_months, 240),
@@ -351,6 +357,7 @@ def copy_version(session, base: ProgramVersion, actor_id: int | None) -> Program
         audience_departments=list(base.audience_departments or []),
         audience_job_titles=list(base.audience_job_titles or []),
         languages=list(base.languages or []),
+        cascade_levels=base.cascade_levels or 1,
         quiz=dict(base.quiz or {}),
         created_by_id=actor_id,
         based_on_id=base.id,

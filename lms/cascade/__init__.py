@@ -1,0 +1,1 @@
+"""Cascade mode: designated responsible persons brief their own staff."""

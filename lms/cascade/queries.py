@@ -1,0 +1,128 @@
+"""The cascade dashboard: per department, the responsible persons and how far they got."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date
+
+import sqlalchemy as sa
+
+from lms.accounts.models import Department, User
+from lms.accounts.services import department_tree
+from lms.cascade.models import Designation
+from lms.completions.models import Completion, Revocation
+from lms.compliance import engine
+from lms.programs.models import Program, ProgramVersion
+
+
+@dataclass
+class Responsible:
+    user: User
+    designation: Designation
+    own_valid_until: date | None
+    own_state: str  # valid, expired, missing
+    briefed: int = 0
+
+
+@dataclass
+class UnitRow:
+    department: Department
+    depth: int
+    staff: int = 0
+    counts: dict[str, int] = field(default_factory=dict)
+    responsible: list[Responsible] = field(default_factory=list)
+
+    @property
+    def coverage(self) -> float | None:
+        total = sum(self.counts.values())
+        return self.counts.get("compliant", 0) / total if total else None
+
+
+def cascade_programs(session) -> list[Program]:
+    return list(
+        session.execute(
+            sa.select(Program)
+            .join(ProgramVersion, ProgramVersion.id == Program.current_version_id)
+            .where(ProgramVersion.delivery_mode == "cascade")
+            .order_by(Program.code)
+        ).scalars()
+    )
+
+
+def dashboard(
+    session, program: Program, today: date, department_ids: list[int] | None = None
+) -> list[UnitRow]:
+    """One row per department: staff, statuses, responsible persons, briefed counts.
+
+    A fixed number of queries whatever the size of the organisation.
+    """
+    rows = {
+        d.id: UnitRow(d, depth)
+        for d, depth in department_tree(session)
+        if department_ids is None or d.id in department_ids
+    }
+    staff = session.execute(
+        sa.select(User.department_id, sa.func.count())
+        .where(User.active.is_(True))
+        .group_by(User.department_id)
+    ).all()
+    for dept, n in staff:
+        if dept in rows:
+            rows[dept].staff = n
+    for (dept, _pid), counts in engine.matrix_counts(
+        session, today, scope=engine.Scope(program_ids=(program.id,))
+    ).items():
+        if dept in rows:
+            rows[dept].counts = counts
+    designations = session.execute(
+        sa.select(Designation, User)
+        .join(User, User.id == Designation.user_id)
+        .where(
+            sa.or_(Designation.program_id == program.id, Designation.category == program.category),
+            Designation.starts_on <= today,
+            sa.or_(Designation.ends_on.is_(None), Designation.ends_on >= today),
+        )
+    ).all()
+    person_ids = [u.id for _d, u in designations]
+    own = {}
+    if person_ids:
+        for uid, expires, completed in session.execute(
+            sa.select(
+                Completion.user_id,
+                sa.func.max(Completion.expires_on),
+                sa.func.max(Completion.completed_on),
+            )
+            .where(
+                Completion.user_id.in_(person_ids),
+                Completion.program_id == program.id,
+                ~sa.exists().where(Revocation.completion_id == Completion.id),
+            )
+            .group_by(Completion.user_id)
+        ):
+            own[uid] = (expires, completed)
+    briefed = dict(
+        session.execute(
+            sa.select(Completion.trainer_id, sa.func.count())
+            .where(
+                Completion.trainer_id.in_(person_ids or [0]),
+                Completion.program_id == program.id,
+                sa.or_(Completion.expires_on.is_(None), Completion.expires_on >= today),
+                ~sa.exists().where(Revocation.completion_id == Completion.id),
+            )
+            .group_by(Completion.trainer_id)
+        ).all()
+    )
+    for d, user in designations:
+        if d.department_id not in rows:
+            continue
+        expires, completed = own.get(user.id, (None, None))
+        if completed is None:
+            state = "missing"
+        elif expires is not None and expires < today:
+            state = "expired"
+        else:
+            state = "valid"
+        rows[d.department_id].responsible.append(
+            Responsible(user, d, expires, state, briefed.get(user.id, 0))
+        )
+    return list(rows.values())
