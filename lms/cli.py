@@ -124,3 +124,80 @@ def import_course_cmd(path: str, head_email: str | None) -> None:
         click.echo(f"Imported {result.program.code} as draft version {result.version.number}.")
     else:
         click.echo(f"{result.program.code}: content unchanged, nothing imported.")
+
+
+@lms_cli.command("send-reminders")
+@click.option(
+    "--date",
+    "on",
+    type=click.DateTime(formats=["%Y-%m-%d"]),
+    default=None,
+    help="The day to remind for, YYYY-MM-DD (default: today in the organisation's time zone).",
+)
+@click.option("--window-days", default=30, show_default=True, help="Days ahead that are due soon.")
+@click.option(
+    "--manager-after-days",
+    default=14,
+    show_default=True,
+    help="Days overdue after which the manager gets a copy.",
+)
+def send_reminders_cmd(on, window_days: int, manager_after_days: int) -> None:
+    """Queue today's reminders, then deliver every queued message (cron-friendly, idempotent).
+
+    Exits 1 only when every message it tried to deliver failed (e.g. the mail server is down);
+    undelivered messages stay queued for the next run.
+    """
+    from lms.compliance.mail import deliver_pending
+    from lms.compliance.reminders import generate_reminders
+    from lms.sessions.queries import local_today
+
+    today = on.date() if on else local_today()
+    queued = generate_reminders(
+        db.session, today, window_days=window_days, manager_after_days=manager_after_days
+    )
+    db.session.commit()
+    report = deliver_pending(db.session)
+    db.session.commit()
+    click.echo(
+        f"{today.isoformat()}: queued {queued} reminder(s); sent {report.sent}, "
+        f"failed {report.failed}, skipped {report.skipped} (inactive), "
+        f"not tried {report.deferred} (mail server unreachable)."
+    )
+    if report.failed and not report.sent:
+        sys.exit(1)
+
+
+@lms_cli.command("generate")
+@click.option("--employees", default=5000, show_default=True)
+@click.option("--programs", "n_programs", default=30, show_default=True)
+@click.option("--years", default=3, show_default=True)
+@click.option("--seed", default=7, show_default=True)
+def generate_cmd(employees: int, n_programs: int, years: int, seed: int) -> None:
+    """Build a realistic organisation with years of training history (for benchmarks)."""
+    import time
+
+    from lms.generator import Generator
+
+    started = time.perf_counter()
+    with click.progressbar(length=employees, label="Generating") as bar:
+        seen = {"n": 0}
+
+        def progress(stage: str, n: int) -> None:
+            if stage == "history":
+                bar.update(n - seen["n"])
+                seen["n"] = n
+
+        counts = Generator(
+            db.session,
+            employees=employees,
+            programs=n_programs,
+            years=years,
+            seed=seed,
+            progress=progress,
+        ).run()
+        bar.update(employees - seen["n"])
+    db.session.commit()
+    took = time.perf_counter() - started
+    for name, value in counts.__dict__.items():
+        click.echo(f"  {name:<18} {value:>9,}")
+    click.echo(f"  {'records':<18} {counts.total:>9,} in {took:.1f} s")
