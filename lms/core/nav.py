@@ -27,17 +27,17 @@ def register(label: Any, endpoint: str, permission: str, order: int = 50) -> Non
 
 
 def items_for(user) -> list[dict[str, Any]]:
+    """The entries the user may see; the one whose address best matches the page is current."""
     out = []
     for item in _ITEMS:
         if user.can(item.permission):
-            url = url_for(item.endpoint)
-            active = request.endpoint == item.endpoint or (
-                request.blueprint
-                and item.endpoint.split(".")[0] == request.blueprint
-                and request.path.startswith(url)
-                and url != "/"
-            )
-            out.append({"label": item.label, "url": url, "active": bool(active)})
+            out.append({"label": item.label, "url": url_for(item.endpoint), "active": False,
+                        "endpoint": item.endpoint})
+    exact = [i for i in out if i["endpoint"] == request.endpoint]
+    prefix = [i for i in out if i["url"] != "/" and request.path.startswith(i["url"])]
+    best = exact or sorted(prefix, key=lambda i: len(i["url"]), reverse=True)[:1]
+    for i in best[:1]:
+        i["active"] = True
     return out
 
 
