@@ -10,7 +10,7 @@ PORT ?= 5000
 DB ?= sqlite
 
 .DEFAULT_GOAL := help
-.PHONY: help install system-deps translations extract-messages db demo run worker test test-sqlite test-postgresql lint format bench clean
+.PHONY: help install system-deps browser-deps translations extract-messages db demo run worker test test-sqlite test-postgresql lint format bench clean
 
 help: ## List the targets
 	@grep -hE '^[a-zA-Z_-]+:.*?## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*?## "}; {printf "  make %-18s %s\n", $$1, $$2}'
@@ -26,6 +26,11 @@ install: $(STAMP) translations ## Create .venv and install Brigade with its test
 system-deps: ## Install the Debian packages Brigade needs (as root, only when missing)
 	@bash scripts/system-deps.sh
 
+AXE := .cache/npm/node_modules/axe-core/axe.min.js
+
+browser-deps: ## Install axe-core (accessibility checks in browser tests) under .cache/npm
+	@test -f $(AXE) || npm install --prefix .cache/npm --no-audit --no-fund axe-core@4
+
 translations: $(STAMP) ## Compile the message catalogues (lv, ru, en)
 	@$(BIN)/pybabel compile -d lms/translations -f 2>&1 | grep -v "^compiling" || true
 
@@ -40,18 +45,23 @@ db: install ## Create or upgrade the SQLite database under instance/
 demo: db ## Load the demo organisation and the course packs
 	$(BIN)/flask lms demo
 
-run: system-deps demo ## Install, migrate, load the demo and serve on http://127.0.0.1:5000
-	@echo "Serving Brigade on http://$(HOST):$(PORT) (Ctrl+C stops)"
-	$(BIN)/flask run --host $(HOST) --port $(PORT)
+run: system-deps demo ## Install, migrate, load the demo and serve on http://127.0.0.1:5000 (with one job worker)
+	@echo "Serving Brigade on http://$(HOST):$(PORT) (Ctrl+C stops); demo log-ins are listed above."
+	@$(BIN)/huey_consumer lms.jobs.huey -w 1 -q & worker=$$!; \
+	  trap 'kill $$worker 2>/dev/null' EXIT INT TERM; \
+	  $(BIN)/flask run --host $(HOST) --port $(PORT)
 
-test: system-deps install ## Install and run the whole suite on SQLite, then on PostgreSQL
+worker: install ## Run a background-job worker (Huey) on its own
+	$(BIN)/huey_consumer lms.jobs.huey -w 2
+
+test: system-deps install browser-deps ## Install and run the whole suite on SQLite, then on PostgreSQL
 	LMS_TEST_DB=sqlite $(BIN)/pytest
 	LMS_TEST_DB=postgresql $(BIN)/pytest
 
-test-sqlite: install ## Run the suite on SQLite only
+test-sqlite: install browser-deps ## Run the suite on SQLite only
 	LMS_TEST_DB=sqlite $(BIN)/pytest
 
-test-postgresql: install ## Run the suite on a throwaway PostgreSQL only
+test-postgresql: install browser-deps ## Run the suite on a throwaway PostgreSQL only
 	LMS_TEST_DB=postgresql $(BIN)/pytest
 
 lint: install ## ruff lint and format check
