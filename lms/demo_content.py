@@ -31,8 +31,11 @@ def load_programs(session, users: dict, password: str, echo: Callable[[str], Non
 
 
 def load_content(session, users: dict, password: str, echo: Callable[[str], None]) -> None:
+    from lms.learning.demo import load_demo as load_learning
+
     load_programs(session, users, password, echo)
     load_compliance(session, users, echo)
+    load_learning(session, users, password, echo)
 
 
 def load_compliance(session, users: dict, echo: Callable[[str], None]) -> None:
