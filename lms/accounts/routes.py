@@ -75,6 +75,13 @@ def logout():
     return redirect(url_for("accounts.login"))
 
 
+@bp.route("/healthz")
+@public
+def healthz():
+    """For load balancers and monitoring: the process answers (no database work)."""
+    return "ok", 200, {"Content-Type": "text/plain; charset=utf-8", "Cache-Control": "no-store"}
+
+
 @bp.route("/")
 @requires("login")
 def home():
