@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+from datetime import timedelta
+
 import sqlalchemy as sa
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
@@ -143,3 +145,29 @@ def end(designation_id: int):
 
 nav.register(_l("Cascade"), "cascade.dashboard", "compliance.view", order=45)
 nav.register(_l("Responsible persons"), "cascade.designations", "cascade.designate", order=46)
+
+
+@bp.app_context_processor
+def _home_context():
+    def my_cascade():
+        """The signed-in person's responsibilities and the sessions they run (home panel)."""
+        if not current_user.is_authenticated:
+            return None
+        options = services.teaching_options(db.session, current_user, utcnow().date())
+        if not options:
+            return None
+        from lms.sessions.models import TrainingSession
+
+        upcoming = db.session.execute(
+            sa.select(TrainingSession)
+            .where(TrainingSession.instructor_id == current_user.id,
+                   TrainingSession.status != "cancelled",
+                   TrainingSession.starts_at >= utcnow() - timedelta(days=14))
+            .order_by(TrainingSession.starts_at).limit(10)
+        ).scalars().all()
+        return {"options": options, "sessions": upcoming}
+
+    return {"my_cascade": my_cascade}
+
+
+nav.register_home_panel("cascade/_home.html", "login", order=8)

@@ -264,3 +264,37 @@ def _notify_lapse(session, child: Completion, trainer: User) -> None:
 
 def lineage_of(session, completion: Completion) -> list[Completion]:
     return completions.lineage(session, completion)
+
+
+@dataclass
+class TeachingOption:
+    program: Program
+    department_ids: list[int]
+    allowed: bool
+    reason: str | None
+
+
+def teaching_options(session, user: User, today: date) -> list[TeachingOption]:
+    """What a designated person may schedule now (and, where not, why not)."""
+    from lms.programs.models import ProgramVersion
+
+    options: dict[int, TeachingOption] = {}
+    designations = session.execute(
+        sa.select(Designation).where(
+            Designation.user_id == user.id, Designation.starts_on <= today,
+            sa.or_(Designation.ends_on.is_(None), Designation.ends_on >= today),
+        )).scalars().all()
+    for d in designations:
+        stmt = (sa.select(Program)
+                .join(ProgramVersion, ProgramVersion.id == Program.current_version_id)
+                .where(ProgramVersion.delivery_mode == "cascade"))
+        stmt = (stmt.where(Program.id == d.program_id) if d.program_id
+                else stmt.where(Program.category == d.category))
+        for program in session.execute(stmt).scalars():
+            right = teaching_right(session, user, program, d.department_id, today)
+            opt = options.setdefault(program.id, TeachingOption(program, [], False, right.reason))
+            if right.allowed:
+                opt.allowed, opt.reason = True, None
+                opt.department_ids = sorted(set(opt.department_ids)
+                                            | set(subtree_ids(session, d.department_id)))
+    return sorted(options.values(), key=lambda o: o.program.code)

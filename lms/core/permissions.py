@@ -25,6 +25,9 @@ PERMISSIONS: dict[str, frozenset[str]] = {
     "programs.edit": frozenset({"admin", "instructor", "manager"}),
     "programs.sign": frozenset({"manager", "admin"}),
     "sessions.manage": frozenset({"admin", "instructor"}),
+    # running one's own sessions: instructors, and designated responsible persons (cascade),
+    # who may hold any role; the object-level rule is sessions.services.can_manage_session
+    "sessions.run": frozenset(ROLES),
     "sessions.view_all": frozenset({"admin", "instructor", "manager", "auditor"}),
     "learning.take": frozenset(ROLES),
     "learning.results": frozenset({"admin", "instructor", "manager"}),

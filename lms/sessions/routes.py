@@ -174,12 +174,29 @@ def mine():
 
 
 @bp.route("/new", methods=["GET", "POST"])
-@requires("sessions.manage")
+@requires("sessions.run")
 def new():
     form = SessionForm()
     form.program_id.choices = _program_choices(_("Choose a program"))
     form.instructor_id.choices = _instructor_choices()
     form.department_id.choices = _department_choices(_("Any department"))
+    if not current_user.can("sessions.manage"):
+        # a designated responsible person: their own cascade programs and departments only
+        from lms.cascade.services import teaching_options
+
+        options = teaching_options(db.session, current_user, queries.local_today())
+        usable = [o for o in options if o.allowed]
+        if not usable:
+            page = render_template("cascade/cannot_schedule.html", options=options, pick=pick,
+                                   lang=_lang())
+            return page, 403 if request.method == "POST" else 200
+        allowed_programs = {o.program.id for o in usable}
+        allowed_depts = {d for o in usable for d in o.department_ids}
+        form.program_id.choices = [c for c in form.program_id.choices
+                                   if c[0] == 0 or c[0] in allowed_programs]
+        form.department_id.choices = [c for c in form.department_id.choices
+                                      if c[0] in allowed_depts]
+        form.instructor_id.choices = [(current_user.id, current_user.name)]
     if request.method == "GET":
         form.instructor_id.data = current_user.id
         form.program_id.data = request.args.get("program_id", type=int) or 0
@@ -224,7 +241,7 @@ def new():
 
 
 @bp.route("/<int:session_id>/edit", methods=["GET", "POST"])
-@requires("sessions.manage")
+@requires("sessions.run")
 def edit(session_id: int):
     ts = services.managed_session(db.session, current_user, session_id)
     form = EditSessionForm(obj=ts)
@@ -343,7 +360,7 @@ def show(session_id: int):
 
 
 @bp.route("/<int:session_id>/cancel", methods=["POST"])
-@requires("sessions.manage")
+@requires("sessions.run")
 def cancel(session_id: int):
     ts = services.managed_session(db.session, current_user, session_id)
     form = CancelForm(prefix="cancel")
@@ -372,7 +389,7 @@ def _invited_message(result: services.InviteResult) -> None:
 
 
 @bp.route("/<int:session_id>/invite/person", methods=["POST"])
-@requires("sessions.manage")
+@requires("sessions.run")
 def invite_person(session_id: int):
     ts = services.managed_session(db.session, current_user, session_id)
     form = InvitePersonForm(prefix="invite")
@@ -389,7 +406,7 @@ def invite_person(session_id: int):
 
 
 @bp.route("/<int:session_id>/invite/department", methods=["POST"])
-@requires("sessions.manage")
+@requires("sessions.run")
 def invite_department(session_id: int):
     ts = services.managed_session(db.session, current_user, session_id)
     form = InviteDepartmentForm(prefix="dept")
@@ -408,7 +425,7 @@ def invite_department(session_id: int):
 
 
 @bp.route("/<int:session_id>/invite/due", methods=["POST"])
-@requires("sessions.manage")
+@requires("sessions.run")
 def invite_due(session_id: int):
     ts = services.managed_session(db.session, current_user, session_id)
     if not ActionForm().validate_on_submit():
@@ -423,7 +440,7 @@ def invite_due(session_id: int):
 
 
 @bp.route("/<int:session_id>/enrolments/<int:enrolment_id>/cancel", methods=["POST"])
-@requires("sessions.manage")
+@requires("sessions.run")
 def remove_enrolment(session_id: int, enrolment_id: int):
     ts = services.managed_session(db.session, current_user, session_id)
     enrolment = services.session_enrolment(db.session, ts, enrolment_id)
@@ -444,7 +461,7 @@ def remove_enrolment(session_id: int, enrolment_id: int):
 
 
 @bp.route("/<int:session_id>/attendance", methods=["POST"])
-@requires("sessions.manage")
+@requires("sessions.run")
 def attendance(session_id: int):
     """The attendance sheet: one mark per person, all saved at once."""
     ts = services.managed_session(db.session, current_user, session_id)
@@ -487,7 +504,7 @@ def attendance(session_id: int):
 
 
 @bp.route("/<int:session_id>/walk-in", methods=["POST"])
-@requires("sessions.manage")
+@requires("sessions.run")
 def walk_in(session_id: int):
     ts = services.managed_session(db.session, current_user, session_id)
     form = WalkInForm(prefix="walkin")
@@ -509,7 +526,7 @@ def walk_in(session_id: int):
 
 
 @bp.route("/<int:session_id>/sheet")
-@requires("sessions.manage")
+@requires("sessions.run")
 def sheet(session_id: int):
     """Sign-in sheet mode: the instructor's device goes round, each attendee confirms."""
     ts = services.managed_session(db.session, current_user, session_id)
@@ -527,7 +544,7 @@ def sheet(session_id: int):
 
 
 @bp.route("/<int:session_id>/sheet/<int:enrolment_id>", methods=["GET", "POST"])
-@requires("sessions.manage")
+@requires("sessions.run")
 @limiter.limit("30 per minute", methods=["POST"])
 def sheet_ack(session_id: int, enrolment_id: int):
     ts = services.managed_session(db.session, current_user, session_id)
@@ -587,7 +604,7 @@ def acknowledge(enrolment_id: int):
 
 
 @bp.route("/<int:session_id>/sign", methods=["GET", "POST"])
-@requires("sessions.manage")
+@requires("sessions.run")
 def sign(session_id: int):
     ts = services.managed_session(db.session, current_user, session_id)
     form = SignForm()

@@ -68,6 +68,14 @@ def can_manage_session(user, program: Program | None, department_id: int | None)
         return False, _("This account cannot run sessions.")
     if user.has_role("admin") or user.has_role("instructor"):
         return True, None
+    if program is not None:
+        # a designated responsible person, for their own department, while trained (cascade)
+        from lms.cascade.services import teaching_right
+
+        right = teaching_right(
+            sa.orm.object_session(program), user, program, department_id, local_today()
+        )
+        return right.allowed, right.reason
     return False, _("Only instructors and administrators can schedule and run sessions.")
 
 
@@ -1157,6 +1165,7 @@ def _grant_completions(session, ts: TrainingSession, sig: SessionSignature) -> l
     ).scalars():
         existing[c.user_id] = c  # the newest per person
     completed_on = local_date(ts.starts_at)
+    lineage = _cascade_lineage(session, ts, completed_on)
     granted = []
     for row in roster.enrolled:
         qualifies = (
@@ -1194,9 +1203,24 @@ def _grant_completions(session, ts: TrainingSession, sig: SessionSignature) -> l
                 attempt_id=attempt_id,
                 trainer_id=ts.instructor_id,
                 supersedes=held,
+                **lineage,
             )
         )
     return granted
+
+
+def _cascade_lineage(session, ts: TrainingSession, on: date) -> dict:
+    """For a cascade program: the level taught and the trainer's own completion (lineage)."""
+    if ts.version.delivery_mode != "cascade":
+        return {}
+    from lms.cascade.services import teaching_right
+
+    right = teaching_right(session, ts.instructor, ts.program, ts.department_id, on)
+    own = right.own_completion if right.allowed and right.level >= 1 else None
+    return {
+        "cascade_level": right.level if right.allowed else None,
+        "trainer_completion_id": own.id if own is not None else None,
+    }
 
 
 def held_attendance(session, user_id: int, program_id: int) -> tuple[int, int] | None:

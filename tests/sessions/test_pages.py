@@ -44,7 +44,10 @@ def test_managers_and_auditors_read_but_do_not_run(client, login_as, make_sessio
     assert "Cancel the session" not in text
     assert client.get(f"/sessions/{ts.id}/edit").status_code == 403
     assert client.post(f"/sessions/{ts.id}/cancel", data={"cancel-reason": "x"}).status_code == 403
-    assert client.get("/sessions/new").status_code == 403
+    # not designated for any cascade program: the page explains instead of a bare refusal
+    resp = client.get("/sessions/new")
+    assert resp.status_code == 200 and "not designated" in text_of(resp)
+    assert client.post("/sessions/new", data={}).status_code == 403
 
 
 def test_employee_pages_and_the_home_panel(client, auth, make_session, people, clock):
