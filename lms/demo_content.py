@@ -31,11 +31,13 @@ def load_programs(session, users: dict, password: str, echo: Callable[[str], Non
 
 
 def load_content(session, users: dict, password: str, echo: Callable[[str], None]) -> None:
+    from lms.cascade.demo import load_demo as load_cascade
     from lms.learning.demo import load_demo as load_learning
     from lms.sessions.demo import load_demo as load_sessions
 
     load_programs(session, users, password, echo)
     load_sessions(session, users, password, echo)
+    load_cascade(session, users, password, echo)
     load_compliance(session, users, echo)
     load_learning(session, users, password, echo)
 
