@@ -159,8 +159,8 @@ def _init_errors(app: Flask) -> None:
     @app.errorhandler(Exception)
     def unhandled(err: Exception):
         app.logger.exception("unhandled error")
-        if app.config.get("PROPAGATE_EXCEPTIONS"):
-            raise err
+        if app.testing or app.config.get("PROPAGATE_EXCEPTIONS"):
+            raise err  # tests see the real error instead of a friendly 500 page
         return render(500)
 
 

@@ -8,7 +8,7 @@ from flask_login import current_user
 from lms.accounts.models import User
 from lms.completions import services
 from lms.completions.forms import TEMPLATE_NAMES, ActionForm, RevokeForm, VerifyForm
-from lms.completions.models import CERTIFICATE_LANGUAGES
+from lms.completions.models import CERTIFICATE_LANGUAGES, Certificate
 from lms.core import nav
 from lms.core.errors import DomainError
 from lms.core.forms import apply_domain_error
@@ -47,6 +47,14 @@ def person(user_id: int):
     completions = services.completions_of(db.session, person.id)
     superseded = {c.supersedes_id for c in completions if c.supersedes_id}
     chains = {c.id: services.lineage(db.session, c)[1:] for c in completions}
+    certificates = {
+        cert.completion_id: cert
+        for cert in db.session.scalars(
+            db.select(Certificate).where(
+                Certificate.completion_id.in_([c.id for c in completions] or [0])
+            )
+        )
+    }
     return render_template(
         "completions/person.html",
         person=person,
@@ -55,6 +63,7 @@ def person(user_id: int):
         superseded=superseded,
         chains=chains,
         pick=pick,
+        certificates=certificates,
     )
 
 
