@@ -49,8 +49,9 @@ def _run(session, ts, people, instructor, password):
         sessions.add_walk_in(session, ts, person.id, instructor, status="present")
     for person in people:
         enrolment = queries.enrolment_of(session, ts.id, person.id)
-        sessions.acknowledge(session, enrolment, actor=instructor, method="password",
-                             secret=password)
+        sessions.acknowledge(
+            session, enrolment, actor=instructor, method="password", secret=password
+        )
     sessions.sign_conducted(session, ts, instructor, password)
 
 
@@ -59,8 +60,9 @@ def load_demo(session, users: dict, password: str, echo: Callable[[str], None] =
     if program is None or program.current_version is None:
         echo("  cascade: FS-EVAC is not approved, no cascade")
         return
-    if session.execute(sa.select(Designation.id).where(
-            Designation.program_id == program.id).limit(1)).scalar():
+    if session.execute(
+        sa.select(Designation.id).where(Designation.program_id == program.id).limit(1)
+    ).scalar():
         echo("  cascade: already there")
         return
     specialist, liga, dmitrijs = users["instructor"], users["manager"], users["manager2"]
@@ -71,26 +73,56 @@ def load_demo(session, users: dict, password: str, echo: Callable[[str], None] =
     codes = dict(session.execute(sa.select(Department.code, Department.id)).all())
     today = queries.local_today()
     for person, code in ((liga, "WSHP"), (dmitrijs, "WH")):
-        services.designate(session, user_id=person.id, department_id=codes[code],
-                           program_id=program.id, category=None, level=1, starts_on=today,
-                           ends_on=None, actor_id=users["admin"].id)
+        services.designate(
+            session,
+            user_id=person.id,
+            department_id=codes[code],
+            program_id=program.id,
+            category=None,
+            level=1,
+            starts_on=today,
+            ends_on=None,
+            actor_id=users["admin"].id,
+        )
     now = queries.to_local(utcnow()).replace(tzinfo=None, second=0, microsecond=0)
     start0 = max(now - timedelta(hours=4), datetime.combine(today, time.min))
     start1 = start0 + (now - start0) / 2
-    level0 = sessions.schedule(session, program_id=program.id, instructor_id=specialist.id,
-                               starts_local=start0, ends_local=start0 + timedelta(minutes=60),
-                               place=PLACE, capacity=10, actor=specialist)[0]
+    level0 = sessions.schedule(
+        session,
+        program_id=program.id,
+        instructor_id=specialist.id,
+        starts_local=start0,
+        ends_local=start0 + timedelta(minutes=60),
+        place=PLACE,
+        capacity=10,
+        actor=specialist,
+    )[0]
     _run(session, level0, [liga, dmitrijs], specialist, password)
-    level1 = sessions.schedule(session, program_id=program.id, instructor_id=liga.id,
-                               starts_local=start1, ends_local=start1 + timedelta(minutes=45),
-                               place=PLACE, capacity=10, actor=liga,
-                               department_id=codes["WSHP"])[0]
+    level1 = sessions.schedule(
+        session,
+        program_id=program.id,
+        instructor_id=liga.id,
+        starts_local=start1,
+        ends_local=start1 + timedelta(minutes=45),
+        place=PLACE,
+        capacity=10,
+        actor=liga,
+        department_id=codes["WSHP"],
+    )[0]
     _run(session, level1, [users[k] for k in LEVEL1_STAFF], liga, password)
     upcoming = sessions.schedule(
-        session, program_id=program.id, instructor_id=dmitrijs.id,
+        session,
+        program_id=program.id,
+        instructor_id=dmitrijs.id,
         starts_local=datetime.combine(today + timedelta(days=8), time(9, 0)),
         ends_local=datetime.combine(today + timedelta(days=8), time(9, 45)),
-        place="Warehouse office", capacity=10, actor=dmitrijs, department_id=codes["WH"])[0]
+        place="Warehouse office",
+        capacity=10,
+        actor=dmitrijs,
+        department_id=codes["WH"],
+    )[0]
     sessions.invite(session, upcoming, [users[k] for k in WAREHOUSE_STAFF], dmitrijs)
-    echo("  cascade: FS-EVAC level 0 held for 2 managers, level 1 held for 3 welders, "
-         "1 level-1 session upcoming")
+    echo(
+        "  cascade: FS-EVAC level 0 held for 2 managers, level 1 held for 3 welders, "
+        "1 level-1 session upcoming"
+    )

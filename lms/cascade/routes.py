@@ -158,13 +158,20 @@ def _home_context():
             return None
         from lms.sessions.models import TrainingSession
 
-        upcoming = db.session.execute(
-            sa.select(TrainingSession)
-            .where(TrainingSession.instructor_id == current_user.id,
-                   TrainingSession.status != "cancelled",
-                   TrainingSession.starts_at >= utcnow() - timedelta(days=14))
-            .order_by(TrainingSession.starts_at).limit(10)
-        ).scalars().all()
+        upcoming = (
+            db.session.execute(
+                sa.select(TrainingSession)
+                .where(
+                    TrainingSession.instructor_id == current_user.id,
+                    TrainingSession.status != "cancelled",
+                    TrainingSession.starts_at >= utcnow() - timedelta(days=14),
+                )
+                .order_by(TrainingSession.starts_at)
+                .limit(10)
+            )
+            .scalars()
+            .all()
+        )
         return {"options": options, "sessions": upcoming}
 
     return {"my_cascade": my_cascade}

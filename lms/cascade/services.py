@@ -279,22 +279,34 @@ def teaching_options(session, user: User, today: date) -> list[TeachingOption]:
     from lms.programs.models import ProgramVersion
 
     options: dict[int, TeachingOption] = {}
-    designations = session.execute(
-        sa.select(Designation).where(
-            Designation.user_id == user.id, Designation.starts_on <= today,
-            sa.or_(Designation.ends_on.is_(None), Designation.ends_on >= today),
-        )).scalars().all()
+    designations = (
+        session.execute(
+            sa.select(Designation).where(
+                Designation.user_id == user.id,
+                Designation.starts_on <= today,
+                sa.or_(Designation.ends_on.is_(None), Designation.ends_on >= today),
+            )
+        )
+        .scalars()
+        .all()
+    )
     for d in designations:
-        stmt = (sa.select(Program)
-                .join(ProgramVersion, ProgramVersion.id == Program.current_version_id)
-                .where(ProgramVersion.delivery_mode == "cascade"))
-        stmt = (stmt.where(Program.id == d.program_id) if d.program_id
-                else stmt.where(Program.category == d.category))
+        stmt = (
+            sa.select(Program)
+            .join(ProgramVersion, ProgramVersion.id == Program.current_version_id)
+            .where(ProgramVersion.delivery_mode == "cascade")
+        )
+        stmt = (
+            stmt.where(Program.id == d.program_id)
+            if d.program_id
+            else stmt.where(Program.category == d.category)
+        )
         for program in session.execute(stmt).scalars():
             right = teaching_right(session, user, program, d.department_id, today)
             opt = options.setdefault(program.id, TeachingOption(program, [], False, right.reason))
             if right.allowed:
                 opt.allowed, opt.reason = True, None
-                opt.department_ids = sorted(set(opt.department_ids)
-                                            | set(subtree_ids(session, d.department_id)))
+                opt.department_ids = sorted(
+                    set(opt.department_ids) | set(subtree_ids(session, d.department_id))
+                )
     return sorted(options.values(), key=lambda o: o.program.code)

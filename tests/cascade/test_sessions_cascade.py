@@ -27,13 +27,29 @@ def org(make_department, make_user, make_program):
     staff = [make_user(name=f"Welder {i}", department=shop) for i in range(1, 4)]
     clerk = make_user(name="Clerk", department=office)
     program = approve_without_quiz(
-        make_program(approved=False, delivery_mode="cascade", code="FS-EVAC"))
-    cascade.designate(db.session, user_id=manager.id, department_id=shop.id,
-                      program_id=program.id, category=None, level=1,
-                      starts_on=date(2025, 1, 1), ends_on=None, actor_id=None)
+        make_program(approved=False, delivery_mode="cascade", code="FS-EVAC")
+    )
+    cascade.designate(
+        db.session,
+        user_id=manager.id,
+        department_id=shop.id,
+        program_id=program.id,
+        category=None,
+        level=1,
+        starts_on=date(2025, 1, 1),
+        ends_on=None,
+        actor_id=None,
+    )
     db.session.commit()
-    return dict(shop=shop, office=office, specialist=specialist, manager=manager, staff=staff,
-                clerk=clerk, program=program)
+    return dict(
+        shop=shop,
+        office=office,
+        specialist=specialist,
+        manager=manager,
+        staff=staff,
+        clerk=clerk,
+        program=program,
+    )
 
 
 def run_session(ts, attendees, instructor):
@@ -45,35 +61,49 @@ def run_session(ts, attendees, instructor):
     with time_machine.travel(ts.ends_at, tick=False):
         sessions.mark_attendance(db.session, ts, {u.id: "present" for u in attendees}, instructor)
         for u in attendees:
-            en = db.session.execute(sa.select(Enrolment).where(
-                Enrolment.session_id == ts.id, Enrolment.user_id == u.id)).scalar_one()
-            sessions.acknowledge(db.session, en, actor=instructor, method="password",
-                                 secret=PASSWORD)
+            en = db.session.execute(
+                sa.select(Enrolment).where(Enrolment.session_id == ts.id, Enrolment.user_id == u.id)
+            ).scalar_one()
+            sessions.acknowledge(
+                db.session, en, actor=instructor, method="password", secret=PASSWORD
+            )
         sessions.sign_conducted(db.session, ts, instructor, PASSWORD)
         db.session.commit()
 
 
 def completion_of(user, program):
-    return db.session.execute(sa.select(Completion).where(
-        Completion.user_id == user.id, Completion.program_id == program.id)).scalar_one()
+    return db.session.execute(
+        sa.select(Completion).where(
+            Completion.user_id == user.id, Completion.program_id == program.id
+        )
+    ).scalar_one()
 
 
 def test_level_0_then_level_1_with_lineage(org):
     o = org
     with time_machine.travel(datetime(2025, 3, 1, 8, 0), tick=False):
-        level0 = schedule_session(program=o["program"], instructor=o["specialist"],
-                                  start=datetime(2025, 3, 3, 10, 0))
+        level0 = schedule_session(
+            program=o["program"], instructor=o["specialist"], start=datetime(2025, 3, 3, 10, 0)
+        )
     run_session(level0, [o["manager"]], o["specialist"])
     own = completion_of(o["manager"], o["program"])
     assert own.cascade_level == 0 and own.trainer_id == o["specialist"].id
     # before training the manager could not schedule; now they can, for their own unit only
     with time_machine.travel(datetime(2025, 3, 5, 8, 0), tick=False):
         with pytest.raises(NotAllowed, match="another department"):
-            schedule_session(program=o["program"], instructor=o["manager"],
-                             start=datetime(2025, 3, 10, 10, 0), department_id=o["office"].id)
+            schedule_session(
+                program=o["program"],
+                instructor=o["manager"],
+                start=datetime(2025, 3, 10, 10, 0),
+                department_id=o["office"].id,
+            )
         db.session.rollback()
-        level1 = schedule_session(program=o["program"], instructor=o["manager"],
-                                  start=datetime(2025, 3, 10, 10, 0), department_id=o["shop"].id)
+        level1 = schedule_session(
+            program=o["program"],
+            instructor=o["manager"],
+            start=datetime(2025, 3, 10, 10, 0),
+            department_id=o["shop"].id,
+        )
     run_session(level1, o["staff"], o["manager"])
     for person in o["staff"]:
         c = completion_of(person, o["program"])
@@ -84,14 +114,21 @@ def test_level_0_then_level_1_with_lineage(org):
 def test_expired_own_completion_stops_the_cascade(org):
     o = org
     with time_machine.travel(datetime(2025, 3, 1, 8, 0), tick=False):
-        level0 = schedule_session(program=o["program"], instructor=o["specialist"],
-                                  start=datetime(2025, 3, 3, 10, 0))
+        level0 = schedule_session(
+            program=o["program"], instructor=o["specialist"], start=datetime(2025, 3, 3, 10, 0)
+        )
     run_session(level0, [o["manager"]], o["specialist"])
     # twelve months later the manager's own completion has expired
-    with time_machine.travel(datetime(2026, 3, 10, 8, 0), tick=False):
-        with pytest.raises(NotAllowed, match="trained again"):
-            schedule_session(program=o["program"], instructor=o["manager"],
-                             start=datetime(2026, 3, 20, 10, 0), department_id=o["shop"].id)
+    with (
+        time_machine.travel(datetime(2026, 3, 10, 8, 0), tick=False),
+        pytest.raises(NotAllowed, match="trained again"),
+    ):
+        schedule_session(
+            program=o["program"],
+            instructor=o["manager"],
+            start=datetime(2026, 3, 20, 10, 0),
+            department_id=o["shop"].id,
+        )
 
 
 def test_schedule_page_for_a_designated_person(client, auth, org):
