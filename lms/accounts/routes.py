@@ -159,6 +159,14 @@ def _department_choices(blank: str) -> list[tuple[int, str]]:
     return [(0, blank)] + [(d.id, "\u2003" * depth + d.name) for d, depth in tree]
 
 
+@bp.route("/admin/")
+@requires("accounts.admin")
+def admin_hub():
+    from lms.core import nav
+
+    return render_template("accounts/admin.html", items=nav.items_for(current_user, "admin"))
+
+
 @bp.route("/admin/users")
 @requires("accounts.admin")
 def users():
@@ -336,8 +344,11 @@ def _register_nav() -> None:
     from lms.core import nav
 
     nav.register(_l("Home"), "accounts.home", "login", order=0)
-    nav.register(_l("People"), "accounts.users", "accounts.admin", order=90)
-    nav.register(_l("Departments"), "accounts.departments", "accounts.admin", order=91)
+    nav.register(_l("People"), "accounts.users", "accounts.admin", order=90, group="admin")
+    nav.register(
+        _l("Departments"), "accounts.departments", "accounts.admin", order=91, group="admin"
+    )
+    nav.register(_l("Administration"), "accounts.admin_hub", "accounts.admin", order=90)
 
 
 _register_nav()

@@ -196,4 +196,6 @@ def templates():
 
 
 nav.register(_l("My records"), "completions.mine", "login", order=5)
-nav.register(_l("Certificate templates"), "completions.templates", "accounts.admin", order=92)
+nav.register(
+    _l("Certificate templates"), "completions.templates", "accounts.admin", order=92, group="admin"
+)

@@ -434,8 +434,12 @@ def requirements_from_audience(program_id: int):
 
 
 nav.register(_l("Compliance"), "compliance.matrix", "compliance.view", order=40)
-nav.register(_l("Dashboard"), "compliance.dashboard", "compliance.view", order=41)
-nav.register(_l("Requirements"), "compliance.requirements", "compliance.manage", order=42)
+nav.register(
+    _l("Dashboard"), "compliance.dashboard", "compliance.view", order=41, group="compliance"
+)
+nav.register(
+    _l("Requirements"), "compliance.requirements", "compliance.manage", order=42, group="admin"
+)
 
 
 from lms.compliance import notify  # noqa: E402  (the notifications views register on bp)

@@ -14,25 +14,34 @@ class NavItem:
     endpoint: str
     permission: str
     order: int = 50
+    group: str | None = None  # grouped entries live on a hub page, not in the main bar
 
 
 _ITEMS: list[NavItem] = []
 
 
-def register(label: Any, endpoint: str, permission: str, order: int = 50) -> None:
+def register(
+    label: Any, endpoint: str, permission: str, order: int = 50, group: str | None = None
+) -> None:
     if any(i.endpoint == endpoint for i in _ITEMS):
         return
-    _ITEMS.append(NavItem(label, endpoint, permission, order))
+    _ITEMS.append(NavItem(label, endpoint, permission, order, group))
     _ITEMS.sort(key=lambda i: i.order)
 
 
-def items_for(user) -> list[dict[str, Any]]:
+def items_for(user, group: str | None = None) -> list[dict[str, Any]]:
     """The entries the user may see; the one whose address best matches the page is current."""
     out = []
     for item in _ITEMS:
-        if user.can(item.permission):
-            out.append({"label": item.label, "url": url_for(item.endpoint), "active": False,
-                        "endpoint": item.endpoint})
+        if item.group == group and user.can(item.permission):
+            out.append(
+                {
+                    "label": item.label,
+                    "url": url_for(item.endpoint),
+                    "active": False,
+                    "endpoint": item.endpoint,
+                }
+            )
     exact = [i for i in out if i["endpoint"] == request.endpoint]
     prefix = [i for i in out if i["url"] != "/" and request.path.startswith(i["url"])]
     best = exact or sorted(prefix, key=lambda i: len(i["url"]), reverse=True)[:1]
