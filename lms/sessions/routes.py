@@ -187,15 +187,18 @@ def new():
         options = teaching_options(db.session, current_user, queries.local_today())
         usable = [o for o in options if o.allowed]
         if not usable:
-            page = render_template("cascade/cannot_schedule.html", options=options, pick=pick,
-                                   lang=_lang())
+            page = render_template(
+                "cascade/cannot_schedule.html", options=options, pick=pick, lang=_lang()
+            )
             return page, 403 if request.method == "POST" else 200
         allowed_programs = {o.program.id for o in usable}
         allowed_depts = {d for o in usable for d in o.department_ids}
-        form.program_id.choices = [c for c in form.program_id.choices
-                                   if c[0] == 0 or c[0] in allowed_programs]
-        form.department_id.choices = [c for c in form.department_id.choices
-                                      if c[0] in allowed_depts]
+        form.program_id.choices = [
+            c for c in form.program_id.choices if c[0] == 0 or c[0] in allowed_programs
+        ]
+        form.department_id.choices = [
+            c for c in form.department_id.choices if c[0] in allowed_depts
+        ]
         form.instructor_id.choices = [(current_user.id, current_user.name)]
     if request.method == "GET":
         form.instructor_id.data = current_user.id
