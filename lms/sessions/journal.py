@@ -247,7 +247,8 @@ def cells(row: Row, lang: str) -> list[str]:
                 f"{row.sig_name}, {_stamp(row.sig_at)}, {SHORT_MEANING_LABELS[row.sig_meaning]}"
             )
             if row.resigned:
-                signature += f" ({_('re-signed after a correction')})"
+                resigned = _("re-signed after a correction")
+                signature += f" ({resigned})"
             if not row.covered:
                 signature = _("attendance corrected after signing; not signed again yet")
         return [
