@@ -179,13 +179,14 @@ def generate_cmd(employees: int, n_programs: int, years: int, seed: int) -> None
     from lms.generator import Generator
 
     started = time.perf_counter()
-    with click.progressbar(length=employees, label="Generating") as bar:
-        seen = {"n": 0}
+    with click.progressbar(length=1000, label="Generating") as bar:
+        done = {"n": 0}
 
-        def progress(stage: str, n: int) -> None:
-            if stage == "history":
-                bar.update(n - seen["n"])
-                seen["n"] = n
+        def progress(_stage: str, fraction: float) -> None:
+            n = min(1000, int(fraction * 1000))
+            if n > done["n"]:
+                bar.update(n - done["n"])
+                done["n"] = n
 
         counts = Generator(
             db.session,
@@ -195,7 +196,6 @@ def generate_cmd(employees: int, n_programs: int, years: int, seed: int) -> None
             seed=seed,
             progress=progress,
         ).run()
-        bar.update(employees - seen["n"])
     db.session.commit()
     took = time.perf_counter() - started
     for name, value in counts.__dict__.items():

@@ -92,6 +92,7 @@ LAST = [
 ]
 PASSWORD = "bench-password"
 BATCH = 5000
+ORG_WIDE_EVERY = 6  # every sixth program is required of everyone, the others of a division or two
 
 
 @dataclass
@@ -103,10 +104,12 @@ class Counts:
     enrolments: int = 0
     attendance: int = 0
     acknowledgments: int = 0
+    signatures: int = 0
     attempts: int = 0
     attempt_questions: int = 0
     completions: int = 0
     certificates: int = 0
+    revocations: int = 0
     ledger: int = 0
 
     @property
@@ -123,7 +126,7 @@ class Generator:
         programs: int,
         years: int,
         seed: int = 7,
-        progress: Callable[[str, int], None] | None = None,
+        progress: Callable[[str, float], None] | None = None,
     ):
         self.s = session
         self.n_employees = employees
@@ -137,12 +140,7 @@ class Generator:
         self.next_id: dict[str, int] = {}
         self.ledger_rows: list[dict] = []
         self.attempt_numbers: dict[tuple[int, int], int] = {}
-        self.last_hash = (
-            session.execute(
-                sa.select(LedgerEntry.entry_hash).order_by(LedgerEntry.id.desc()).limit(1)
-            ).scalar()
-            or ledger.GENESIS
-        )
+        self.last_hash = ledger.GENESIS  # read afresh before the history is chained
 
     # ----- plumbing -------------------------------------------------------------------------
 
@@ -292,7 +290,7 @@ class Generator:
         self.admin_id = admin["id"]
         self.counts.people = len(users)
         self.s.flush()
-        self.progress("people", len(users))
+        self.progress("people", 0.02)
 
     # ----- programs and requirements --------------------------------------------------------
 
@@ -370,7 +368,7 @@ class Generator:
             programs.sign(self.s, version, head, PASSWORD, "approved")
             self.program_rows.append(program)
             # requirements: everyone, or a few divisions (and sometimes a job title)
-            if i % 3 == 0:
+            if i % ORG_WIDE_EVERY == 0:
                 compliance.add_requirement(
                     self.s,
                     program_id=program.id,
@@ -380,7 +378,8 @@ class Generator:
                     actor_id=None,
                 )
             else:
-                for d in self.rng.sample(self.divisions, k=min(len(self.divisions), 2)):
+                k = 1 if self.rng.random() < 0.7 else 2
+                for d in self.rng.sample(self.divisions, k=min(len(self.divisions), k)):
                     compliance.add_requirement(
                         self.s,
                         program_id=program.id,
@@ -391,28 +390,131 @@ class Generator:
                     )
         self.counts.programs = len(self.program_rows)
         self.s.flush()
-        self.progress("programs", len(self.program_rows))
+        self.progress("programs", 0.05)
 
     def required(self, program_index: int, dept: int) -> bool:
-        if program_index % 3 == 0:
+        if program_index % ORG_WIDE_EVERY == 0:
             return True
         division = self.parent.get(dept) or dept
-        reqs = self._req_divisions.setdefault(
-            program_index,
-            {
+        reqs = self._req_divisions.get(program_index)
+        if reqs is None:
+            reqs = self._req_divisions[program_index] = {
                 r.department_id
                 for r in self.s.execute(
                     sa.select(compliance.Requirement).where(
                         compliance.Requirement.program_id == self.program_rows[program_index].id
                     )
                 ).scalars()
-            },
-        )
+            }
         return division in reqs
 
     # ----- history --------------------------------------------------------------------------
+    #
+    # Two passes. ``plan`` decides, person by person, when each required program was taken
+    # (on time, early, or late) and groups instructor-led trainings into buckets of a few
+    # weeks per program (per department for cascade briefings), sized so that a session holds
+    # about 15-25 people. ``build`` then walks the sessions and self-paced attempts in date
+    # order and writes rows; the ledger is chained at the end in time order.
 
     def history(self) -> None:
+        from flask import current_app
+
+        cfg = current_app.config["LMS_CONFIG"]
+        self._req_divisions: dict[int, set] = {}
+        self.pools: dict[int, list[int]] = {}
+        self.org_name, self.base_url = cfg.organisation_name, cfg.base_url
+        self.dept_names = dict(self.s.execute(sa.select(Department.id, Department.name)).all())
+        self.questions = {
+            p.id: [q.id for q in p.current_version.questions] for p in self.program_rows
+        }
+        self.week0 = self.start - timedelta(days=self.start.weekday())
+        buckets, self_paced = self.plan()
+        self.build(buckets, self_paced)
+
+    def _weeks_per_session(self, audience: int, months: int | None) -> int:
+        """Weeks of trainings one session gathers so that it holds about 20 people."""
+        interval_weeks = (months or 12 * self.years) * 52 / 12
+        per_week = max(audience, 1) / interval_weeks
+        return max(1, min(13, round(20 / per_week)))
+
+    def _session_day(self, day: date, weeks: int) -> date:
+        """The Friday closing the bucket of ``weeks`` weeks that holds ``day`` (not after today)."""
+        span = 7 * weeks
+        bucket = (day - self.week0).days // span
+        return min(self.week0 + timedelta(days=bucket * span + span - 3), self.today)
+
+    def plan(self) -> tuple[dict[tuple, list[dict]], list[dict]]:
+        rng, progs = self.rng, self.program_rows
+        required = [[pi for pi in range(len(progs)) if self.required(pi, d)] for d in self.units]
+        required_by_dept = dict(zip(self.units, required, strict=True))
+        for d in self.divisions:
+            required_by_dept[d] = [pi for pi in range(len(progs)) if self.required(pi, d)]
+        audience = [0] * len(progs)
+        dept_size: dict[int, int] = {}
+        for person in self.people:
+            dept_size[person["department_id"]] = dept_size.get(person["department_id"], 0) + 1
+            for pi in required_by_dept[person["department_id"]]:
+                audience[pi] += 1
+        weeks = [
+            self._weeks_per_session(audience[pi], p.current_version.refresher_months)
+            for pi, p in enumerate(progs)
+        ]
+        window = (self.today - self.start).days
+        buckets: dict[tuple, list[dict]] = {}
+        self_paced: list[dict] = []
+        manager_events: dict[tuple[int, int], list[dict]] = {}
+        for idx, person in enumerate(self.people):
+            dept = person["department_id"]
+            manager = self.managers.get(dept)
+            for pi in required_by_dept[dept]:
+                if rng.random() < 0.04:
+                    continue  # never trained
+                p = progs[pi]
+                v = p.current_version
+                months = v.refresher_months
+                if person["start_date"] > self.start:
+                    day = person["start_date"] + timedelta(days=rng.randint(0, 20))
+                elif months:  # staff already there: their cycles are spread over the interval
+                    day = self.start + timedelta(days=rng.randint(0, min(months * 30, window)))
+                else:
+                    day = self.start + timedelta(days=rng.randint(0, 40))
+                while day <= self.today:
+                    event = {"person": person, "pi": pi, "absent": False}
+                    if v.delivery_mode == "self_paced":
+                        event["day"] = day
+                        self_paced.append(event)
+                    else:
+                        event["absent"] = rng.random() < 0.03
+                        cascade = v.delivery_mode == "cascade"
+                        held = None
+                        if cascade and manager and manager != person["id"]:
+                            span = self._weeks_per_session(dept_size[dept], months)
+                            session_day = self._session_day(day, span)
+                            held = [
+                                e
+                                for e in manager_events.get((manager, p.id), [])
+                                if e["day"] <= session_day
+                            ]
+                        if held:
+                            event.update(level=1, trainer_event=held[-1], day=session_day)
+                            key = (session_day, pi, dept)
+                        else:
+                            event["day"] = self._session_day(day, weeks[pi])
+                            event["level"] = 0 if cascade else None
+                            key = (event["day"], pi, None)
+                            if cascade and not event["absent"]:
+                                manager_events.setdefault((person["id"], p.id), []).append(event)
+                        buckets.setdefault(key, []).append(event)
+                    if months is None:
+                        break
+                    day = day + relativedelta(months=months) - timedelta(days=rng.randint(0, 45))
+                    if rng.random() < 0.06:
+                        day = day + timedelta(days=rng.randint(30, 120))  # late: overdue now
+            if idx % 100 == 0:
+                self.step(0.4 * idx / len(self.people))
+        return buckets, self_paced
+
+    def build(self, buckets: dict[tuple, list[dict]], self_paced: list[dict]) -> None:
         from lms.learning.models import Attempt, AttemptQuestion
         from lms.sessions import services as sessions
         from lms.sessions.models import (
@@ -423,14 +525,8 @@ class Generator:
             TrainingSession,
         )
 
-        self._req_divisions: dict[int, set] = {}
-        self.last_hash = (
-            self.s.execute(
-                sa.select(LedgerEntry.entry_hash).order_by(LedgerEntry.id.desc()).limit(1)
-            ).scalar()
-            or ledger.GENESIS
-        )
-        tables = {
+        self.sessions = sessions
+        self.tables = {
             k: v.__table__
             for k, v in dict(
                 ts=TrainingSession,
@@ -445,182 +541,70 @@ class Generator:
                 rev=Revocation,
             ).items()
         }
-        buf: dict[str, list] = {k: [] for k in tables}
-        org = self.s.get(User, self.admin_id)
-        base_url = "http://127.0.0.1:5000"
-        from flask import current_app
-
-        org_name = current_app.config["LMS_CONFIG"].organisation_name
-        base_url = current_app.config["LMS_CONFIG"].base_url
-        questions = {p.id: [q.id for q in p.current_version.questions] for p in self.program_rows}
-        open_sessions: dict[tuple, dict] = {}
-        manager_completion: dict[tuple[int, int], list[tuple[date, int]]] = {}
-        dept_names = dict(self.s.execute(sa.select(Department.id, Department.name)).all())
-        del org
-
-        def at(day: date, hour: int = 9) -> datetime:
-            return datetime.combine(day, time(hour, 0), UTC)
-
-        def session_for(p, day: date, instructor: int, dept: int | None) -> dict:
-            week = day - timedelta(days=day.weekday())
-            key = (p.id, week, instructor)
-            ts = open_sessions.get(key)
-            if ts is None or ts["_n"] >= 25:
-                sid = self.new_id(tables["ts"])
-                v = p.current_version
-                ts = {
-                    "id": sid,
-                    "program_id": p.id,
-                    "version_id": v.id,
-                    "instructor_id": instructor,
-                    "department_id": dept,
-                    "starts_at": at(week + timedelta(days=1)),
-                    "ends_at": at(week + timedelta(days=1), 11),
-                    "place": "Training room",
-                    "capacity": 30,
-                    "notes": "",
-                    "status": "held",
-                    "open_signup": True,
-                    "series_id": None,
-                    "sequence": 0,
-                    "updated_at": at(week),
-                    "created_by_id": instructor,
-                    "cancelled_at": None,
-                    "cancelled_by_id": None,
-                    "cancel_reason": "",
-                    "created_at": at(week),
-                    "_n": 0,
-                    "_marks": [],
-                    "_acks": [],
-                    "_ns": NS(
-                        id=sid,
-                        program=NS(code=p.code),
-                        version=NS(number=v.number, content_hash=v.content_hash),
-                        instructor_id=instructor,
-                        starts_at=at(week + timedelta(days=1)),
-                        ends_at=at(week + timedelta(days=1), 11),
-                        place="Training room",
-                    ),
-                }
-                open_sessions[key] = ts
-                buf["ts"].append(ts)
-            ts["_n"] += 1
-            return ts
-
-        def close_session(ts: dict) -> None:
-            sig_id = self.new_id(tables["sig"])
-            signed_at = ts["ends_at"]
-            content = sessions.attendance_content(ts["_ns"], ts["_marks"], ts["_acks"])
-            chash = ledger.sha256(content)
-            sig = NS(
-                id=sig_id,
-                session_id=ts["id"],
-                signer_id=ts["instructor_id"],
-                printed_name="Instructor",
-                meaning="conducted",
-                method="password",
-                signed_at=signed_at,
-                content_hash=chash,
-                covers={"marks": [m.id for m in ts["_marks"]], "acks": [a.id for a in ts["_acks"]]},
-                supersedes_id=None,
-            )
-            buf["sig"].append(dict(sig.__dict__))
-            self.chain(
-                sessions.SIGNATURE_KIND,
-                sig_id,
-                sessions.signature_hash(sig, chash),
-                ts["instructor_id"],
-                signed_at,
-            )
-
-        people = self.people
-        for idx, person in enumerate(people):
-            for pi, p in enumerate(self.program_rows):
-                if not self.required(pi, person["department_id"]):
-                    continue
-                if self.rng.random() < 0.04:
-                    continue  # never trained
-                v = p.current_version
-                months = v.refresher_months
-                first = max(self.start, person["start_date"]) + timedelta(
-                    days=self.rng.randint(0, 40)
-                )
-                day = first
-                while day <= self.today:
-                    self._one(
-                        p,
-                        v,
-                        person,
-                        day,
-                        questions,
-                        buf,
-                        tables,
-                        session_for,
-                        manager_completion,
-                        at,
-                        sessions,
-                        org_name,
-                        base_url,
-                        dept_names,
-                    )
-                    if months is None:
-                        break
-                    day = (
-                        day + relativedelta(months=months) - timedelta(days=self.rng.randint(0, 45))
-                    )
-                    if self.rng.random() < 0.06:
-                        day = day + timedelta(days=self.rng.randint(30, 120))  # late, overdue now
-            if idx % 250 == 0:
-                self.progress("history", idx)
-        for ts in open_sessions.values():
-            close_session(ts)
-        for ts in buf["ts"]:
-            for k in [k for k in ts if k.startswith("_")]:
-                del ts[k]
+        self.buf: dict[str, list] = {k: [] for k in self.tables}
+        self.ledger_items: list[tuple] = []
+        # cascade sessions (level 1) after the instructors' sessions of the same day
+        work = [(e["day"], 0, i, None, e) for i, e in enumerate(self_paced)]
+        work += [
+            (key[0], 0 if key[2] is None else 1, i, key, people)
+            for i, (key, people) in enumerate(buckets.items())
+        ]
+        work.sort(key=lambda w: w[:3])
+        for n, (_day, _order, _i, key, item) in enumerate(work):
+            if key is None:
+                self.self_paced(item)
+            else:
+                self.sessions_for(key, item)
+            if n % 500 == 0:
+                self.step(0.4 + 0.4 * n / len(work))
         order = ["ts", "en", "mk", "ack", "sig", "att", "aq", "c", "cert", "rev"]
-        for key in order:
-            self.insert(tables[key], buf[key])
+        for i, key in enumerate(order):
+            self.insert(self.tables[key], self.buf[key])
+            self.step(0.8 + 0.15 * (i + 1) / len(order))
+        self.ledger_items.sort(key=lambda item: item[0])
+        self.last_hash = (
+            self.s.execute(
+                sa.select(LedgerEntry.entry_hash).order_by(LedgerEntry.id.desc()).limit(1)
+            ).scalar()
+            or ledger.GENESIS
+        )
+        for at, kind, oid, chash, actor in self.ledger_items:
+            self.chain(kind, oid, chash, actor, at)
         self.flush_ledger()
-        self.counts.sessions = len(buf["ts"])
-        self.counts.enrolments = len(buf["en"])
-        self.counts.attendance = len(buf["mk"])
-        self.counts.acknowledgments = len(buf["ack"])
-        self.counts.attempts = len(buf["att"])
-        self.counts.attempt_questions = len(buf["aq"])
-        self.counts.completions = len(buf["c"])
-        self.counts.certificates = len(buf["cert"])
+        self.step(1.0)
+        for name, key in [
+            ("sessions", "ts"),
+            ("enrolments", "en"),
+            ("attendance", "mk"),
+            ("acknowledgments", "ack"),
+            ("signatures", "sig"),
+            ("attempts", "att"),
+            ("attempt_questions", "aq"),
+            ("completions", "c"),
+            ("certificates", "cert"),
+            ("revocations", "rev"),
+        ]:
+            setattr(self.counts, name, len(self.buf[key]))
 
-    def _one(
-        self,
-        p,
-        v,
-        person,
-        day,
-        questions,
-        buf,
-        tables,
-        session_for,
-        manager_completion,
-        at,
-        sessions,
-        org_name,
-        base_url,
-        dept_names,
-    ) -> None:
-        uid = person["id"]
-        dept = person["department_id"]
-        completed = day
-        trainer = None
-        trainer_completion = None
-        level = None
-        session_id = attempt_id = None
-        earned = "quiz"
-        if v.delivery_mode == "self_paced":
-            attempt_id = self.new_id(tables["att"])
-            started = at(day, 10)
+    def step(self, fraction: float) -> None:
+        self.progress("history", 0.05 + 0.95 * fraction)
+
+    def log(self, at: datetime, kind: str, oid: int, chash: str, actor: int | None) -> None:
+        self.ledger_items.append((at, kind, oid, chash, actor))
+
+    def self_paced(self, event: dict) -> None:
+        person, p = event["person"], self.program_rows[event["pi"]]
+        v, uid, day = p.current_version, event["person"]["id"], event["day"]
+        attempt_id = None
+        tries = 2 if self.rng.random() < 0.12 else 1  # some fail once, then pass
+        for t in range(tries):
+            passed = t == tries - 1
+            attempt_id = self.new_id(self.tables["att"])
+            started = datetime.combine(day, time(10 + t, 0), UTC)
             number = self.attempt_numbers.get((uid, p.id), 0) + 1
             self.attempt_numbers[(uid, p.id)] = number
-            buf["att"].append(
+            correct = 4 if passed else 2
+            self.buf["att"].append(
                 {
                     "id": attempt_id,
                     "user_id": uid,
@@ -632,17 +616,17 @@ class Generator:
                     "deadline_at": started + timedelta(minutes=20),
                     "finished_at": started + timedelta(minutes=12),
                     "question_count": 5,
-                    "correct_count": 4,
-                    "score_percent": 80,
+                    "correct_count": correct,
+                    "score_percent": correct * 20,
                     "pass_mark": 70,
-                    "passed": True,
+                    "passed": passed,
                 }
             )
-            for pos, qid in enumerate(self.rng.sample(questions[p.id], 5), start=1):
-                ok = pos != 3
-                buf["aq"].append(
+            for pos, qid in enumerate(self.rng.sample(self.questions[p.id], 5), start=1):
+                ok = pos <= correct
+                self.buf["aq"].append(
                     {
-                        "id": self.new_id(tables["aq"]),
+                        "id": self.new_id(self.tables["aq"]),
                         "attempt_id": attempt_id,
                         "position": pos,
                         "question_id": qid,
@@ -651,72 +635,172 @@ class Generator:
                         "correct": ok,
                     }
                 )
-        else:
-            earned = "session"
-            is_manager = self.managers.get(dept) == uid
-            if v.delivery_mode == "cascade" and not is_manager and self.managers.get(dept):
-                mgr = self.managers[dept]
-                held = [c for c in manager_completion.get((mgr, p.id), []) if c[0] <= day]
-                if held:
-                    trainer, trainer_completion, level = mgr, held[-1][1], 1
-            if trainer is None:
-                trainer = self.rng.choice(self.instructors)
-                level = 0 if v.delivery_mode == "cascade" else None
-            ts = session_for(p, day, trainer, dept if level == 1 else None)
-            session_id = ts["id"]
-            completed = ts["starts_at"].date()
-            en_id = self.new_id(tables["en"])
+        at = datetime.combine(day, time(10 + tries - 1, 12), UTC)
+        self.complete(person, p, day, at, earned="quiz", attempt_id=attempt_id)
+
+    def sessions_for(self, key: tuple, people: list[dict]) -> None:
+        """Split one bucket into sessions of at most 25, held the same day."""
+        day, pi, dept = key
+        p = self.program_rows[pi]
+        v = p.current_version
+        n = -(-len(people) // 25)
+        size, extra = divmod(len(people), n)
+        start = 0
+        for j in range(n):
+            group = people[start : start + size + (1 if j < extra else 0)]
+            start += len(group)
+            if dept is None:
+                pool = self._pool(pi)
+                trainer = pool[j % len(pool)]
+            else:
+                trainer = self.managers[dept]
+            self.session(p, v, day, 9 + 2 * (j % 4), trainer, dept, group)
+
+    def _pool(self, pi: int) -> list[int]:
+        """The two or three instructors who run a program's sessions."""
+        if pi not in self.pools:
+            self.pools[pi] = self.rng.sample(self.instructors, min(3, len(self.instructors)))
+        return self.pools[pi]
+
+    def session(self, p, v, day: date, hour: int, trainer: int, dept, group: list[dict]) -> None:
+        sessions, buf = self.sessions, self.buf
+        sid = self.new_id(self.tables["ts"])
+        starts = datetime.combine(day, time(hour, 0), UTC)
+        ends = starts + timedelta(hours=2)
+        created = starts - timedelta(days=14)
+        buf["ts"].append(
+            {
+                "id": sid,
+                "program_id": p.id,
+                "version_id": v.id,
+                "instructor_id": trainer,
+                "department_id": dept,
+                "starts_at": starts,
+                "ends_at": ends,
+                "place": "Training room",
+                "capacity": 30,
+                "notes": "",
+                "status": "held",
+                "open_signup": True,
+                "series_id": None,
+                "sequence": 0,
+                "updated_at": ends,
+                "created_by_id": trainer,
+                "cancelled_at": None,
+                "cancelled_by_id": None,
+                "cancel_reason": "",
+                "created_at": created,
+            }
+        )
+        ts_ns = NS(
+            id=sid,
+            program=NS(code=p.code),
+            version=NS(number=v.number, content_hash=v.content_hash),
+            instructor_id=trainer,
+            starts_at=starts,
+            ends_at=ends,
+            place="Training room",
+        )
+        marks, acks, attended = [], [], []
+        for event in sorted(group, key=lambda e: e["person"]["id"]):
+            person = event["person"]
+            uid = person["id"]
+            en_id = self.new_id(self.tables["en"])
             buf["en"].append(
                 {
                     "id": en_id,
-                    "session_id": ts["id"],
+                    "session_id": sid,
                     "user_id": uid,
                     "status": "enrolled",
                     "source": "invited",
-                    "requested_at": ts["created_at"],
+                    "requested_at": created,
                     "invited_by_id": trainer,
                     "cancelled_at": None,
-                    "created_at": ts["created_at"],
+                    "created_at": created,
                 }
             )
             mark = NS(
-                id=self.new_id(tables["mk"]),
-                session_id=ts["id"],
+                id=self.new_id(self.tables["mk"]),
+                session_id=sid,
                 enrolment_id=en_id,
                 user_id=uid,
-                status="present",
+                status="absent" if event["absent"] else "present",
                 recorded_by_id=trainer,
-                recorded_at=ts["ends_at"],
+                recorded_at=ends,
                 supersedes_id=None,
                 note="",
             )
             buf["mk"].append(dict(mark.__dict__))
-            self.chain(
-                sessions.ATTENDANCE_KIND,
-                mark.id,
-                sessions.mark_hash(mark),
-                trainer,
-                mark.recorded_at,
-            )
+            self.log(ends, sessions.ATTENDANCE_KIND, mark.id, sessions.mark_hash(mark), trainer)
+            marks.append(mark)
+            if event["absent"]:
+                continue
             ack = NS(
-                id=self.new_id(tables["ack"]),
-                session_id=ts["id"],
+                id=self.new_id(self.tables["ack"]),
+                session_id=sid,
                 enrolment_id=en_id,
                 user_id=uid,
                 method="pin",
                 meaning="received",
                 printed_name=person["name"],
                 job_title=person["job_title"],
-                acknowledged_at=ts["ends_at"],
+                acknowledged_at=ends,
                 witness_id=trainer,
-                content_hash=sessions.ack_content_hash(ts["_ns"], uid),
+                content_hash=sessions.ack_content_hash(ts_ns, uid),
                 supersedes_id=None,
             )
             buf["ack"].append(dict(ack.__dict__))
-            self.chain(sessions.ACK_KIND, ack.id, sessions.ack_hash(ack), uid, ack.acknowledged_at)
-            ts["_marks"].append(mark)
-            ts["_acks"].append(ack)
-        cid = self.new_id(tables["c"])
+            self.log(ends, sessions.ACK_KIND, ack.id, sessions.ack_hash(ack), uid)
+            acks.append(ack)
+            attended.append(event)
+        sig_id = self.new_id(self.tables["sig"])
+        chash = ledger.sha256(sessions.attendance_content(ts_ns, marks, acks))
+        sig = NS(
+            id=sig_id,
+            session_id=sid,
+            signer_id=trainer,
+            printed_name="Instructor",
+            meaning="conducted",
+            method="password",
+            signed_at=ends,
+            content_hash=chash,
+            covers={"marks": [m.id for m in marks], "acks": [a.id for a in acks]},
+            supersedes_id=None,
+        )
+        buf["sig"].append(dict(sig.__dict__))
+        self.log(
+            ends, sessions.SIGNATURE_KIND, sig_id, sessions.signature_hash(sig, chash), trainer
+        )
+        for event in attended:
+            trainer_event = event.get("trainer_event")
+            event["cid"] = self.complete(
+                event["person"],
+                p,
+                day,
+                ends,
+                earned="session",
+                session_id=sid,
+                trainer=trainer,
+                trainer_completion=trainer_event["cid"] if trainer_event else None,
+                level=event.get("level"),
+            )
+
+    def complete(
+        self,
+        person: dict,
+        p,
+        completed: date,
+        at: datetime,
+        *,
+        earned: str,
+        session_id: int | None = None,
+        attempt_id: int | None = None,
+        trainer: int | None = None,
+        trainer_completion: int | None = None,
+        level: int | None = None,
+    ) -> int:
+        v, uid = p.current_version, person["id"]
+        cid = self.new_id(self.tables["c"])
         expires = completion_services.expiry_for(v, completed)
         c = NS(
             id=cid,
@@ -735,19 +819,15 @@ class Generator:
             recorded_by_id=trainer,
             note="",
         )
-        row = dict(c.__dict__)
-        row["created_at"] = at(completed, 12)
-        buf["c"].append(row)
-        self.chain(
+        self.buf["c"].append({**c.__dict__, "created_at": at})
+        self.log(
+            at,
             completion_services.LEDGER_KIND,
             cid,
             completion_services.completion_hash(c),
             trainer,
-            at(completed, 12),
         )
-        if v.delivery_mode == "cascade" and level == 0:
-            manager_completion.setdefault((uid, p.id), []).append((completed, cid))
-        cert_id = self.new_id(tables["cert"])
+        cert_id = self.new_id(self.tables["cert"])
         code = secrets.token_urlsafe(15)
         number = f"BRG-{completed.year}-{cid:07d}"
         cert = NS(
@@ -755,14 +835,14 @@ class Generator:
             completion_id=cid,
             number=number,
             code=code,
-            issued_at=at(completed, 12),
-            language="lv",
+            issued_at=at,
+            language=person["locale"],
             template="classic",
             fields={
-                "organisation": org_name,
+                "organisation": self.org_name,
                 "person_name": person["name"],
                 "job_title": person["job_title"],
-                "department": dept_names.get(person["department_id"], ""),
+                "department": self.dept_names.get(person["department_id"], ""),
                 "program_code": p.code,
                 "program_title": dict(v.title),
                 "category": p.category,
@@ -775,35 +855,36 @@ class Generator:
                 "lineage": [],
                 "number": number,
                 "code": code,
-                "verify_url": f"{base_url}/verify/{code}",
+                "verify_url": f"{self.base_url}/verify/{code}",
             },
             pdf_sha256=None,
         )
-        buf["cert"].append(dict(cert.__dict__))
-        self.chain(
+        self.buf["cert"].append(dict(cert.__dict__))
+        self.log(
+            at,
             completion_services.CERTIFICATE_KIND,
             cert_id,
             completion_services.certificate_content_hash(cert),
             trainer,
-            cert.issued_at,
         )
         if self.rng.random() < 0.002:
             rev = NS(
-                id=self.new_id(tables["rev"]),
+                id=self.new_id(self.tables["rev"]),
                 completion_id=cid,
                 reason="Generated revocation",
                 revoked_by_id=self.admin_id,
-                revoked_at=at(completed, 15),
+                revoked_at=at + timedelta(hours=3),
                 caused_by_id=None,
             )
-            buf["rev"].append(dict(rev.__dict__))
-            self.chain(
+            self.buf["rev"].append(dict(rev.__dict__))
+            self.log(
+                rev.revoked_at,
                 completion_services.REVOCATION_KIND,
                 rev.id,
                 completion_services.revocation_hash(rev),
                 self.admin_id,
-                rev.revoked_at,
             )
+        return cid
 
     def run(self) -> Counts:
         self.organisation()

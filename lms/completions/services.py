@@ -20,52 +20,96 @@ LEDGER_KIND = "completion"
 REVOCATION_KIND = "completion_revocation"
 
 
-def completion_hash(c: Completion) -> str:
+# The fields each hash covers, in order: the object-based hash and the row-based one that
+# verification uses are one function over the same tuple, so they cannot drift apart.
+COMPLETION_FIELDS = (
+    "id",
+    "user_id",
+    "program_id",
+    "version_id",
+    "completed_on",
+    "expires_on",
+    "earned_by",
+    "session_id",
+    "attempt_id",
+    "trainer_id",
+    "trainer_completion_id",
+    "cascade_level",
+    "supersedes_id",
+    "note",
+)
+REVOCATION_FIELDS = ("id", "completion_id", "reason", "revoked_by_id", "revoked_at", "caused_by_id")
+
+
+def completion_row_hash(row: tuple) -> str:
+    """The completion hash from a tuple of COMPLETION_FIELDS."""
+    (
+        cid,
+        user,
+        program,
+        version,
+        completed_on,
+        expires_on,
+        earned_by,
+        session_id,
+        attempt,
+        trainer,
+        trainer_completion,
+        level,
+        supersedes,
+        note,
+    ) = row
     return ledger.sha256(
         {
-            "completion": c.id,
-            "user": c.user_id,
-            "program": c.program_id,
-            "version": c.version_id,
-            "completed_on": c.completed_on.isoformat(),
-            "expires_on": c.expires_on.isoformat() if c.expires_on else None,
-            "earned_by": c.earned_by,
-            "session": c.session_id,
-            "attempt": c.attempt_id,
-            "trainer": c.trainer_id,
-            "trainer_completion": c.trainer_completion_id,
-            "cascade_level": c.cascade_level,
-            "supersedes": c.supersedes_id,
-            "note": c.note,
+            "completion": cid,
+            "user": user,
+            "program": program,
+            "version": version,
+            "completed_on": completed_on.isoformat(),
+            "expires_on": expires_on.isoformat() if expires_on else None,
+            "earned_by": earned_by,
+            "session": session_id,
+            "attempt": attempt,
+            "trainer": trainer,
+            "trainer_completion": trainer_completion,
+            "cascade_level": level,
+            "supersedes": supersedes,
+            "note": note,
+        }
+    )
+
+
+def completion_hash(c: Completion) -> str:
+    return completion_row_hash(tuple(getattr(c, f) for f in COMPLETION_FIELDS))
+
+
+def revocation_row_hash(row: tuple) -> str:
+    """The revocation hash from a tuple of REVOCATION_FIELDS."""
+    rid, completion, reason, by, at, caused_by = row
+    return ledger.sha256(
+        {
+            "revocation": rid,
+            "completion": completion,
+            "reason": reason,
+            "by": by,
+            "at": at.isoformat(),
+            "caused_by": caused_by,
         }
     )
 
 
 def revocation_hash(r: Revocation) -> str:
-    return ledger.sha256(
-        {
-            "revocation": r.id,
-            "completion": r.completion_id,
-            "reason": r.reason,
-            "by": r.revoked_by_id,
-            "at": r.revoked_at.isoformat(),
-            "caused_by": r.caused_by_id,
-        }
-    )
+    return revocation_row_hash(tuple(getattr(r, f) for f in REVOCATION_FIELDS))
 
 
 def _resolve_completions(session, ids: list[str]) -> dict[str, str]:
-    rows = session.execute(
-        sa.select(Completion).where(Completion.id.in_([int(i) for i in ids]))
-    ).scalars()
-    return {str(c.id): completion_hash(c) for c in rows}
+    cols = tuple(getattr(Completion, f) for f in COMPLETION_FIELDS)
+    return {str(row[0]): completion_row_hash(row) for row in ledger.rows_by_id(session, cols, ids)}
 
 
 def _resolve_revocations(session, ids: list[str]) -> dict[str, str]:
-    rows = session.execute(
-        sa.select(Revocation).where(Revocation.id.in_([int(i) for i in ids]))
-    ).scalars()
-    return {str(r.id): revocation_hash(r) for r in rows}
+    cols = tuple(getattr(Revocation, f) for f in REVOCATION_FIELDS)
+    return {str(row[0]): revocation_row_hash(row) for row in ledger.rows_by_id(session, cols, ids)}
 
 
 ledger.register_kind(LEDGER_KIND, _resolve_completions)
@@ -270,28 +314,44 @@ CERTIFICATE_KIND = "certificate"
 CERTIFICATE_PDF_KIND = "certificate_pdf"
 
 
-def certificate_content_hash(cert) -> str:
+CERTIFICATE_FIELDS = (
+    "id",
+    "completion_id",
+    "number",
+    "code",
+    "issued_at",
+    "language",
+    "template",
+    "fields",
+)
+
+
+def certificate_row_hash(row: tuple) -> str:
+    """The certificate content hash from a tuple of CERTIFICATE_FIELDS."""
+    cert_id, completion, number, code, issued_at, language, template, fields = row
     return ledger.sha256(
         {
-            "certificate": cert.id,
-            "completion": cert.completion_id,
-            "number": cert.number,
-            "code": cert.code,
-            "issued_at": cert.issued_at.isoformat(),
-            "language": cert.language,
-            "template": cert.template,
-            "fields": cert.fields,
+            "certificate": cert_id,
+            "completion": completion,
+            "number": number,
+            "code": code,
+            "issued_at": issued_at.isoformat(),
+            "language": language,
+            "template": template,
+            "fields": fields,
         }
     )
+
+
+def certificate_content_hash(cert) -> str:
+    return certificate_row_hash(tuple(getattr(cert, f) for f in CERTIFICATE_FIELDS))
 
 
 def _resolve_certificates(session, ids: list[str]) -> dict[str, str]:
     from lms.completions.models import Certificate
 
-    rows = session.execute(
-        sa.select(Certificate).where(Certificate.id.in_([int(i) for i in ids]))
-    ).scalars()
-    return {str(c.id): certificate_content_hash(c) for c in rows}
+    cols = tuple(getattr(Certificate, f) for f in CERTIFICATE_FIELDS)
+    return {str(row[0]): certificate_row_hash(row) for row in ledger.rows_by_id(session, cols, ids)}
 
 
 def _resolve_certificate_pdfs(session, ids: list[str]) -> dict[str, str]:

@@ -30,7 +30,7 @@ from lms.compliance.models import Requirement, UnscheduledBriefing
 from lms.core import nav, pdf
 from lms.core.errors import DomainError
 from lms.core.forms import apply_domain_error
-from lms.core.http import page_arg
+from lms.core.http import page_arg, safe_next
 from lms.core.i18n import pick
 from lms.core.model import utcnow
 from lms.core.pagination import paginate
@@ -107,21 +107,28 @@ def _selectable_departments():
     ]
 
 
-@bp.route("/people")
-@requires("compliance.view")
-def people():
-    today = utcnow().date()
+def _people_query():
+    """The drill-down select for the request's filters: (stmt, program_id, status)."""
     program_id = request.args.get("program", type=int)
     status = request.args.get("status") if request.args.get("status") in STATUS_BADGES else None
     stmt = queries.people_select(
         db.session,
-        today,
+        utcnow().date(),
         _window(),
         department_ids=_departments_in_view(),
         program_id=program_id,
         status=status,
     )
+    return stmt, program_id, status
+
+
+@bp.route("/people")
+@requires("compliance.view")
+def people():
+    stmt, program_id, status = _people_query()
     page = paginate(db.session, stmt, page_arg(), 100, scalars=False)
+    can_invite = current_user.has_role("manager") or current_user.has_role("admin")
+    with_sessions = _programs_with_upcoming_sessions() if can_invite else set()
     programs = db.session.execute(
         sa.select(Program.id, Program.code)
         .where(Program.current_version_id.is_not(None))
@@ -139,22 +146,81 @@ def people():
         badges=STATUS_BADGES,
         window=_window(),
         pick=pick,
+        invite_targets=with_sessions,
         invite=ActionForm(),
     )
 
 
-def _people_rows():
-    today = utcnow().date()
-    program_id = request.args.get("program", type=int)
-    status = request.args.get("status") if request.args.get("status") in STATUS_BADGES else None
-    stmt = queries.people_select(
-        db.session,
-        today,
-        _window(),
-        department_ids=_departments_in_view(),
-        program_id=program_id,
-        status=status,
+def _programs_with_upcoming_sessions() -> set[int]:
+    from lms.sessions.models import TrainingSession
+
+    return set(
+        db.session.execute(
+            sa.select(TrainingSession.program_id)
+            .where(TrainingSession.status == "scheduled", TrainingSession.starts_at > utcnow())
+            .distinct()
+        ).scalars()
     )
+
+
+@bp.route("/invite", methods=["POST"])
+@requires("compliance.view")
+def invite():
+    """One click: put a due person into the next session of the program."""
+    from lms.accounts.models import User
+    from lms.sessions import services as sessions
+
+    if not (current_user.has_role("manager") or current_user.has_role("admin")):
+        abort(403)
+    if not ActionForm().validate_on_submit():
+        abort(400)
+    person = db.session.get(User, request.form.get("user_id", type=int) or 0)
+    program = db.session.get(Program, request.form.get("program_id", type=int) or 0)
+    back = safe_next(request.form.get("next"), url_for("compliance.people"))
+    if person is None or program is None:
+        abort(404)
+    ts = sessions.next_open_session(db.session, program.id, person)
+    if ts is None:
+        flash(
+            _(
+                "No upcoming session of %(code)s is open to %(name)s; ask an instructor to "
+                "schedule one.",
+                code=program.code,
+                name=person.name,
+            ),
+            "error",
+        )
+        return redirect(back), 303
+    try:
+        enrolment = sessions.nominate(db.session, ts, person, current_user)
+    except DomainError as err:
+        flash(err.message, "error")
+        return redirect(back), 303
+    from flask_babel import format_datetime
+
+    if enrolment.status == "waitlisted":
+        flash(
+            _(
+                "%(name)s is on the waitlist of the session on %(when)s.",
+                name=person.name,
+                when=format_datetime(ts.starts_at, "short"),
+            ),
+            "success",
+        )
+    else:
+        flash(
+            _(
+                "%(name)s was invited to the session on %(when)s.",
+                name=person.name,
+                when=format_datetime(ts.starts_at, "short"),
+            ),
+            "success",
+        )
+    return redirect(back)
+
+
+def _people_rows():
+    stmt, _program_id, _status = _people_query()
     labels = status_labels()
     header = [
         _("Person"),

@@ -131,14 +131,6 @@ def corrections(session, ts_id: int) -> list[AttendanceMark]:
     )
 
 
-def marks_by_id(session, ids) -> dict[int, AttendanceMark]:
-    ids = list(ids)
-    if not ids:
-        return {}
-    rows = session.execute(sa.select(AttendanceMark).where(AttendanceMark.id.in_(ids))).scalars()
-    return {m.id: m for m in rows}
-
-
 # ----- counts and rosters ---------------------------------------------------------------------
 
 

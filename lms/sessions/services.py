@@ -30,7 +30,7 @@ from lms.core.audit import AuditEntry
 from lms.core.errors import Conflict, DomainError, NotAllowed, NotFound
 from lms.core.i18n import pick
 from lms.core.model import utcnow
-from lms.programs.models import Program
+from lms.programs.models import Program, ProgramVersion
 from lms.programs.services import approved_version
 from lms.sessions import queries
 from lms.sessions.models import (
@@ -575,6 +575,53 @@ def invite(session, ts: TrainingSession, people: list[User], actor: User) -> Inv
     return result
 
 
+def next_open_session(session, program_id: int, person: User) -> TrainingSession | None:
+    """The earliest upcoming scheduled session of the program the person could join: held for
+    everyone or for a department that contains theirs."""
+    from lms.accounts.services import subtree_ids
+
+    candidates = session.execute(
+        sa.select(TrainingSession)
+        .where(
+            TrainingSession.program_id == program_id,
+            TrainingSession.status == "scheduled",
+            TrainingSession.starts_at > utcnow(),
+        )
+        .order_by(TrainingSession.starts_at)
+        .limit(20)
+    ).scalars()
+    for ts in candidates:
+        if ts.department_id is None or (
+            person.department_id is not None
+            and person.department_id in subtree_ids(session, ts.department_id)
+        ):
+            return ts
+    return None
+
+
+def nominate(session, ts: TrainingSession, person: User, manager: User) -> Enrolment:
+    """A manager puts one of their own department's people into a session (one click from the
+    compliance pages). Admins may nominate anyone."""
+    from lms.accounts.services import subtree_ids
+
+    if not manager.has_role("admin"):
+        own = subtree_ids(session, manager.department_id) if manager.department_id else []
+        if person.department_id not in own:
+            raise NotAllowed(_("You can invite only the people of your own department."))
+    if not person.active:
+        raise DomainError(_("%(name)s is deactivated.", name=person.name))
+    ts = lock_session(session, ts.id)
+    _require_enrollable(ts)
+    if person.id == ts.instructor_id:
+        raise DomainError(_("The instructor cannot be enrolled in their own session."))
+    enrolment, changed = _place(session, ts, person, "invited", manager.id)
+    if not changed:
+        raise Conflict(_("%(name)s is already in this session.", name=person.name))
+    _notify(session, person, ts, "invitation", waitlisted=enrolment.status == "waitlisted")
+    audit.record(session, manager.id, "nominate", "session", ts.id, person.name)
+    return enrolment
+
+
 def invite_person(session, ts: TrainingSession, user_id: int, actor: User) -> InviteResult:
     person = session.get(User, user_id) if user_id else None
     if person is None:
@@ -693,20 +740,71 @@ def _require_attendance_open(ts: TrainingSession) -> None:
         raise DomainError(_("Attendance can be taken from the day of the session."))
 
 
-def mark_hash(m: AttendanceMark) -> str:
+# The fields each hash covers, in order. The object-based hashes below read these fields and
+# call the row-based ones that verification uses, so the two can never drift apart.
+MARK_FIELDS = (
+    "id",
+    "session_id",
+    "enrolment_id",
+    "user_id",
+    "status",
+    "recorded_by_id",
+    "recorded_at",
+    "supersedes_id",
+    "note",
+)
+ACK_FIELDS = (
+    "id",
+    "session_id",
+    "enrolment_id",
+    "user_id",
+    "method",
+    "meaning",
+    "printed_name",
+    "job_title",
+    "acknowledged_at",
+    "witness_id",
+    "content_hash",
+    "supersedes_id",
+)
+SIGNATURE_FIELDS = (
+    "id",
+    "session_id",
+    "signer_id",
+    "printed_name",
+    "meaning",
+    "method",
+    "signed_at",
+    "content_hash",
+    "covers",
+    "supersedes_id",
+)
+
+
+def _fields(obj, names: tuple[str, ...]) -> tuple:
+    return tuple(getattr(obj, n) for n in names)
+
+
+def mark_row_hash(row: tuple) -> str:
+    """The attendance-mark hash from a tuple of MARK_FIELDS."""
+    mark_id, session_id, enrolment, user, status, by, at, supersedes, note = row
     return ledger.sha256(
         {
-            "mark": m.id,
-            "session": m.session_id,
-            "enrolment": m.enrolment_id,
-            "user": m.user_id,
-            "status": m.status,
-            "by": m.recorded_by_id,
-            "at": m.recorded_at.isoformat(),
-            "supersedes": m.supersedes_id,
-            "note": m.note,
+            "mark": mark_id,
+            "session": session_id,
+            "enrolment": enrolment,
+            "user": user,
+            "status": status,
+            "by": by,
+            "at": at.isoformat(),
+            "supersedes": supersedes,
+            "note": note,
         }
     )
+
+
+def mark_hash(m: AttendanceMark) -> str:
+    return mark_row_hash(_fields(m, MARK_FIELDS))
 
 
 def mark_attendance(
@@ -871,23 +969,42 @@ def ack_content_hash(ts: TrainingSession, user_id: int) -> str:
     )
 
 
-def ack_hash(a: Acknowledgment) -> str:
+def ack_row_hash(row: tuple) -> str:
+    """The acknowledgment hash from a tuple of ACK_FIELDS."""
+    (
+        ack_id,
+        session_id,
+        enrolment,
+        user,
+        method,
+        meaning,
+        printed_name,
+        job_title,
+        at,
+        witness,
+        content_hash,
+        supersedes,
+    ) = row
     return ledger.sha256(
         {
-            "ack": a.id,
-            "session": a.session_id,
-            "enrolment": a.enrolment_id,
-            "user": a.user_id,
-            "method": a.method,
-            "meaning": a.meaning,
-            "printed_name": a.printed_name,
-            "job_title": a.job_title,
-            "at": a.acknowledged_at.isoformat(),
-            "witness": a.witness_id,
-            "content_hash": a.content_hash,
-            "supersedes": a.supersedes_id,
+            "ack": ack_id,
+            "session": session_id,
+            "enrolment": enrolment,
+            "user": user,
+            "method": method,
+            "meaning": meaning,
+            "printed_name": printed_name,
+            "job_title": job_title,
+            "at": at.isoformat(),
+            "witness": witness,
+            "content_hash": content_hash,
+            "supersedes": supersedes,
         }
     )
+
+
+def ack_hash(a: Acknowledgment) -> str:
+    return ack_row_hash(_fields(a, ACK_FIELDS))
 
 
 class TooManyAttempts(DomainError):
@@ -1022,54 +1139,75 @@ def attendance_content(
     ts: TrainingSession, marks: list[AttendanceMark], acks: list[Acknowledgment]
 ) -> dict[str, Any]:
     """Everything the instructor's signature vouches for, in a stable shape."""
+    return attendance_content_rows(
+        (
+            ts.id,
+            ts.program.code,
+            ts.version.number,
+            ts.version.content_hash,
+            ts.instructor_id,
+            ts.starts_at,
+            ts.ends_at,
+            ts.place,
+        ),
+        [_fields(m, MARK_FIELDS) for m in marks],
+        [_fields(a, ACK_FIELDS) for a in acks],
+    )
+
+
+def attendance_content_rows(ts_row: tuple, marks: list[tuple], acks: list[tuple]) -> dict:
+    """attendance_content from tuples: the session as (id, program code, version number,
+    version hash, instructor id, starts_at, ends_at, place), marks as MARK_FIELDS tuples and
+    acknowledgments as ACK_FIELDS tuples."""
+    session_id, code, number, version_hash, instructor, starts_at, ends_at, place = ts_row
     return {
-        "session": ts.id,
-        "program": ts.program.code,
-        "version": ts.version.number,
-        "version_hash": ts.version.content_hash,
-        "instructor": ts.instructor_id,
-        "starts_at": ts.starts_at.isoformat(),
-        "ends_at": ts.ends_at.isoformat(),
-        "place": ts.place,
+        "session": session_id,
+        "program": code,
+        "version": number,
+        "version_hash": version_hash,
+        "instructor": instructor,
+        "starts_at": starts_at.isoformat(),
+        "ends_at": ends_at.isoformat(),
+        "place": place,
         "attendance": [
-            {
-                "mark": m.id,
-                "user": m.user_id,
-                "status": m.status,
-                "by": m.recorded_by_id,
-                "at": m.recorded_at.isoformat(),
-            }
-            for m in sorted(marks, key=lambda m: (m.user_id, m.id))
+            {"mark": m[0], "user": m[3], "status": m[4], "by": m[5], "at": m[6].isoformat()}
+            for m in sorted(marks, key=lambda m: (m[3], m[0]))
         ],
         "acknowledgments": [
             {
-                "ack": a.id,
-                "user": a.user_id,
-                "method": a.method,
-                "at": a.acknowledged_at.isoformat(),
-                "content_hash": a.content_hash,
+                "ack": a[0],
+                "user": a[3],
+                "method": a[4],
+                "at": a[8].isoformat(),
+                "content_hash": a[10],
             }
-            for a in sorted(acks, key=lambda a: (a.user_id, a.id))
+            for a in sorted(acks, key=lambda a: (a[3], a[0]))
         ],
     }
 
 
-def signature_hash(sig: SessionSignature, content_hash_now: str) -> str:
+def signature_row_hash(row: tuple, content_hash_now: str) -> str:
+    """The conduct-signature hash from a tuple of SIGNATURE_FIELDS."""
+    sig_id, session_id, signer, printed_name, meaning, method, signed_at, chash, covers, sup = row
     return ledger.sha256(
         {
-            "signature": sig.id,
-            "session": sig.session_id,
-            "signer": sig.signer_id,
-            "printed_name": sig.printed_name,
-            "meaning": sig.meaning,
-            "method": sig.method,
-            "signed_at": sig.signed_at.isoformat(),
-            "content_hash": sig.content_hash,
-            "covers": sig.covers,
-            "supersedes": sig.supersedes_id,
+            "signature": sig_id,
+            "session": session_id,
+            "signer": signer,
+            "printed_name": printed_name,
+            "meaning": meaning,
+            "method": method,
+            "signed_at": signed_at.isoformat(),
+            "content_hash": chash,
+            "covers": covers,
+            "supersedes": sup,
             "content_hash_now": content_hash_now,
         }
     )
+
+
+def signature_hash(sig: SessionSignature, content_hash_now: str) -> str:
+    return signature_row_hash(_fields(sig, SIGNATURE_FIELDS), content_hash_now)
 
 
 def sign_conducted(session, ts: TrainingSession, signer: User, password: str) -> SessionSignature:
@@ -1293,55 +1431,53 @@ def _ids(ids: list[str]) -> list[int]:
 
 
 def _resolve_marks(session, ids: list[str]) -> dict[str, str]:
-    rows = session.execute(
-        sa.select(AttendanceMark).where(AttendanceMark.id.in_(_ids(ids)))
-    ).scalars()
-    return {str(m.id): mark_hash(m) for m in rows}
+    cols = tuple(getattr(AttendanceMark, f) for f in MARK_FIELDS)
+    return {str(row[0]): mark_row_hash(row) for row in ledger.rows_by_id(session, cols, ids)}
 
 
 def _resolve_acks(session, ids: list[str]) -> dict[str, str]:
-    rows = session.execute(
-        sa.select(Acknowledgment).where(Acknowledgment.id.in_(_ids(ids)))
-    ).scalars()
-    return {str(a.id): ack_hash(a) for a in rows}
+    cols = tuple(getattr(Acknowledgment, f) for f in ACK_FIELDS)
+    return {str(row[0]): ack_row_hash(row) for row in ledger.rows_by_id(session, cols, ids)}
 
 
 def _resolve_signatures(session, ids: list[str]) -> dict[str, str]:
     """Recompute each signature's hash, with the attendance it covers read afresh."""
-    sigs = list(
-        session.execute(
-            sa.select(SessionSignature).where(SessionSignature.id.in_(_ids(ids)))
-        ).scalars()
+    sig_cols = tuple(getattr(SessionSignature, f) for f in SIGNATURE_FIELDS)
+    sigs = list(ledger.rows_by_id(session, sig_cols, ids))
+    covers = [s[8] or {} for s in sigs]
+    mark_ids = {i for c in covers for i in c.get("marks", [])}
+    ack_ids = {i for c in covers for i in c.get("acks", [])}
+    mark_cols = tuple(getattr(AttendanceMark, f) for f in MARK_FIELDS)
+    ack_cols = tuple(getattr(Acknowledgment, f) for f in ACK_FIELDS)
+    marks = {row[0]: row for row in ledger.rows_by_id(session, mark_cols, mark_ids)}
+    acks = {row[0]: row for row in ledger.rows_by_id(session, ack_cols, ack_ids)}
+    ts_cols = (
+        TrainingSession.id,
+        Program.code,
+        ProgramVersion.number,
+        ProgramVersion.content_hash,
+        TrainingSession.instructor_id,
+        TrainingSession.starts_at,
+        TrainingSession.ends_at,
+        TrainingSession.place,
     )
-    mark_ids = {i for s in sigs for i in (s.covers or {}).get("marks", [])}
-    ack_ids = {i for s in sigs for i in (s.covers or {}).get("acks", [])}
-    marks = queries.marks_by_id(session, mark_ids)
-    acks = {
-        a.id: a
-        for a in session.execute(
-            sa.select(Acknowledgment).where(Acknowledgment.id.in_(list(ack_ids) or [0]))
-        ).scalars()
-    }
     sessions = {
-        ts.id: ts
-        for ts in session.execute(
-            sa.select(TrainingSession)
-            .where(TrainingSession.id.in_({s.session_id for s in sigs} or {0}))
-            .options(
-                sa.orm.selectinload(TrainingSession.program),
-                sa.orm.selectinload(TrainingSession.version),
-            )
-        ).scalars()
+        row[0]: row
+        for row in session.execute(
+            sa.select(*ts_cols)
+            .join(Program, Program.id == TrainingSession.program_id)
+            .join(ProgramVersion, ProgramVersion.id == TrainingSession.version_id)
+            .where(TrainingSession.id.in_({s[1] for s in sigs} or {0}))
+        )
     }
     out = {}
-    for s in sigs:
-        covers = s.covers or {}
-        content = attendance_content(
-            sessions[s.session_id],
-            [marks[i] for i in covers.get("marks", []) if i in marks],
-            [acks[i] for i in covers.get("acks", []) if i in acks],
+    for s, c in zip(sigs, covers, strict=True):
+        content = attendance_content_rows(
+            sessions[s[1]],
+            [marks[i] for i in c.get("marks", []) if i in marks],
+            [acks[i] for i in c.get("acks", []) if i in acks],
         )
-        out[str(s.id)] = signature_hash(s, ledger.sha256(content))
+        out[str(s[0])] = signature_row_hash(s, ledger.sha256(content))
     return out
 
 
