@@ -148,7 +148,8 @@ def test_invite_one_person_and_a_department(make_session, people, make_departmen
     body = db.session.execute(
         sa.select(OutboxMessage.body).where(OutboxMessage.user_id == waiting.id)
     ).scalar_one()
-    assert "waitlist" in body
+    # in the recipient's language: no preference set, so the organisation's default, Latvian
+    assert "gaidīšanas sarakstā" in body
 
 
 def test_due_people(make_plain_program, people, make_user, make_department):
