@@ -72,5 +72,8 @@ format: install ## ruff format and autofix
 	$(BIN)/ruff check --fix .
 	$(BIN)/ruff format .
 
+bench: system-deps install ## Benchmark pages, queries, certificates, verify on generated data (DB=sqlite|postgresql); writes bench/RESULTS.md
+	$(BIN)/python bench/run.py --db $(DB) $(BENCH_ARGS)
+
 clean: ## Remove the virtualenv, caches and the development database
 	rm -rf $(VENV) .pytest_cache .ruff_cache instance/lms.db* instance/huey.db*

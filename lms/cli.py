@@ -79,14 +79,21 @@ def demo_cmd(password: str) -> None:
 
 
 @lms_cli.command("verify")
-def verify_cmd() -> None:
+@click.option(
+    "--processes",
+    type=click.IntRange(min=1),
+    default=None,
+    help="Worker processes for a large ledger (default: one per CPU core).",
+)
+def verify_cmd(processes: int | None) -> None:
     """Recompute the ledger chain and every signed content hash."""
+    import os
     import time
 
     from lms.core import ledger
 
     started = time.perf_counter()
-    report = ledger.verify(db.session)
+    report = ledger.verify(db.session, processes=processes or os.cpu_count() or 1)
     took = time.perf_counter() - started
     for problem in report.problems:
         click.echo(f"ALTERED: {problem}")

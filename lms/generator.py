@@ -230,6 +230,7 @@ class Generator:
         self.divisions = [d["id"] for d in depts[:divisions]]
         self.units = [d["id"] for d in depts[divisions:]]
         self.parent = {d["id"]: d["parent_id"] for d in depts}
+        self.dept_codes = {d["id"]: d["code"] for d in depts}
         self.counts.departments = len(depts)
 
         pw = hash_secret(PASSWORD)
@@ -308,6 +309,13 @@ class Generator:
         self.program_rows = []
         for i in range(self.n_programs):
             category, briefing, mode, months = kinds[i % len(kinds)]
+            # required of everyone, or of a division or two (its audience says the same, so
+            # that "My training" lists what the compliance matrix expects of the person)
+            if i % ORG_WIDE_EVERY == 0:
+                divisions = []
+            else:
+                k = min(len(self.divisions), 1 if self.rng.random() < 0.7 else 2)
+                divisions = self.rng.sample(self.divisions, k=k)
             meta = programs.VersionMeta(
                 title={
                     "en": f"Program {i + 1}",
@@ -319,7 +327,7 @@ class Generator:
                 delivery_mode=mode,
                 refresher_months=months,
                 certificate_validity_months=months,
-                audience_departments=[],
+                audience_departments=[self.dept_codes[d] for d in divisions],
                 audience_job_titles=[],
                 languages=["en", "lv", "ru"],
             )
@@ -367,27 +375,15 @@ class Generator:
             programs.submit(self.s, version, self.admin_id)
             programs.sign(self.s, version, head, PASSWORD, "approved")
             self.program_rows.append(program)
-            # requirements: everyone, or a few divisions (and sometimes a job title)
-            if i % ORG_WIDE_EVERY == 0:
+            for d in divisions or [None]:
                 compliance.add_requirement(
                     self.s,
                     program_id=program.id,
-                    department_id=None,
+                    department_id=d,
                     job_title=None,
                     interval_months=None,
                     actor_id=None,
                 )
-            else:
-                k = 1 if self.rng.random() < 0.7 else 2
-                for d in self.rng.sample(self.divisions, k=min(len(self.divisions), k)):
-                    compliance.add_requirement(
-                        self.s,
-                        program_id=program.id,
-                        department_id=d,
-                        job_title=None,
-                        interval_months=None,
-                        actor_id=None,
-                    )
         self.counts.programs = len(self.program_rows)
         self.s.flush()
         self.progress("programs", 0.05)
@@ -445,10 +441,10 @@ class Generator:
 
     def plan(self) -> tuple[dict[tuple, list[dict]], list[dict]]:
         rng, progs = self.rng, self.program_rows
-        required = [[pi for pi in range(len(progs)) if self.required(pi, d)] for d in self.units]
-        required_by_dept = dict(zip(self.units, required, strict=True))
-        for d in self.divisions:
-            required_by_dept[d] = [pi for pi in range(len(progs)) if self.required(pi, d)]
+        required_by_dept = {
+            d: [pi for pi in range(len(progs)) if self.required(pi, d)]
+            for d in self.units + self.divisions
+        }
         audience = [0] * len(progs)
         dept_size: dict[int, int] = {}
         for person in self.people:

@@ -80,7 +80,7 @@ def completion_row_hash(row: tuple) -> str:
 
 
 def completion_hash(c: Completion) -> str:
-    return completion_row_hash(tuple(getattr(c, f) for f in COMPLETION_FIELDS))
+    return completion_row_hash(ledger.values(c, COMPLETION_FIELDS))
 
 
 def revocation_row_hash(row: tuple) -> str:
@@ -99,16 +99,16 @@ def revocation_row_hash(row: tuple) -> str:
 
 
 def revocation_hash(r: Revocation) -> str:
-    return revocation_row_hash(tuple(getattr(r, f) for f in REVOCATION_FIELDS))
+    return revocation_row_hash(ledger.values(r, REVOCATION_FIELDS))
 
 
 def _resolve_completions(session, ids: list[str]) -> dict[str, str]:
-    cols = tuple(getattr(Completion, f) for f in COMPLETION_FIELDS)
+    cols = ledger.values(Completion, COMPLETION_FIELDS)
     return {str(row[0]): completion_row_hash(row) for row in ledger.rows_by_id(session, cols, ids)}
 
 
 def _resolve_revocations(session, ids: list[str]) -> dict[str, str]:
-    cols = tuple(getattr(Revocation, f) for f in REVOCATION_FIELDS)
+    cols = ledger.values(Revocation, REVOCATION_FIELDS)
     return {str(row[0]): revocation_row_hash(row) for row in ledger.rows_by_id(session, cols, ids)}
 
 
@@ -272,17 +272,25 @@ def current_completions_stmt(today: date, valid_only: bool = True):
 
 def valid_completion(session, user_id: int, program_id: int, today: date) -> Completion | None:
     """The person's newest valid (not expired, not revoked) completion of a program."""
-    return session.execute(
+    return valid_completions(session, user_id, [program_id], today).get(program_id)
+
+
+def valid_completions(session, user_id: int, program_ids, today: date) -> dict[int, Completion]:
+    """valid_completion for several programs in one query: {program id: completion}."""
+    rows = session.execute(
         sa.select(Completion)
         .where(
             Completion.user_id == user_id,
-            Completion.program_id == program_id,
+            Completion.program_id.in_(list(program_ids)),
             sa.or_(Completion.expires_on.is_(None), Completion.expires_on >= today),
             ~sa.exists().where(Revocation.completion_id == Completion.id),
         )
-        .order_by(Completion.completed_on.desc(), Completion.id.desc())
-        .limit(1)
-    ).scalar_one_or_none()
+        .order_by(Completion.program_id, Completion.completed_on.desc(), Completion.id.desc())
+    ).scalars()
+    newest: dict[int, Completion] = {}
+    for c in rows:
+        newest.setdefault(c.program_id, c)
+    return newest
 
 
 def completions_of(session, user_id: int) -> list[Completion]:
@@ -344,13 +352,13 @@ def certificate_row_hash(row: tuple) -> str:
 
 
 def certificate_content_hash(cert) -> str:
-    return certificate_row_hash(tuple(getattr(cert, f) for f in CERTIFICATE_FIELDS))
+    return certificate_row_hash(ledger.values(cert, CERTIFICATE_FIELDS))
 
 
 def _resolve_certificates(session, ids: list[str]) -> dict[str, str]:
     from lms.completions.models import Certificate
 
-    cols = tuple(getattr(Certificate, f) for f in CERTIFICATE_FIELDS)
+    cols = ledger.values(Certificate, CERTIFICATE_FIELDS)
     return {str(row[0]): certificate_row_hash(row) for row in ledger.rows_by_id(session, cols, ids)}
 
 

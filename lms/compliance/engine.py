@@ -3,7 +3,7 @@
 Statuses: compliant, due_soon (within the window), overdue, never_trained, flagged (a cascade
 lapse: the person's training was revoked because their trainer's was). No per-person loops:
 requirements are expanded to (department, job title) scope rows, joined to people, and the
-newest completion per person and program is picked with a window function.
+completion that counts for each person and program is picked by index or by window (per database).
 """
 
 from __future__ import annotations
@@ -97,70 +97,120 @@ def pairs_subquery(session, scope: Scope):
     )
 
 
+def _per_pair(session) -> bool:
+    """How to find the completion that counts: SQLite is fastest with an index look-up per
+    (person, program) pair, PostgreSQL with one window over the completions and a hash join."""
+    return session.get_bind().dialect.name == "sqlite"
+
+
+def _pick_completions(session, pairs, scope: Scope):
+    """(user_id, program_id, override_months, completion_id) for every pair: the completion
+    that counts is the newest not revoked one, else the newest revoked one (ties: higher id)."""
+    newest_first = (Completion.completed_on.desc(), Completion.id.desc())
+    if _per_pair(session):
+        mine = sa.orm.aliased(Completion)
+        withdrawn = sa.orm.aliased(Revocation)
+        latest_id = (
+            sa.select(mine.id)
+            .outerjoin(withdrawn, withdrawn.completion_id == mine.id)
+            .where(mine.user_id == pairs.c.user_id, mine.program_id == pairs.c.program_id)
+            .order_by(
+                sa.case((withdrawn.id.is_not(None), 1), else_=0),
+                mine.completed_on.desc(),
+                mine.id.desc(),
+            )
+            .limit(1)
+            .scalar_subquery()
+        )
+        return sa.select(
+            pairs.c.user_id,
+            pairs.c.program_id,
+            pairs.c.override_months,
+            latest_id.label("completion_id"),
+        ).subquery("picked")
+    ranked = sa.select(
+        Completion.id,
+        Completion.user_id,
+        Completion.program_id,
+        sa.func.row_number()
+        .over(
+            partition_by=(Completion.user_id, Completion.program_id),
+            order_by=(sa.case((Revocation.id.is_not(None), 1), else_=0), *newest_first),
+        )
+        .label("rn"),
+    ).outerjoin(Revocation, Revocation.completion_id == Completion.id)
+    # only the completions the scope can use: the window over them is the costly part
+    if scope.user_ids is not None:
+        ranked = ranked.where(Completion.user_id.in_(scope.user_ids))
+    if scope.department_ids is not None:
+        ranked = ranked.where(
+            Completion.user_id.in_(
+                sa.select(User.id).where(User.department_id.in_(scope.department_ids))
+            )
+        )
+    if scope.program_ids is not None:
+        ranked = ranked.where(Completion.program_id.in_(scope.program_ids))
+    ranked = ranked.subquery("ranked")
+    return (
+        sa.select(
+            pairs.c.user_id,
+            pairs.c.program_id,
+            pairs.c.override_months,
+            ranked.c.id.label("completion_id"),
+        )
+        .outerjoin(
+            ranked,
+            sa.and_(
+                ranked.c.user_id == pairs.c.user_id,
+                ranked.c.program_id == pairs.c.program_id,
+                ranked.c.rn == 1,
+            ),
+        )
+        .subquery("picked")
+    )
+
+
 def status_select(
     session, today: date, window_days: int = DEFAULT_WINDOW_DAYS, scope: Scope | None = None
 ):
     """A select of (user_id, department_id, program_id, status, due_on, completed_on)."""
-    pairs = pairs_subquery(session, scope or Scope())
-    revoked = sa.exists().where(Revocation.completion_id == Completion.id)
-    lapse = sa.exists().where(
-        Revocation.completion_id == Completion.id, Revocation.caused_by_id.is_not(None)
-    )
-    ranked = sa.select(
-        Completion.user_id,
-        Completion.program_id,
-        Completion.completed_on,
-        Completion.expires_on,
-        sa.case((revoked, 1), else_=0).label("is_revoked"),
-        sa.case((lapse, 1), else_=0).label("is_lapse"),
-        sa.func.row_number()
-        .over(
-            partition_by=(Completion.user_id, Completion.program_id),
-            order_by=(
-                sa.case((revoked, 1), else_=0),
-                Completion.completed_on.desc(),
-                Completion.id.desc(),
-            ),
-        )
-        .label("rn"),
-    ).subquery("ranked")
-    latest = sa.select(ranked).where(ranked.c.rn == 1).subquery("latest")
+    scope = scope or Scope()
+    pairs = pairs_subquery(session, scope)
+    picked = _pick_completions(session, pairs, scope)
     ub = UnscheduledBriefing
     pending = (
         sa.select(sa.func.min(ub.due_on))
         .where(
-            ub.program_id == pairs.c.program_id,
+            ub.program_id == picked.c.program_id,
             sa.or_(ub.department_id.is_(None), ub.department_id == User.department_id),
-            sa.or_(latest.c.completed_on.is_(None), latest.c.completed_on < ub.since),
+            sa.or_(Completion.completed_on.is_(None), Completion.completed_on < ub.since),
         )
         .scalar_subquery()
     )
     # a group's own interval shortens the validity, it never lengthens it
-    overridden = add_months(latest.c.completed_on, pairs.c.override_months)
+    overridden = add_months(Completion.completed_on, picked.c.override_months)
     effective_expiry = sa.case(
-        (pairs.c.override_months.is_(None), latest.c.expires_on),
-        (latest.c.expires_on.is_(None), overridden),
-        (overridden < latest.c.expires_on, overridden),
-        else_=latest.c.expires_on,
+        (picked.c.override_months.is_(None), Completion.expires_on),
+        (Completion.expires_on.is_(None), overridden),
+        (overridden < Completion.expires_on, overridden),
+        else_=Completion.expires_on,
     )
     base = (
         sa.select(
-            pairs.c.user_id,
+            picked.c.user_id,
             User.department_id,
-            pairs.c.program_id,
-            latest.c.completed_on,
-            latest.c.is_revoked,
-            latest.c.is_lapse,
+            picked.c.program_id,
+            Completion.completed_on,
+            sa.case((Revocation.id.is_not(None), 1), else_=0).label("is_revoked"),
+            sa.case((Revocation.caused_by_id.is_not(None), 1), else_=0).label("is_lapse"),
             effective_expiry.label("expiry"),
             pending.label("pending_due"),
             sa.func.coalesce(User.start_date, to_date(User.created_at)).label("start"),
         )
-        .select_from(pairs)
-        .join(User, User.id == pairs.c.user_id)
-        .outerjoin(
-            latest,
-            sa.and_(latest.c.user_id == pairs.c.user_id, latest.c.program_id == pairs.c.program_id),
-        )
+        .select_from(picked)
+        .join(User, User.id == picked.c.user_id)
+        .outerjoin(Completion, Completion.id == picked.c.completion_id)
+        .outerjoin(Revocation, Revocation.completion_id == Completion.id)
         .subquery("base")
     )
     soon = today + timedelta(days=window_days)

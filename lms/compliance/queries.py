@@ -60,7 +60,12 @@ def build_matrix(
     )
     counts = engine.matrix_counts(session, today, window_days, scope)
     program_ids = {pid for (_d, pid) in counts}
-    stmt = sa.select(Program).where(Program.id.in_(program_ids)).order_by(Program.code)
+    stmt = (
+        sa.select(Program)
+        .where(Program.id.in_(program_ids))
+        .order_by(Program.code)
+        .options(sa.orm.selectinload(Program.current_version))
+    )
     if category:
         stmt = stmt.where(Program.category == category)
     programs = list(session.execute(stmt).scalars())

@@ -30,7 +30,10 @@ class Page:
 
 def paginate(session, stmt, page: int = 1, per_page: int = 50, scalars: bool = True) -> Page:
     page = max(1, page)
-    total = session.execute(sa.select(sa.func.count()).select_from(stmt.subquery())).scalar_one()
+    # the order does not change the count: leave it out of the counting query
+    total = session.execute(
+        sa.select(sa.func.count()).select_from(stmt.order_by(None).subquery())
+    ).scalar_one()
     result = session.execute(stmt.limit(per_page).offset((page - 1) * per_page))
     items = list(result.scalars() if scalars else result)
     return Page(items=items, page=page, per_page=per_page, total=total)

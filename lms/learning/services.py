@@ -10,7 +10,7 @@ from __future__ import annotations
 import importlib
 import random
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from typing import Any
 
@@ -111,13 +111,18 @@ def assigned_programs(session, user: User) -> list[Program]:
     """Programs assigned to the person: the audience of the current approved version
     includes their department (or a department above it) and their job title."""
     codes = department_codes(session, user.department_id)
+    current = sa.orm.contains_eager(Program.current_version)
     rows = session.execute(
-        sa.select(Program, ProgramVersion)
+        sa.select(Program)
         .join(ProgramVersion, ProgramVersion.id == Program.current_version_id)
         .where(ProgramVersion.status == "approved")
         .order_by(Program.code)
-    ).all()
-    return [p for p, v in rows if audience_matches(v, user.job_title, codes)]
+        .options(
+            current.selectinload(ProgramVersion.topics),
+            current.selectinload(ProgramVersion.questions),
+        )
+    ).scalars()
+    return [p for p in rows if audience_matches(p.current_version, user.job_title, codes)]
 
 
 def require_assigned(session, user: User, program: Program) -> ProgramVersion:
@@ -216,51 +221,67 @@ def training_status(
     return Status("in_progress" if started else "not_started", first_due)
 
 
-def approved_on(session, version: ProgramVersion) -> date:
-    """The day the version was approved (its approving signature)."""
-    signed = session.execute(
-        sa.select(sa.func.min(Signature.signed_at)).where(
-            Signature.version_id == version.id, Signature.meaning == "approved"
-        )
-    ).scalar()
-    return (signed or version.submitted_at or version.created_at).date()
+def approved_dates(session, versions: Sequence[ProgramVersion]) -> dict[int, date]:
+    """The day each version was approved (its approving signature), in one query."""
+    signed = dict(
+        session.execute(
+            sa.select(Signature.version_id, sa.func.min(Signature.signed_at))
+            .where(
+                Signature.version_id.in_([v.id for v in versions]), Signature.meaning == "approved"
+            )
+            .group_by(Signature.version_id)
+        ).all()
+    )
+    return {v.id: (signed.get(v.id) or v.submitted_at or v.created_at).date() for v in versions}
 
 
-def first_due_date(session, user: User, version: ProgramVersion) -> date:
+def _first_due(user: User, approved: date) -> date:
+    """The first due date of a program never completed (see training_status)."""
     start = user.start_date or user.created_at.date()
-    return max(start, approved_on(session, version))
+    return max(start, approved)
 
 
-def _latest_expired_on(session, user_id: int, program_id: int, today: date) -> date | None:
-    """The expiry of the newest non-revoked completion, when it has expired."""
+def _latest_expired(
+    session, user_id: int, program_ids: Sequence[int], today: date
+) -> dict[int, date]:
+    """Per program: the expiry of the newest non-revoked completion, when it has expired."""
     from lms.completions.models import Revocation
 
-    row = session.execute(
-        sa.select(Completion.expires_on)
+    rows = session.execute(
+        sa.select(Completion.program_id, Completion.expires_on)
         .where(
             Completion.user_id == user_id,
-            Completion.program_id == program_id,
+            Completion.program_id.in_(program_ids),
             ~sa.exists().where(Revocation.completion_id == Completion.id),
         )
-        .order_by(Completion.completed_on.desc(), Completion.id.desc())
-        .limit(1)
-    ).first()
-    if row is None or row.expires_on is None or row.expires_on >= today:
-        return None
-    return row.expires_on
+        .order_by(Completion.program_id, Completion.completed_on.desc(), Completion.id.desc())
+    ).all()
+    newest: dict[int, date | None] = {}
+    for program_id, expires_on in rows:
+        newest.setdefault(program_id, expires_on)
+    return {pid: exp for pid, exp in newest.items() if exp is not None and exp < today}
 
 
 # ----- reading progress ---------------------------------------------------------------------
 
 
 def read_topic_ids(session, user_id: int, version_id: int) -> set[int]:
-    return set(
-        session.execute(
-            sa.select(TopicProgress.topic_id).where(
-                TopicProgress.user_id == user_id, TopicProgress.version_id == version_id
+    return read_topic_ids_by_version(session, user_id, [version_id]).get(version_id, set())
+
+
+def read_topic_ids_by_version(
+    session, user_id: int, version_ids: Sequence[int]
+) -> dict[int, set[int]]:
+    """The topics the person has read, per version, in one query."""
+    out: dict[int, set[int]] = {vid: set() for vid in version_ids}
+    if version_ids:
+        for vid, tid in session.execute(
+            sa.select(TopicProgress.version_id, TopicProgress.topic_id).where(
+                TopicProgress.user_id == user_id, TopicProgress.version_id.in_(version_ids)
             )
-        ).scalars()
-    )
+        ):
+            out[vid].add(tid)
+    return out
 
 
 def first_unread(version: ProgramVersion, read: set[int]) -> Topic | None:
@@ -305,37 +326,66 @@ def mark_read(
 # ----- attempts: the state of a person's quiz -------------------------------------------------
 
 
+@dataclass
+class _QuizFacts:
+    """What a person's quiz state is computed from, for one program."""
+
+    completed_at: datetime | None = None  # the newest completion was recorded
+    granted_at: datetime | None = None  # the newest grant of a new round of attempts
+    attempts: list[Attempt] = field(default_factory=list)  # every attempt, by number
+
+    def round_start(self, with_grants: bool) -> datetime | None:
+        """Attempts after this moment form the current round: after the newest completion of
+        the program (a new cycle of training) and, when counting attempts, the newest grant."""
+        times = [self.completed_at, self.granted_at if with_grants else None]
+        return max((t for t in times if t is not None), default=None)
+
+    def round_attempts(self, version_id: int | None, with_grants: bool) -> list[Attempt]:
+        """Attempts at this version in the current round, by number."""
+        since = self.round_start(with_grants)
+        return [
+            a
+            for a in self.attempts
+            if a.version_id == version_id and (since is None or a.started_at > since)
+        ]
+
+
+def _quiz_facts(
+    session,
+    user_id: int,
+    program_ids: Sequence[int],
+    *,
+    grants: bool = True,
+    attempts: bool = True,
+) -> dict[int, _QuizFacts]:
+    """_QuizFacts for several programs in a fixed number of queries."""
+    facts = {pid: _QuizFacts() for pid in program_ids}
+    for pid, at in session.execute(
+        sa.select(Completion.program_id, sa.func.max(Completion.created_at))
+        .where(Completion.user_id == user_id, Completion.program_id.in_(program_ids))
+        .group_by(Completion.program_id)
+    ):
+        facts[pid].completed_at = at
+    if grants:
+        for pid, at in session.execute(
+            sa.select(AttemptGrant.program_id, sa.func.max(AttemptGrant.created_at))
+            .where(AttemptGrant.user_id == user_id, AttemptGrant.program_id.in_(program_ids))
+            .group_by(AttemptGrant.program_id)
+        ):
+            facts[pid].granted_at = at
+    if attempts:
+        for a in session.execute(
+            sa.select(Attempt)
+            .where(Attempt.user_id == user_id, Attempt.program_id.in_(program_ids))
+            .order_by(Attempt.program_id, Attempt.number)
+        ).scalars():
+            facts[a.program_id].attempts.append(a)
+    return facts
+
+
 def _round_start(session, user_id: int, program_id: int, with_grants: bool) -> datetime | None:
-    """Attempts after this moment form the current round: after the newest completion of the
-    program (a new cycle of training) and, when counting attempts, the newest grant."""
-    times = [
-        session.execute(
-            sa.select(sa.func.max(Completion.created_at)).where(
-                Completion.user_id == user_id, Completion.program_id == program_id
-            )
-        ).scalar()
-    ]
-    if with_grants:
-        times.append(
-            session.execute(
-                sa.select(sa.func.max(AttemptGrant.created_at)).where(
-                    AttemptGrant.user_id == user_id, AttemptGrant.program_id == program_id
-                )
-            ).scalar()
-        )
-    times = [t for t in times if t is not None]
-    return max(times) if times else None
-
-
-def _round_attempts(session, user_id: int, program: Program, since: datetime | None):
-    stmt = sa.select(Attempt).where(
-        Attempt.user_id == user_id,
-        Attempt.program_id == program.id,
-        Attempt.version_id == program.current_version_id,
-    )
-    if since is not None:
-        stmt = stmt.where(Attempt.started_at > since)
-    return list(session.execute(stmt.order_by(Attempt.number)).scalars())
+    facts = _quiz_facts(session, user_id, [program_id], grants=with_grants, attempts=False)
+    return facts[program_id].round_start(with_grants)
 
 
 @dataclass
@@ -373,24 +423,19 @@ def quiz_state(
     valid: Completion | None | type[Ellipsis] = ...,
 ) -> QuizState:
     """What the person may do with the quiz of the program's current version now."""
-    version = program.current_version
-    settings = quiz_settings(version)
     if valid is ...:
         valid = completions.valid_completion(session, user.id, program.id, now.date())
-    counted = _round_attempts(
-        session, user.id, program, _round_start(session, user.id, program.id, True)
-    )
-    in_cycle = _round_attempts(
-        session, user.id, program, _round_start(session, user.id, program.id, False)
-    )
+    return _quiz_state(program, _quiz_facts(session, user.id, [program.id])[program.id], now, valid)
+
+
+def _quiz_state(program: Program, facts: _QuizFacts, now: datetime, valid) -> QuizState:
+    version = program.current_version
+    settings = quiz_settings(version)
+    counted = facts.round_attempts(program.current_version_id, with_grants=True)
+    in_cycle = facts.round_attempts(program.current_version_id, with_grants=False)
     open_attempt = next((a for a in counted if a.effective_state(now) == "open"), None)
     passed = next((a for a in reversed(in_cycle) if a.passed), None)
-    last = session.execute(
-        sa.select(Attempt)
-        .where(Attempt.user_id == user.id, Attempt.program_id == program.id)
-        .order_by(Attempt.number.desc())
-        .limit(1)
-    ).scalar_one_or_none()
+    last = facts.attempts[-1] if facts.attempts else None
     next_start_at = None
     if last is not None and settings.wait_minutes and last.effective_state(now) != "open":
         finished = last.finished_at or (last.deadline_at or last.started_at)
@@ -874,22 +919,33 @@ def my_training(session, user: User, now: datetime | None = None) -> list[Traini
             .group_by(TopicProgress.version_id)
         ).all()
     )
-    next_enrolment = _sessions_function("next_enrolment")
+    ids = [p.id for p in assigned]
+    valid_by_program = completions.valid_completions(session, user.id, ids, today)
+    expired = _latest_expired(session, user.id, ids, today)
+    quiz_facts = _quiz_facts(session, user.id, ids)
+    approved = approved_dates(session, [p.current_version for p in assigned])
+    partly_read = [
+        p.current_version_id
+        for p in assigned
+        if 0 < read_counts.get(p.current_version_id, 0) < len(p.current_version.topics)
+    ]
+    read_ids = read_topic_ids_by_version(session, user.id, partly_read)
+    led = [p.id for p in assigned if p.current_version.delivery_mode != "self_paced"]
+    next_enrolments = _sessions_function("next_enrolments")
+    upcoming = next_enrolments(session, user.id, led) if led and next_enrolments else {}
     items = []
     for program in assigned:
         version = program.current_version
-        valid = completions.valid_completion(session, user.id, program.id, today)
-        quiz = quiz_state(session, user, program, now, valid=valid)
+        valid = valid_by_program.get(program.id)
+        quiz = _quiz_state(program, quiz_facts[program.id], now, valid)
         read = read_counts.get(version.id, 0)
         started = read > 0 or quiz.open_attempt is not None or quiz.last_attempt is not None
         status = training_status(
             today,
             valid=valid,
-            expired_on=None
-            if valid is not None
-            else _latest_expired_on(session, user.id, program.id, today),
+            expired_on=None if valid is not None else expired.get(program.id),
             started=started,
-            first_due=first_due_date(session, user, version),
+            first_due=_first_due(user, approved[version.id]),
         )
         item = TrainingItem(
             program=program,
@@ -900,10 +956,10 @@ def my_training(session, user: User, now: datetime | None = None) -> list[Traini
             topics_read=read,
             quiz=quiz,
         )
-        if version.delivery_mode != "self_paced" and next_enrolment is not None:
-            item.next_session = next_enrolment(session, user.id, program.id)
-        if 0 < read < len(version.topics):
-            unread = first_unread(version, read_topic_ids(session, user.id, version.id))
+        if program.id in led:
+            item.next_session = upcoming.get(program.id)
+        if version.id in read_ids:
+            unread = first_unread(version, read_ids[version.id])
             item.resume_position = unread.position if unread else None
         items.append(item)
     items.sort(

@@ -326,32 +326,34 @@ def _show(ts: TrainingSession, status: int = 200, **forms):
         "statuses": ATTENDANCE_STATUSES,
     }
     if manage and ts.status != "cancelled":
-        taken = {r.user.id for r in roster.enrolled + roster.waitlisted} | {ts.instructor_id}
-        enrolled_ids = {r.user.id for r in roster.enrolled} | {ts.instructor_id}
-        person = forms.get("person_form") or InvitePersonForm(prefix="invite")
-        person.user_id.choices = _people_choices(taken)
-        dept = forms.get("dept_form") or InviteDepartmentForm(prefix="dept")
-        dept.department_id.choices = _department_choices(_("Choose a department"))
-        if ts.department_id and not dept.department_id.data:
-            dept.department_id.data = ts.department_id
-        walk_in = forms.get("walk_in_form") or WalkInForm(prefix="walkin")
-        walk_in.user_id.choices = _people_choices(enrolled_ids)
-        due_stmt = queries.due_stmt(db.session, ts.program, today)
-        due_count = (
-            db.session.execute(
-                sa.select(sa.func.count()).select_from(due_stmt.subquery())
-            ).scalar_one()
-            if due_stmt is not None
-            else 0
-        )
         context.update(
-            person_form=person,
-            dept_form=dept,
-            walk_in_form=walk_in,
             cancel_form=forms.get("cancel_form") or CancelForm(prefix="cancel"),
-            due_count=due_count,
             note_error=forms.get("note_error"),
         )
+        # the invitation and walk-in forms list everyone: build them only when they are shown
+        if context["enrollable"]:
+            taken = {r.user.id for r in roster.enrolled + roster.waitlisted} | {ts.instructor_id}
+            person = forms.get("person_form") or InvitePersonForm(prefix="invite")
+            person.user_id.choices = _people_choices(taken)
+            dept = forms.get("dept_form") or InviteDepartmentForm(prefix="dept")
+            dept.department_id.choices = _department_choices(_("Choose a department"))
+            if ts.department_id and not dept.department_id.data:
+                dept.department_id.data = ts.department_id
+            due_stmt = queries.due_stmt(db.session, ts.program, today)
+            due_count = (
+                db.session.execute(
+                    sa.select(sa.func.count()).select_from(due_stmt.subquery())
+                ).scalar_one()
+                if due_stmt is not None
+                else 0
+            )
+            context.update(person_form=person, dept_form=dept, due_count=due_count)
+        signed = sig_state is not None and sig_state.latest is not None
+        if attendance_open and (not signed or context["correcting"]):
+            enrolled_ids = {r.user.id for r in roster.enrolled} | {ts.instructor_id}
+            walk_in = forms.get("walk_in_form") or WalkInForm(prefix="walkin")
+            walk_in.user_id.choices = _people_choices(enrolled_ids)
+            context.update(walk_in_form=walk_in)
     return render_template("sessions/show.html", **context), status
 
 

@@ -781,10 +781,6 @@ SIGNATURE_FIELDS = (
 )
 
 
-def _fields(obj, names: tuple[str, ...]) -> tuple:
-    return tuple(getattr(obj, n) for n in names)
-
-
 def mark_row_hash(row: tuple) -> str:
     """The attendance-mark hash from a tuple of MARK_FIELDS."""
     mark_id, session_id, enrolment, user, status, by, at, supersedes, note = row
@@ -804,7 +800,7 @@ def mark_row_hash(row: tuple) -> str:
 
 
 def mark_hash(m: AttendanceMark) -> str:
-    return mark_row_hash(_fields(m, MARK_FIELDS))
+    return mark_row_hash(ledger.values(m, MARK_FIELDS))
 
 
 def mark_attendance(
@@ -1004,7 +1000,7 @@ def ack_row_hash(row: tuple) -> str:
 
 
 def ack_hash(a: Acknowledgment) -> str:
-    return ack_row_hash(_fields(a, ACK_FIELDS))
+    return ack_row_hash(ledger.values(a, ACK_FIELDS))
 
 
 class TooManyAttempts(DomainError):
@@ -1150,8 +1146,8 @@ def attendance_content(
             ts.ends_at,
             ts.place,
         ),
-        [_fields(m, MARK_FIELDS) for m in marks],
-        [_fields(a, ACK_FIELDS) for a in acks],
+        [ledger.values(m, MARK_FIELDS) for m in marks],
+        [ledger.values(a, ACK_FIELDS) for a in acks],
     )
 
 
@@ -1207,7 +1203,7 @@ def signature_row_hash(row: tuple, content_hash_now: str) -> str:
 
 
 def signature_hash(sig: SessionSignature, content_hash_now: str) -> str:
-    return signature_row_hash(_fields(sig, SIGNATURE_FIELDS), content_hash_now)
+    return signature_row_hash(ledger.values(sig, SIGNATURE_FIELDS), content_hash_now)
 
 
 def sign_conducted(session, ts: TrainingSession, signer: User, password: str) -> SessionSignature:
@@ -1389,19 +1385,27 @@ def held_attendance(session, user_id: int, program_id: int) -> tuple[int, int] |
 
 def next_enrolment(session, user_id: int, program_id: int) -> TrainingSession | None:
     """The person's next session of the program that they are enrolled in (not waitlisted)."""
-    return session.execute(
+    return next_enrolments(session, user_id, [program_id]).get(program_id)
+
+
+def next_enrolments(session, user_id: int, program_ids) -> dict[int, TrainingSession]:
+    """next_enrolment for several programs in one query: {program id: session}."""
+    rows = session.execute(
         sa.select(TrainingSession)
         .join(Enrolment, Enrolment.session_id == TrainingSession.id)
         .where(
-            TrainingSession.program_id == program_id,
+            TrainingSession.program_id.in_(list(program_ids)),
             TrainingSession.status == "scheduled",
             TrainingSession.ends_at >= utcnow(),
             Enrolment.user_id == user_id,
             Enrolment.status == "enrolled",
         )
         .order_by(TrainingSession.starts_at, TrainingSession.id)
-        .limit(1)
-    ).scalar_one_or_none()
+    ).scalars()
+    out: dict[int, TrainingSession] = {}
+    for ts in rows:
+        out.setdefault(ts.program_id, ts)
+    return out
 
 
 @dataclass
@@ -1431,24 +1435,24 @@ def _ids(ids: list[str]) -> list[int]:
 
 
 def _resolve_marks(session, ids: list[str]) -> dict[str, str]:
-    cols = tuple(getattr(AttendanceMark, f) for f in MARK_FIELDS)
+    cols = ledger.values(AttendanceMark, MARK_FIELDS)
     return {str(row[0]): mark_row_hash(row) for row in ledger.rows_by_id(session, cols, ids)}
 
 
 def _resolve_acks(session, ids: list[str]) -> dict[str, str]:
-    cols = tuple(getattr(Acknowledgment, f) for f in ACK_FIELDS)
+    cols = ledger.values(Acknowledgment, ACK_FIELDS)
     return {str(row[0]): ack_row_hash(row) for row in ledger.rows_by_id(session, cols, ids)}
 
 
 def _resolve_signatures(session, ids: list[str]) -> dict[str, str]:
     """Recompute each signature's hash, with the attendance it covers read afresh."""
-    sig_cols = tuple(getattr(SessionSignature, f) for f in SIGNATURE_FIELDS)
+    sig_cols = ledger.values(SessionSignature, SIGNATURE_FIELDS)
     sigs = list(ledger.rows_by_id(session, sig_cols, ids))
     covers = [s[8] or {} for s in sigs]
     mark_ids = {i for c in covers for i in c.get("marks", [])}
     ack_ids = {i for c in covers for i in c.get("acks", [])}
-    mark_cols = tuple(getattr(AttendanceMark, f) for f in MARK_FIELDS)
-    ack_cols = tuple(getattr(Acknowledgment, f) for f in ACK_FIELDS)
+    mark_cols = ledger.values(AttendanceMark, MARK_FIELDS)
+    ack_cols = ledger.values(Acknowledgment, ACK_FIELDS)
     marks = {row[0]: row for row in ledger.rows_by_id(session, mark_cols, mark_ids)}
     acks = {row[0]: row for row in ledger.rows_by_id(session, ack_cols, ack_ids)}
     ts_cols = (

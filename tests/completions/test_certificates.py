@@ -236,3 +236,24 @@ def test_admin_chooses_template_per_category(client, login_as, make_completion, 
 def test_verify_form_with_code_redirects_or_refuses(client, code):
     resp = client.post("/verify", data={"code": code})
     assert resp.status_code in (302, 400)
+
+
+def test_bulk_export_in_worker_processes_gives_the_same_bytes(
+    client, login_as, make_completion, make_user, make_program, monkeypatch
+):
+    from lms.completions import exports
+
+    monkeypatch.setattr(exports, "BATCH", 2)  # three batches: laid out in worker processes
+    monkeypatch.setattr(exports.os, "cpu_count", lambda: 2)
+    program = make_program(approved=True)
+    made = [
+        make_completion(user=make_user(name=f"Darbinieks {i}"), program=program) for i in range(5)
+    ]
+    login_as("auditor")
+    resp = client.post("/auditor/export", data={"program": program.id})
+    zf = zipfile.ZipFile(io.BytesIO(client.get(resp.headers["Location"] + "/download").data))
+    db.session.expire_all()
+    for cert in (cert_of(c) for c in made):
+        data = zf.read(f"{cert.number}.pdf")
+        assert ledger.sha256(data) == db.session.get(Certificate, cert.id).pdf_sha256
+        assert data == certificates.render_pdf(db.session.get(Certificate, cert.id))

@@ -173,3 +173,26 @@ def test_requirement_validation(org, make_program):
             interval_months=None,
             actor_id=None,
         )
+
+
+@pytest.mark.parametrize("scope", [{}, {"department_ids": "shop"}, {"user_ids": "welder"}])
+def test_both_ways_of_picking_the_completion_agree(org, complete, make_user, monkeypatch, scope):
+    """SQLite picks per pair by index, PostgreSQL by a window: the same answers either way."""
+    welder, clerk, program = org["welder"], org["clerk"], org["program"]
+    other = make_user(name="Fitter", department=org["shop"], job_title="Fitter")
+    complete(welder, program, date(2025, 3, 1))
+    newer = complete(welder, program, date(2025, 9, 1))
+    complete(other, program, date(2025, 8, 1))
+    same_day = complete(other, program, date(2025, 8, 1))
+    completions.revoke(db.session, newer, "Recorded in error", None)  # the older one counts
+    completions.revoke(db.session, same_day, "Recorded twice", None)
+    complete(clerk, program, date(2025, 5, 1))
+    db.session.commit()
+    values = {"shop": (org["shop"].id,), "welder": (welder.id,)}
+    kw = {k: values[v] for k, v in scope.items()}
+    seen = []
+    for per_pair in (True, False):
+        monkeypatch.setattr(engine, "_per_pair", lambda _session, v=per_pair: v)
+        seen.append(statuses(date(2026, 2, 1), **kw))
+    assert seen[0] == seen[1]
+    assert seen[0][(welder.id, program.id)] == ("due_soon", date(2026, 3, 1))

@@ -13,8 +13,9 @@ from tests.conftest import text_of
 from tests.sessions.conftest import approve_without_quiz, schedule_session
 
 
-def test_manager_invites_due_people_of_own_department(client, login_as, make_user, make_program,
-                                                      make_department, require, time_travel):
+def test_manager_invites_due_people_of_own_department(
+    client, login_as, make_user, make_program, make_department, require, time_travel
+):
     time_travel("2026-03-02 08:00Z")
     shop = make_department("Workshop", "SHOP")
     office = make_department("Office", "OFF")
@@ -31,8 +32,11 @@ def test_manager_invites_due_people_of_own_department(client, login_as, make_use
     resp = client.post("/compliance/invite", data={"user_id": welder.id, "program_id": program.id})
     assert resp.status_code == 302
     enrolment = db.session.execute(sa.select(Enrolment)).scalar_one()
-    assert (enrolment.session_id, enrolment.user_id, enrolment.status) == (ts.id, welder.id,
-                                                                           "enrolled")
+    assert (enrolment.session_id, enrolment.user_id, enrolment.status) == (
+        ts.id,
+        welder.id,
+        "enrolled",
+    )
     assert db.session.scalar(sa.select(OutboxMessage.user_id)) == welder.id
     resp = client.post("/compliance/invite", data={"user_id": welder.id, "program_id": program.id})
     assert resp.status_code == 303  # already in it: a message, nothing changed
@@ -41,8 +45,9 @@ def test_manager_invites_due_people_of_own_department(client, login_as, make_use
     assert db.session.scalar(sa.select(sa.func.count()).select_from(Enrolment)) == 1
 
 
-def test_no_session_to_invite_to(client, login_as, make_user, make_program, make_department,
-                                 require, time_travel):
+def test_no_session_to_invite_to(
+    client, login_as, make_user, make_program, make_department, require, time_travel
+):
     time_travel("2026-03-02 08:00Z")
     shop = make_department("Workshop", "SHOP")
     welder = make_user(name="Due Welder", department=shop)
@@ -51,5 +56,7 @@ def test_no_session_to_invite_to(client, login_as, make_user, make_program, make
     login_as("admin")
     resp = client.post("/compliance/invite", data={"user_id": welder.id, "program_id": program.id})
     assert resp.status_code == 303
-    assert client.post("/compliance/invite", data={"user_id": 999, "program_id": 1}).status_code == 404
+    assert (
+        client.post("/compliance/invite", data={"user_id": 999, "program_id": 1}).status_code == 404
+    )
     assert date.today().year == 2026

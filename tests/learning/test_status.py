@@ -110,7 +110,9 @@ def test_my_training_page(client, auth, learner, make_program, sessions_offer):
         starts_at = datetime(2030, 5, 4, 7, 30, tzinfo=UTC)
         location = "Training room 2"
 
-    sessions_offer(next_enrolment=lambda s, uid, pid: Enrolment() if pid == led.id else None)
+    sessions_offer(
+        next_enrolments=lambda s, uid, pids: {led.id: Enrolment()} if led.id in pids else {}
+    )
     auth.login(learner)
     text = text_of(client.get("/learning/"))
     assert "FS-DONE" in text and "FS-TODO" in text and "FS-LED" in text
