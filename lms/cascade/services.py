@@ -211,10 +211,11 @@ def propagate_lapse(
 
 
 def _notify_lapse(session, child: Completion, trainer: User) -> None:
+    """Tell the person, and their department's manager, that a re-briefing is needed."""
     person = session.get(User, child.user_id)
     program = session.get(Program, child.program_id)
 
-    def message():
+    def for_person():
         return (
             _("Re-briefing needed: %(code)s", code=program.code),
             _(
@@ -225,45 +226,33 @@ def _notify_lapse(session, child: Completion, trainer: User) -> None:
             ),
         )
 
-    subject, body = outbox.in_locale(person, message)
-    outbox.queue(
-        session,
-        user_id=person.id,
-        kind="cascade_lapse",
-        subject=subject,
-        body=body,
-        link=f"/people/{person.id}/training",
-        dedupe_key=f"lapse:{child.id}",
-    )
+    def for_manager():
+        return (
+            _("Re-briefing needed in your department: %(code)s", code=program.code),
+            _(
+                "%(name)s needs to be briefed again on %(code)s: the trainer's own "
+                "training was revoked.",
+                name=person.name,
+                code=program.code,
+            ),
+        )
+
+    recipients = [(person, for_person, f"lapse:{child.id}")]
     dept = person.department
     if dept is not None and dept.manager_id and dept.manager_id != person.id:
         manager = session.get(User, dept.manager_id)
-
-        def manager_message():
-            return (
-                _("Re-briefing needed in your department: %(code)s", code=program.code),
-                _(
-                    "%(name)s needs to be briefed again on %(code)s: the trainer's own "
-                    "training was revoked.",
-                    name=person.name,
-                    code=program.code,
-                ),
-            )
-
-        subject, body = outbox.in_locale(manager, manager_message)
+        recipients.append((manager, for_manager, f"lapse-manager:{child.id}:{manager.id}"))
+    for recipient, message, key in recipients:
+        subject, body = outbox.in_locale(recipient, message)
         outbox.queue(
             session,
-            user_id=manager.id,
+            user_id=recipient.id,
             kind="cascade_lapse",
             subject=subject,
             body=body,
             link=f"/people/{person.id}/training",
-            dedupe_key=f"lapse-manager:{child.id}:{manager.id}",
+            dedupe_key=key,
         )
-
-
-def lineage_of(session, completion: Completion) -> list[Completion]:
-    return completions.lineage(session, completion)
 
 
 @dataclass
