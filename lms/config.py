@@ -14,12 +14,6 @@ class ConfigError(RuntimeError):
     """The configuration cannot start the application."""
 
 
-def _bool(value: str | None, default: bool = False) -> bool:
-    if value is None:
-        return default
-    return value.strip().lower() in {"1", "true", "yes", "on"}
-
-
 @dataclass
 class Config:
     """Everything the application reads from the outside world."""

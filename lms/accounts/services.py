@@ -12,7 +12,7 @@ from werkzeug.security import check_password_hash, generate_password_hash
 
 from lms.accounts.models import Department, User, UserRole
 from lms.core import audit
-from lms.core.errors import Conflict, DomainError, NotFound
+from lms.core.errors import Conflict, DomainError
 from lms.core.model import utcnow
 from lms.core.permissions import ROLES
 
@@ -48,13 +48,6 @@ def _clean_roles(roles: Iterable[str]) -> list[str]:
     if not roles:
         raise DomainError(_("Choose at least one role."), field="roles")
     return roles
-
-
-def get_user(session, user_id: int) -> User:
-    user = session.get(User, user_id)
-    if user is None:
-        raise NotFound(_("No such person."))
-    return user
 
 
 def find_by_email(session, email: str) -> User | None:

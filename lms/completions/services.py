@@ -244,32 +244,6 @@ def on_revocation(func):
     return func
 
 
-def current_completions_stmt(today: date, valid_only: bool = True):
-    """The latest completion per (person, program), as a select of Completion rows.
-
-    valid_only keeps those not revoked and not expired on `today`.
-    """
-    ranked = (
-        sa.select(
-            Completion.id.label("cid"),
-            sa.func.row_number()
-            .over(
-                partition_by=(Completion.user_id, Completion.program_id),
-                order_by=(Completion.completed_on.desc(), Completion.id.desc()),
-            )
-            .label("rn"),
-        )
-        .where(~sa.exists().where(Revocation.completion_id == Completion.id))
-        .subquery()
-    )
-    stmt = sa.select(Completion).join(
-        ranked, sa.and_(ranked.c.cid == Completion.id, ranked.c.rn == 1)
-    )
-    if valid_only:
-        stmt = stmt.where(sa.or_(Completion.expires_on.is_(None), Completion.expires_on >= today))
-    return stmt
-
-
 def valid_completion(session, user_id: int, program_id: int, today: date) -> Completion | None:
     """The person's newest valid (not expired, not revoked) completion of a program."""
     return valid_completions(session, user_id, [program_id], today).get(program_id)

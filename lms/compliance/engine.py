@@ -247,11 +247,3 @@ def matrix_counts(
     ):
         result.setdefault((dept, pid), {})[st] = n
     return result
-
-
-def person_statuses(
-    session, user_id: int, today: date, window_days: int = DEFAULT_WINDOW_DAYS
-) -> list:
-    return session.execute(
-        status_select(session, today, window_days, Scope(user_ids=(user_id,)))
-    ).all()

@@ -57,12 +57,3 @@ def pick(texts: dict[str, str] | None, locale: str) -> tuple[str, str | None]:
         if texts.get(lang):
             return texts[lang], lang
     return "", None
-
-
-def localized(texts: dict[str, str] | None, locale: str | None = None) -> str:
-    """Only the text, in the current language when it exists."""
-    if locale is None:
-        from flask_babel import get_locale
-
-        locale = str(get_locale() or SOURCE_LANGUAGE)
-    return pick(texts, locale)[0]

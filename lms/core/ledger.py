@@ -89,10 +89,6 @@ def register_kind(kind: str, resolver: ContentResolver) -> None:
     _RESOLVERS[kind] = resolver
 
 
-def registered_kinds() -> list[str]:
-    return sorted(_RESOLVERS)
-
-
 def append(
     session, kind: str, object_id: Any, content_hash: str, actor_id: int | None
 ) -> LedgerEntry:

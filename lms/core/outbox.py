@@ -62,17 +62,6 @@ def queue(
     return msg
 
 
-def for_user(session, user_id: int, limit: int = 50) -> list[OutboxMessage]:
-    return list(
-        session.execute(
-            sa.select(OutboxMessage)
-            .where(OutboxMessage.user_id == user_id)
-            .order_by(OutboxMessage.created_at.desc(), OutboxMessage.id.desc())
-            .limit(limit)
-        ).scalars()
-    )
-
-
 def in_locale(user, func):
     """Run func() with the recipient's language active, for subjects and bodies."""
     from flask import current_app

@@ -1430,10 +1430,6 @@ def signature_state(session, ts: TrainingSession, roster: queries.Roster) -> Sig
 # ----- ledger resolvers -----------------------------------------------------------------------
 
 
-def _ids(ids: list[str]) -> list[int]:
-    return [int(i) for i in ids]
-
-
 def _resolve_marks(session, ids: list[str]) -> dict[str, str]:
     cols = ledger.values(AttendanceMark, MARK_FIELDS)
     return {str(row[0]): mark_row_hash(row) for row in ledger.rows_by_id(session, cols, ids)}
