@@ -10,7 +10,7 @@ PORT ?= 5000
 DB ?= sqlite
 
 .DEFAULT_GOAL := help
-.PHONY: help install system-deps browser-deps translations extract-messages db demo run worker test test-sqlite test-postgresql lint format bench clean
+.PHONY: help install system-deps browser-deps translations extract-messages db demo run worker check test test-sqlite test-postgresql lint format bench clean
 
 help: ## List the targets
 	@grep -hE '^[a-zA-Z_-]+:.*?## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*?## "}; {printf "  make %-18s %s\n", $$1, $$2}'
@@ -54,7 +54,13 @@ run: system-deps demo ## Install, migrate, load the demo and serve on http://127
 worker: install ## Run a background-job worker (Huey) on its own
 	$(BIN)/huey_consumer lms.jobs.huey -w 2
 
-test: system-deps install browser-deps ## Install and run the whole suite on SQLite, then on PostgreSQL
+check: install ## Fast checks before the tests: ruff lint and format, mypy, import layers
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/mypy
+	$(BIN)/lint-imports
+
+test: system-deps install browser-deps check ## Check, then run the whole suite on SQLite, then on PostgreSQL
 	LMS_TEST_DB=sqlite $(BIN)/pytest
 	LMS_TEST_DB=postgresql $(BIN)/pytest
 
@@ -64,9 +70,7 @@ test-sqlite: install browser-deps ## Run the suite on SQLite only
 test-postgresql: install browser-deps ## Run the suite on a throwaway PostgreSQL only
 	LMS_TEST_DB=postgresql $(BIN)/pytest
 
-lint: install ## ruff lint and format check
-	$(BIN)/ruff check .
-	$(BIN)/ruff format --check .
+lint: check ## Same as check (kept for habit)
 
 format: install ## ruff format and autofix
 	$(BIN)/ruff check --fix .

@@ -99,7 +99,8 @@ def flask(url: str, *args: str) -> str:
 def generator_fingerprint() -> str:
     """Changes whenever the generator or a migration changes: then the data is rebuilt."""
     h = hashlib.sha256()
-    for path in [ROOT / "lms" / "generator.py", *sorted((ROOT / "migrations").rglob("*.py"))]:
+    generator = sorted((ROOT / "bench" / "generate").glob("*.py"))
+    for path in [*generator, *sorted((ROOT / "migrations").rglob("*.py"))]:
         h.update(path.read_bytes())
     return h.hexdigest()[:16]
 

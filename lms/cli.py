@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sys
+from importlib.metadata import entry_points
 
 import click
 from flask import Flask
@@ -14,6 +15,9 @@ lms_cli = AppGroup("lms", help="Brigade administration commands.")
 
 
 def init_app(app: Flask) -> None:
+    for entry in entry_points(group="brigade.commands"):
+        if entry.name not in lms_cli.commands:
+            lms_cli.add_command(entry.load(), entry.name)
     app.cli.add_command(lms_cli)
 
 
@@ -127,7 +131,7 @@ def import_course_cmd(path: str, head_email: str | None) -> None:
     db.session.commit()
     for gap in result.gaps:
         click.echo(f"warning: missing language file {gap}")
-    if result.created:
+    if result.created and result.version is not None:
         click.echo(f"Imported {result.program.code} as draft version {result.version.number}.")
     else:
         click.echo(f"{result.program.code}: content unchanged, nothing imported.")
@@ -172,39 +176,3 @@ def send_reminders_cmd(on, window_days: int, manager_after_days: int) -> None:
     )
     if report.failed and not report.sent:
         sys.exit(1)
-
-
-@lms_cli.command("generate")
-@click.option("--employees", default=5000, show_default=True)
-@click.option("--programs", "n_programs", default=30, show_default=True)
-@click.option("--years", default=3, show_default=True)
-@click.option("--seed", default=7, show_default=True)
-def generate_cmd(employees: int, n_programs: int, years: int, seed: int) -> None:
-    """Build a realistic organisation with years of training history (for benchmarks)."""
-    import time
-
-    from lms.generator import Generator
-
-    started = time.perf_counter()
-    with click.progressbar(length=1000, label="Generating") as bar:
-        done = {"n": 0}
-
-        def progress(_stage: str, fraction: float) -> None:
-            n = min(1000, int(fraction * 1000))
-            if n > done["n"]:
-                bar.update(n - done["n"])
-                done["n"] = n
-
-        counts = Generator(
-            db.session,
-            employees=employees,
-            programs=n_programs,
-            years=years,
-            seed=seed,
-            progress=progress,
-        ).run()
-    db.session.commit()
-    took = time.perf_counter() - started
-    for name, value in counts.__dict__.items():
-        click.echo(f"  {name:<18} {value:>9,}")
-    click.echo(f"  {'records':<18} {counts.total:>9,} in {took:.1f} s")

@@ -23,6 +23,7 @@ def load_programs(session, users: dict, password: str, echo: Callable[[str], Non
         if result.program.head_id is None:
             result.program.head_id = head.id
         version = services.latest_version(session, result.program)
+        assert version is not None  # an imported program has a version
         if version.status == "draft":
             services.submit(session, version, author.id)
         if version.status == "submitted":

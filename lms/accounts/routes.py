@@ -139,7 +139,8 @@ def change_password():
                 db.session, current_user, form.current.data, form.password.data
             )
         except DomainError as err:
-            apply_domain_error(form, err) or flash(err.message, "error")
+            if not apply_domain_error(form, err):
+                flash(err.message, "error")
             status = 400
         else:
             # keep this session: the cookie carries the new session version
@@ -213,7 +214,8 @@ def user_new():
                     actor_id=current_user.id,
                 )
             except DomainError as err:
-                apply_domain_error(form, err) or flash(err.message, "error")
+                if not apply_domain_error(form, err):
+                    flash(err.message, "error")
                 status = 400
             else:
                 flash(_("%(name)s was added.", name=user.name), "success")
@@ -251,7 +253,8 @@ def user_edit(user_id: int):
                 user.password_hash = services.hash_secret(form.password.data)
                 user.session_version += 1
         except DomainError as err:
-            apply_domain_error(form, err) or flash(err.message, "error")
+            if not apply_domain_error(form, err):
+                flash(err.message, "error")
             status = 400
         else:
             flash(_("The changes to %(name)s were saved.", name=user.name), "success")
@@ -328,7 +331,8 @@ def department_form(dept_id: int | None = None):
                     actor_id=current_user.id,
                 )
         except DomainError as err:
-            apply_domain_error(form, err) or flash(err.message, "error")
+            if not apply_domain_error(form, err):
+                flash(err.message, "error")
             status = 400
         else:
             flash(_("The department was saved."), "success")

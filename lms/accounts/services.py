@@ -182,7 +182,8 @@ def authenticate(session, email: str, password: str) -> User:
         check_password_hash(_DUMMY_HASH, password or "")
         raise DomainError(_("Wrong e-mail address or password."))
     if not check_password_hash(user.password_hash, password or ""):
-        audit.record(session, None, "login_failed", "user", user.id, user.email)
+        # kept although the request answers 401 and rolls back: its own connection commits it
+        audit.record_apart(session, None, "login_failed", "user", user.id, user.email)
         raise DomainError(_("Wrong e-mail address or password."))
     if not user.active:
         raise DomainError(_("This account has been deactivated. Ask an administrator."))

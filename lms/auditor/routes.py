@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 from datetime import datetime, time, timedelta
+from typing import Any
 
 import sqlalchemy as sa
 from flask import (
@@ -134,7 +135,7 @@ def export():
     if not form.validate_on_submit():
         abort(400)
     dept = request.form.get("department", type=int)
-    filters = {
+    filters: dict[str, Any] = {
         "q": request.form.get("q", ""),
         "department_ids": subtree_ids(db.session, dept) if dept else None,
         "program_id": request.form.get("program", type=int),

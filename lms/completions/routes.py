@@ -108,7 +108,8 @@ def revoke(cert_id: int):
         try:
             services.revoke_certificate(db.session, cert, form.reason.data, current_user.id)
         except DomainError as err:
-            apply_domain_error(form, err) or flash(err.message, "error")
+            if not apply_domain_error(form, err):
+                flash(err.message, "error")
             status = err.status_code
         else:
             flash(_("Certificate %(n)s was revoked.", n=cert.number), "success")

@@ -8,7 +8,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column
 
-from lms.core.model import Base, UTCDateTime, utcnow
+from lms.core.model import Base, DbSession, UTCDateTime, utcnow
 
 
 class AuditEntry(Base):
@@ -27,7 +27,7 @@ class AuditEntry(Base):
 
 
 def record(
-    session,
+    session: DbSession,
     actor_id: int | None,
     action: str,
     object_type: str,
@@ -55,7 +55,7 @@ def query(
     object_id: str | None = None,
     since: datetime | None = None,
     until: datetime | None = None,
-):
+) -> sa.Select[AuditEntry]:
     """A select of audit entries, newest first, filtered."""
     stmt = sa.select(AuditEntry).order_by(AuditEntry.at.desc(), AuditEntry.id.desc())
     if actor_id is not None:
@@ -69,3 +69,36 @@ def query(
     if until is not None:
         stmt = stmt.where(AuditEntry.at < until)
     return stmt
+
+
+def record_apart(
+    session: DbSession,
+    actor_id: int | None,
+    action: str,
+    object_type: str,
+    object_id: Any,
+    summary: str = "",
+    **details: Any,
+) -> None:
+    """Append one audit entry in a transaction of its own, committed at once.
+
+    For the attempts that fail and must still be kept (a wrong password at sign-in, when
+    signing or acknowledging): the request answers 4xx and rolls its own transaction back,
+    this entry stays. It goes through a connection of its own from the session's engine, so
+    nothing else of the session is committed with it. Call it before the session writes
+    anything (SQLite lets one writer at a time).
+    """
+    bind = session.get_bind()
+    engine = bind.engine if isinstance(bind, sa.Connection) else bind
+    with engine.begin() as conn:
+        conn.execute(
+            sa.insert(AuditEntry).values(
+                at=utcnow(),
+                actor_id=actor_id,
+                action=action,
+                object_type=object_type,
+                object_id=str(object_id),
+                summary=summary[:500],
+                details=details,
+            )
+        )

@@ -2,26 +2,28 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from flask_babel import lazy_gettext as _l
-from wtforms import validators
+from wtforms import Form, validators
 
 
-def required():
+def required() -> validators.InputRequired:
     return validators.InputRequired(message=_l("This field is required."))
 
 
-def optional():
+def optional() -> validators.Optional:
     return validators.Optional()
 
 
-def email():
+def email() -> validators.Regexp:
     # A plain shape check: company addresses on intranet domains must pass.
     return validators.Regexp(
         r"^[^@\s]+@[^@\s]+\.[^@\s]+$", message=_l("Enter a valid e-mail address.")
     )
 
 
-def length(most: int, least: int = -1):
+def length(most: int, least: int = -1) -> validators.Length:
     if least > 0:
         message = _l("Enter between %(min)d and %(max)d characters.", min=least, max=most)
     else:
@@ -29,13 +31,13 @@ def length(most: int, least: int = -1):
     return validators.Length(min=least, max=most, message=message)
 
 
-def number_range(min: int | None = None, max: int | None = None):
+def number_range(min: int | None = None, max: int | None = None) -> validators.NumberRange:
     return validators.NumberRange(
         min=min, max=max, message=_l("Enter a number in the allowed range.")
     )
 
 
-def apply_domain_error(form, error) -> bool:
+def apply_domain_error(form: Form, error: Any) -> bool:
     """Attach a DomainError to the field it names; True when a field took it."""
     field = getattr(error, "field", None)
     if field and field in form._fields:

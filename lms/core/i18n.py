@@ -10,7 +10,8 @@ LANGUAGE_NAMES = {"lv": "Latviešu", "en": "English", "ru": "Русский"}
 
 
 def supported() -> tuple[str, ...]:
-    return current_app.config["LMS_CONFIG"].locales
+    locales: tuple[str, ...] = current_app.config["LMS_CONFIG"].locales
+    return locales
 
 
 def normalise(code: str | None) -> str | None:
@@ -41,7 +42,8 @@ def select_locale() -> str:
 
 
 def select_timezone() -> str:
-    return current_app.config["LMS_CONFIG"].timezone
+    timezone: str = current_app.config["LMS_CONFIG"].timezone
+    return timezone
 
 
 def pick(texts: dict[str, str] | None, locale: str) -> tuple[str, str | None]:

@@ -29,7 +29,7 @@ def register(
     _ITEMS.sort(key=lambda i: i.order)
 
 
-def items_for(user, group: str | None = None) -> list[dict[str, Any]]:
+def items_for(user: Any, group: str | None = None) -> list[dict[str, Any]]:
     """The entries the user may see; the one whose address best matches the page is current."""
     out = []
     for item in _ITEMS:
@@ -61,5 +61,5 @@ def register_home_panel(template: str, permission: str, order: int = 50) -> None
     _PANELS.sort()
 
 
-def home_panels_for(user) -> list[str]:
+def home_panels_for(user: Any) -> list[str]:
     return [t for _o, t, p in _PANELS if user.can(p)]

@@ -7,12 +7,18 @@ A ``dedupe_key`` makes queueing idempotent: the same key is queued once.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime
+from typing import Any, TypeVar
 
 import sqlalchemy as sa
+from flask import current_app
+from flask_babel import force_locale
 from sqlalchemy.orm import Mapped, mapped_column
 
-from lms.core.model import Base, UTCDateTime, utcnow
+from lms.core.model import Base, DbSession, UTCDateTime, utcnow
+
+T = TypeVar("T")
 
 
 class OutboxMessage(Base):
@@ -33,7 +39,7 @@ class OutboxMessage(Base):
 
 
 def queue(
-    session,
+    session: DbSession,
     *,
     user_id: int,
     kind: str,
@@ -62,11 +68,8 @@ def queue(
     return msg
 
 
-def in_locale(user, func):
+def in_locale(user: Any, func: Callable[[], T]) -> T:
     """Run func() with the recipient's language active, for subjects and bodies."""
-    from flask import current_app
-    from flask_babel import force_locale
-
     locale = getattr(user, "locale", None) or current_app.config["LMS_CONFIG"].default_locale
     with force_locale(locale):
         return func()

@@ -1,38 +1,55 @@
-"""WeasyPrint with a locked-down fetcher: only our own fonts and images, and data: URIs."""
+"""WeasyPrint with a locked-down fetcher: only our own fonts and images, and data: URIs.
+
+Core stands below the app: the static folder is passed in, by default the running app's
+(``current_app.static_folder``, set by ``create_app`` from the config).
+"""
 
 from __future__ import annotations
 
 import mimetypes
+from pathlib import Path
 
+from flask import current_app
+from weasyprint import HTML
 from weasyprint.urls import URLFetcher, URLFetcherResponse
 
-from lms.config import ROOT
-
-STATIC = ROOT / "static"
 # a raster logo: WeasyPrint shares one SVG between pages, which would change the bytes in bulk
 ALLOWED_STATIC = {"fonts/DejaVuSans.ttf", "fonts/DejaVuSans-Bold.ttf", "img/brigade-logo.png"}
 
 
-class StaticOnlyFetcher(URLFetcher):
+def app_static_folder() -> Path:
+    """The static folder of the running app."""
+    folder = current_app.static_folder
+    if folder is None:
+        raise RuntimeError("the app has no static folder")
+    return Path(folder)
+
+
+class StaticOnlyFetcher(URLFetcher):  # type: ignore[misc]  # weasyprint ships no type hints
     """Serve only our own fonts and logo (brigade-static:...), and data: URIs."""
 
-    def fetch(self, url, headers=None):
+    def __init__(self, static: Path) -> None:
+        super().__init__()
+        self.static = static
+
+    def fetch(self, url: str, headers: dict[str, str] | None = None) -> URLFetcherResponse:
         if url.startswith("data:"):
             return super().fetch(url, headers)
         if url.startswith("brigade-static:"):
             name = url.split(":", 1)[1].lstrip("/")
             if name in ALLOWED_STATIC:
-                path = STATIC / name
+                path = self.static / name
                 ctype = mimetypes.guess_type(path.name)[0] or "application/octet-stream"
                 return URLFetcherResponse(url, path.read_bytes(), {"Content-Type": ctype})
         raise ValueError(f"refused to fetch {url!r} while rendering a PDF")
 
 
-def document(html: str):
-    from weasyprint import HTML
+def document(html: str, static: Path | None = None) -> HTML:
+    """A WeasyPrint document that may load only the allowed files under ``static``."""
+    static = static or app_static_folder()
+    return HTML(string=html, base_url=str(static), url_fetcher=StaticOnlyFetcher(static))
 
-    return HTML(string=html, base_url=str(STATIC), url_fetcher=StaticOnlyFetcher())
 
-
-def render(html: str) -> bytes:
-    return document(html).write_pdf()
+def render(html: str, static: Path | None = None) -> bytes:
+    data: bytes = document(html, static).write_pdf()
+    return data

@@ -9,10 +9,12 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from functools import wraps
-from typing import Any
+from typing import Any, TypeVar
 
 from flask import abort, current_app, request
 from flask_login import current_user
+
+View = TypeVar("View", bound=Callable[..., Any])
 
 ROLES: tuple[str, ...] = ("admin", "instructor", "manager", "employee", "auditor")
 
@@ -52,32 +54,32 @@ def has_permission(roles: set[str] | frozenset[str], permission: str) -> bool:
     return bool(set(roles) & roles_with(permission))
 
 
-def public(view: Callable) -> Callable:
+def public(view: View) -> View:
     """Mark a view as reachable without logging in."""
     setattr(view, PUBLIC_ATTR, True)
     return view
 
 
-def requires(permission: str) -> Callable[[Callable], Callable]:
+def requires(permission: str) -> Callable[[View], View]:
     """Declare the permission a view needs; a signed-in user without it gets 403."""
     roles_with(permission)  # unknown names fail at import time
 
-    def decorate(view: Callable) -> Callable:
+    def decorate(view: View) -> View:
         @wraps(view)
-        def wrapper(*args: Any, **kwargs: Any):
+        def wrapper(*args: Any, **kwargs: Any) -> Any:
             if not current_user.is_authenticated:
-                return current_app.login_manager.unauthorized()
+                return current_app.login_manager.unauthorized()  # type: ignore[attr-defined]
             if not current_user.can(permission):
                 abort(403)
             return view(*args, **kwargs)
 
         setattr(wrapper, PERMISSION_ATTR, permission)
-        return wrapper
+        return wrapper  # type: ignore[return-value]  # same signature, wraps() keeps it
 
     return decorate
 
 
-def declared(view: Callable) -> str | None:
+def declared(view: Callable[..., Any]) -> str | None:
     """'public', the permission name, or None when the view declares nothing."""
     if getattr(view, PUBLIC_ATTR, False):
         return "public"
@@ -93,7 +95,7 @@ def enforce_declared() -> Any:
     if decl == "public":
         return None
     if not current_user.is_authenticated:
-        return current_app.login_manager.unauthorized()
+        return current_app.login_manager.unauthorized()  # type: ignore[attr-defined]
     if decl is None:
         abort(403)
     return None

@@ -62,7 +62,7 @@ def _clean_question(
             _("A question has at most %(n)d answers.", n=MAX_ANSWERS), field="answers"
         )
     used: set[str] = set()
-    cleaned = []
+    cleaned: list[dict[str, Any]] = []
     for row in rows:
         wanted = str(row.get("id") or "")
         cleaned.append(

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
 
 import sqlalchemy as sa
 import yaml
@@ -65,10 +65,10 @@ def _to_python(node, path: str, lines: dict[str, int]):
 
 
 class _Reader:
-    def __init__(self, file: str, data: dict, lines: dict[str, int]):
+    def __init__(self, file: str, data: Any, lines: dict[str, int]):
         self.file, self.data, self.lines = file, data, lines
 
-    def fail(self, path: str, message: str):
+    def fail(self, path: str, message: str) -> NoReturn:
         parent = path
         while parent and parent not in self.lines:
             parent = parent.rsplit(".", 1)[0] if "." in parent else ""
@@ -327,6 +327,7 @@ def import_pack(
         return ImportResult(program, version, True, pack.gaps)
 
     latest = services.latest_version(session, program)
+    assert latest is not None  # a program is created with its first version
     same = _pack_canonical(pack, program, latest.number) == services.canonical_content(latest)
     if same:
         return ImportResult(program, None, False, pack.gaps)

@@ -108,7 +108,8 @@ def new():
                 actor_id=current_user.id,
             )
         except DomainError as err:
-            apply_domain_error(form, err) or flash(err.message, "error")
+            if not apply_domain_error(form, err):
+                flash(err.message, "error")
             status = 400
         else:
             flash(
@@ -126,6 +127,7 @@ def new():
 def show(program_id: int):
     program = services.get_program(db.session, program_id)
     latest = services.latest_version(db.session, program)
+    assert latest is not None  # a program is created with its first version
     return redirect(url_for("programs.version", program_id=program.id, number=latest.number))
 
 
@@ -177,7 +179,8 @@ def edit(program_id: int, number: int):
                 actor_id=current_user.id,
             )
         except DomainError as err:
-            apply_domain_error(form, err) or flash(err.message, "error")
+            if not apply_domain_error(form, err):
+                flash(err.message, "error")
             status = err.status_code if err.status_code != 404 else 400
         else:
             flash(_("The draft was saved."), "success")
@@ -229,7 +232,8 @@ def topic_form(program_id: int, number: int, topic_id: int | None = None):
             if err.field == "file":
                 form.attachment.errors = [err.message]
             else:
-                apply_domain_error(form, err) or flash(err.message, "error")
+                if not apply_domain_error(form, err):
+                    flash(err.message, "error")
             status = 400 if err.status_code == 400 else err.status_code
         else:
             flash(_("The topic was saved."), "success")
@@ -295,12 +299,9 @@ def sign(program_id: int, number: int):
                 form.comment.data or "",
             )
         except DomainError as err:
-            if err.field == "password":
-                # the failed attempt is audited: keep that record, change nothing else
-                db.session.commit()
-            else:
-                db.session.rollback()
-            apply_domain_error(form, err) or flash(err.message, "error")
+            db.session.rollback()  # a wrong password is already in the audit log (record_apart)
+            if not apply_domain_error(form, err):
+                flash(err.message, "error")
             status = err.status_code
         else:
             flash(

@@ -435,7 +435,8 @@ def sign(
     if version.program.head_id != signer.id:
         raise NotAllowed(_("Only the program head can sign this program."))
     if not verify_password(signer, password):
-        audit.record(
+        # kept although the request rolls back: committed on a connection of its own
+        audit.record_apart(
             session, signer.id, "sign_failed", "program_version", version.id, "wrong password"
         )
         raise DomainError(_("The password is wrong. Nothing was signed."), field="password")

@@ -1,6 +1,9 @@
 from __future__ import annotations
 
+import sqlalchemy as sa
+
 from lms.accounts import services
+from lms.core.audit import AuditEntry
 from lms.extensions import db
 from tests.conftest import PASSWORD, text_of
 
@@ -19,6 +22,17 @@ def test_wrong_password_is_refused_with_401(client, auth, make_user):
     resp = auth.login(user, "wrong-password-123")
     assert resp.status_code == 401
     assert client.get("/").status_code == 302
+
+
+def test_a_failed_sign_in_stays_in_the_audit_log(client, auth, make_user):
+    """The request answers 401 and rolls back; the audit entry was committed on its own."""
+    user = make_user()
+    assert auth.login(user, "wrong-password-123").status_code == 401
+    db.session.rollback()
+    entries = db.session.execute(
+        sa.select(AuditEntry).where(AuditEntry.action == "login_failed")
+    ).scalars()
+    assert [(e.object_id, e.summary) for e in entries] == [(str(user.id), user.email)]
 
 
 def test_unknown_user_gets_the_same_message(client, auth, make_user):

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import sqlalchemy as sa
 
+from bench.generate import Generator
 from lms.core import ledger
 from lms.extensions import db
-from lms.generator import Generator
 from lms.sessions.models import Enrolment
 
 
@@ -29,3 +29,13 @@ def test_generated_history_verifies(app):
         .first()
     )
     assert biggest <= 25  # sessions are split to hold at most 25 people
+
+
+def test_flask_lms_generate_is_registered_from_bench(app):
+    """The command lives outside the lms package and is found through its entry point."""
+    result = app.test_cli_runner().invoke(
+        args=["lms", "generate", "--employees", "40", "--programs", "3", "--years", "1"]
+    )
+    assert result.exit_code == 0, result.output
+    assert "records" in result.output
+    assert ledger.verify(db.session).ok
