@@ -16,8 +16,8 @@ from wtforms import (
 )
 
 from lms.core.forms import length, number_range, optional, required
-from lms.learning.editor import MAX_ANSWERS
 from lms.learning.questions import REGISTRY
+from lms.programs.quiz import MAX_ANSWERS
 
 ANSWER_ROWS = 6
 

@@ -20,11 +20,12 @@ from lms.core.model import utcnow
 from lms.core.pagination import paginate
 from lms.core.permissions import requires
 from lms.extensions import db
-from lms.learning import editor, labels, queries, services
+from lms.learning import labels, queries, services
 from lms.learning import questions as qtypes
 from lms.learning.forms import ConfirmForm, GrantForm, QuestionForm, QuizSettingsForm
 from lms.learning.models import Attempt
 from lms.programs import labels as program_labels
+from lms.programs import quiz as editor
 from lms.programs import services as programs
 from lms.programs.models import Attachment
 

@@ -1,13 +1,11 @@
 from __future__ import annotations
 
-from flask import Blueprint, Response, abort, flash, redirect, render_template, request, url_for
+from flask import Blueprint, Response, flash, redirect, render_template, request, url_for
 from flask_babel import get_locale
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 
-from lms.accounts import services as accounts
-from lms.accounts.models import Department
 from lms.core import nav
 from lms.core.errors import DomainError
 from lms.core.forms import apply_domain_error
@@ -16,9 +14,8 @@ from lms.core.i18n import pick
 from lms.core.pagination import paginate
 from lms.core.permissions import requires
 from lms.extensions import db
-from lms.programs import labels, services
+from lms.programs import labels, queries, services
 from lms.programs.forms import ActionForm, ProgramMetaForm, SignForm, TopicForm
-from lms.programs.models import Attachment, Topic
 
 bp = Blueprint("programs", __name__, url_prefix="/programs")
 
@@ -55,12 +52,8 @@ def _meta_from(form) -> services.VersionMeta:
 
 
 def _prepare_meta_form(form) -> None:
-    managers = db.session.scalars(accounts.search_users(db.session, role="manager", active=True))
-    form.head_id.choices = [(0, _("Not named yet"))] + [(u.id, u.name) for u in managers]
-    form.audience_departments.choices = [
-        (d.code, d.name)
-        for d in db.session.scalars(db.select(Department).order_by(Department.name))
-    ]
+    form.head_id.choices = [(0, _("Not named yet")), *queries.head_choices(db.session)]
+    form.audience_departments.choices = queries.department_choices(db.session)
 
 
 def _lang() -> str:
@@ -74,7 +67,7 @@ def index():
     category = request.args.get("category") or None
     briefing = request.args.get("briefing_type") or None
     status = request.args.get("status") or None
-    stmt = services.search_programs(q, category, briefing, status)
+    stmt = queries.search_programs(q, category, briefing, status)
     page = paginate(db.session, stmt, page_arg(), 50, scalars=False)
     return render_template(
         "programs/index.html",
@@ -191,19 +184,12 @@ def edit(program_id: int, number: int):
     return render_template("programs/meta_form.html", form=form, program=program, version=v), status
 
 
-def _topic(v, topic_id: int) -> Topic:
-    topic = db.session.get(Topic, topic_id)
-    if topic is None or topic.version_id != v.id:
-        abort(404)
-    return topic
-
-
 @bp.route("/<int:program_id>/v/<int:number>/topics/new", methods=["GET", "POST"])
 @bp.route("/<int:program_id>/v/<int:number>/topics/<int:topic_id>", methods=["GET", "POST"])
 @requires("programs.edit")
 def topic_form(program_id: int, number: int, topic_id: int | None = None):
     v = services.get_version(db.session, program_id, number)
-    topic = _topic(v, topic_id) if topic_id else None
+    topic = queries.version_topic(db.session, v, topic_id) if topic_id else None
     form = TopicForm(obj=topic)
     if request.method == "GET" and topic is not None:
         _set_texts(form, "title", topic.title)
@@ -247,7 +233,9 @@ def topic_form(program_id: int, number: int, topic_id: int | None = None):
 @requires("programs.edit")
 def topic_delete(program_id: int, number: int, topic_id: int):
     v = services.get_version(db.session, program_id, number)
-    services.delete_topic(db.session, _topic(v, topic_id), current_user.id)
+    services.delete_topic(
+        db.session, queries.version_topic(db.session, v, topic_id), current_user.id
+    )
     flash(_("The topic was removed from the draft."), "success")
     return redirect(url_for("programs.version", program_id=program_id, number=number))
 
@@ -257,7 +245,9 @@ def topic_delete(program_id: int, number: int, topic_id: int):
 def topic_move(program_id: int, number: int, topic_id: int):
     v = services.get_version(db.session, program_id, number)
     direction = -1 if request.form.get("direction") == "up" else 1
-    services.move_topic(db.session, _topic(v, topic_id), direction, current_user.id)
+    services.move_topic(
+        db.session, queries.version_topic(db.session, v, topic_id), direction, current_user.id
+    )
     return redirect(url_for("programs.version", program_id=program_id, number=number))
 
 
@@ -345,7 +335,7 @@ def diff(program_id: int):
 @bp.route("/awaiting")
 @requires("programs.sign")
 def awaiting():
-    versions = services.awaiting_signature(db.session, current_user.id)
+    versions = queries.awaiting_signature(db.session, current_user.id)
     return render_template(
         "programs/awaiting.html", versions=versions, pick=pick, lang=_lang(), labels=labels
     )
@@ -354,7 +344,7 @@ def awaiting():
 @bp.route("/attachments/<int:attachment_id>")
 @requires("programs.view")
 def attachment(attachment_id: int):
-    att = db.get_or_404(Attachment, attachment_id)
+    att = queries.get_attachment(db.session, attachment_id)
     return Response(
         att.data,
         mimetype=att.content_type,
@@ -375,6 +365,6 @@ def _home_context():
     def awaiting_signature():
         if not current_user.is_authenticated:
             return []
-        return services.awaiting_signature(db.session, current_user.id)
+        return queries.awaiting_signature(db.session, current_user.id)
 
     return {"awaiting_signature": awaiting_signature, "pick_text": pick}

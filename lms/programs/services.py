@@ -1,9 +1,16 @@
-"""Rules for programs and their versions: drafts, freezing, sign-off, the ledger link."""
+"""Rules for programs and their versions: loaders, drafts, freezing, sign-off.
+
+The programs room, by what each module holds: ``content`` (canonical content, hashes,
+differences), ``drafts`` (topics and attachments of a draft), ``quiz`` (questions and quiz
+settings), ``queries`` (reads for pages), ``packs`` (course-pack import). This module keeps
+the loaders and the life of a version: create, change, new draft, submit, sign. It also names
+the draft-editing functions, so callers may keep using ``services.add_topic`` and the like.
+"""
 
 from __future__ import annotations
 
-import difflib
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -15,12 +22,30 @@ from lms.accounts.services import verify_password
 from lms.core import audit, ledger
 from lms.core.errors import Conflict, DomainError, NotAllowed, NotFound
 from lms.core.model import utcnow
+from lms.programs.content import (
+    LEDGER_KIND,
+    DiffLine,
+    DiffSection,
+    canonical_content,
+    content_hash,
+    diff_versions,
+    signature_hash,
+)
+from lms.programs.drafts import (
+    ALLOWED_UPLOADS,
+    MAX_ATTACHMENT,
+    Frozen,
+    add_attachment,
+    add_topic,
+    delete_topic,
+    move_topic,
+    require_draft,
+    update_topic,
+)
 from lms.programs.models import (
     BRIEFING_TYPES,
     CATEGORIES,
     DELIVERY_MODES,
-    QUESTION_TYPES,
-    TOPIC_KINDS,
     Attachment,
     Program,
     ProgramVersion,
@@ -28,106 +53,53 @@ from lms.programs.models import (
     Signature,
     Topic,
 )
+from lms.programs.quiz import validate_question
+
+__all__ = [  # the names other rooms use, wherever they are defined
+    "ALLOWED_UPLOADS",
+    "CODE_RE",
+    "LEDGER_KIND",
+    "MAX_ATTACHMENT",
+    "DiffLine",
+    "DiffSection",
+    "Frozen",
+    "VersionMeta",
+    "add_attachment",
+    "add_topic",
+    "approved_version",
+    "canonical_content",
+    "content_hash",
+    "copy_version",
+    "create_program",
+    "delete_topic",
+    "diff_versions",
+    "get_program",
+    "get_version",
+    "latest_version",
+    "move_topic",
+    "new_draft",
+    "on_approval",
+    "open_version",
+    "require_draft",
+    "sign",
+    "signature_hash",
+    "submit",
+    "update_meta",
+    "update_program",
+    "update_topic",
+    "validate_meta",
+    "validate_question",
+]
 
 CODE_RE = re.compile(r"^[A-Z0-9][A-Z0-9-]{1,39}$")
-LEDGER_KIND = "program_signature"
-_APPROVAL_LISTENERS: list = []
+ApprovalListener = Callable[[Any, ProgramVersion, "int | None"], None]
+_APPROVAL_LISTENERS: list[ApprovalListener] = []
 
 
-def on_approval(func):
+def on_approval(func: ApprovalListener) -> ApprovalListener:
     """Register func(session, version, actor_id), called when a version is approved."""
     _APPROVAL_LISTENERS.append(func)
     return func
-
-
-class Frozen(Conflict):
-    """The version was submitted and can no longer change."""
-
-
-# ----- canonical content and hashes --------------------------------------------------------
-
-
-def canonical_content(version: ProgramVersion) -> dict[str, Any]:
-    """Everything a signature on this version vouches for, in a stable shape."""
-    return {
-        "program": version.program.code,
-        "category": version.program.category,
-        "number": version.number,
-        "title": version.title,
-        "description": version.description or {},
-        "briefing_type": version.briefing_type,
-        "delivery_mode": version.delivery_mode,
-        "refresher_months": version.refresher_months,
-        "certificate_validity_months": version.certificate_validity_months,
-        "audience": {
-            "departments": sorted(version.audience_departments or []),
-            "job_titles": sorted(version.audience_job_titles or []),
-        },
-        "languages": sorted(version.languages or []),
-        "cascade_levels": version.cascade_levels or 1,
-        "topics": [
-            {
-                "title": t.title,
-                "body": t.body or {},
-                "minutes": t.minutes,
-                "kind": t.kind,
-                "attachments": [[a.filename, a.sha256] for a in t.attachments],
-            }
-            for t in sorted(version.topics, key=lambda t: t.position)
-        ],
-        "quiz": version.quiz or {},
-        "questions": [
-            {"key": q.key, "type": q.type, "text": q.text, "answers": q.answers}
-            for q in sorted(version.questions, key=lambda q: q.position)
-        ],
-    }
-
-
-def content_hash(version: ProgramVersion) -> str:
-    return ledger.sha256(canonical_content(version))
-
-
-def signature_hash(sig: Signature, version_hash: str) -> str:
-    return ledger.sha256(
-        {
-            "signature": sig.id,
-            "version": sig.version_id,
-            "signer": sig.signer_id,
-            "printed_name": sig.printed_name,
-            "meaning": sig.meaning,
-            "comment": sig.comment,
-            "signed_at": sig.signed_at.isoformat(),
-            "content_hash": sig.content_hash,
-            "version_hash_now": version_hash,
-        }
-    )
-
-
-def _resolve_signatures(session, ids: list[str]) -> dict[str, str]:
-    """Recompute signature hashes from the rows as they are now (for ledger.verify)."""
-    sigs = (
-        session.execute(sa.select(Signature).where(Signature.id.in_([int(i) for i in ids])))
-        .scalars()
-        .all()
-    )
-    version_ids = {s.version_id for s in sigs}
-    versions = {
-        v.id: v
-        for v in session.execute(
-            sa.select(ProgramVersion)
-            .where(ProgramVersion.id.in_(version_ids))
-            .options(
-                sa.orm.selectinload(ProgramVersion.topics).selectinload(Topic.attachments),
-                sa.orm.selectinload(ProgramVersion.questions),
-                sa.orm.joinedload(ProgramVersion.program),
-            )
-        ).scalars()
-    }
-    hashes = {vid: content_hash(v) for vid, v in versions.items()}
-    return {str(s.id): signature_hash(s, hashes[s.version_id]) for s in sigs}
-
-
-ledger.register_kind(LEDGER_KIND, _resolve_signatures)
 
 
 # ----- loaders ----------------------------------------------------------------------------
@@ -219,16 +191,6 @@ def validate_meta(meta: VersionMeta) -> None:
             )
 
 
-def _require_draft(version: ProgramVersion) -> None:
-    if version.status != "draft":
-        raise Frozen(
-            _(
-                "Version %(n)d was submitted and is frozen. Create a new draft to change it.",
-                n=version.number,
-            )
-        )
-
-
 # ----- programs and versions --------------------------------------------------------------
 
 
@@ -303,7 +265,7 @@ def update_program(
 
 
 def update_meta(session, version: ProgramVersion, meta: VersionMeta, actor_id: int | None) -> None:
-    _require_draft(version)
+    require_draft(version)
     validate_meta(meta)
     changed = {
         k: [getattr(version, k), v] for k, v in meta.__dict__.items() if getattr(version, k) != v
@@ -399,7 +361,7 @@ def copy_version(session, base: ProgramVersion, actor_id: int | None) -> Program
 
 def submit(session, version: ProgramVersion, actor_id: int | None) -> ProgramVersion:
     """Freeze a draft and hand it to the program head."""
-    _require_draft(version)
+    require_draft(version)
     if not version.topics:
         raise DomainError(_("Add at least one topic before submitting."))
     if version.program.head_id is None:
@@ -492,249 +454,3 @@ def sign(
         comment=comment.strip(),
     )
     return sig
-
-
-# ----- topics and questions in drafts -------------------------------------------------------
-
-
-def _topic_values(title: dict[str, str], minutes: int, kind: str) -> None:
-    if not any((title or {}).values()):
-        raise DomainError(_("A topic needs a title."), field="title")
-    if not isinstance(minutes, int) or not (1 <= minutes <= 600):
-        raise DomainError(_("Allotted minutes must be from 1 to 600."), field="minutes")
-    if kind not in TOPIC_KINDS:
-        raise DomainError(_("Unknown topic kind."), field="kind")
-
-
-def add_topic(
-    session,
-    version: ProgramVersion,
-    *,
-    title: dict[str, str],
-    body: dict[str, str],
-    minutes: int,
-    kind: str,
-    actor_id: int | None,
-) -> Topic:
-    _require_draft(version)
-    _topic_values(title, minutes, kind)
-    topic = Topic(
-        position=len(version.topics) + 1, title=title, body=body, minutes=minutes, kind=kind
-    )
-    version.topics.append(topic)
-    session.flush()
-    audit.record(
-        session,
-        actor_id,
-        "create",
-        "topic",
-        topic.id,
-        next(iter(title.values())),
-        version_id=version.id,
-    )
-    return topic
-
-
-def update_topic(
-    session,
-    topic: Topic,
-    *,
-    title: dict[str, str],
-    body: dict[str, str],
-    minutes: int,
-    kind: str,
-    actor_id: int | None,
-) -> Topic:
-    _require_draft(topic.version)
-    _topic_values(title, minutes, kind)
-    topic.title, topic.body, topic.minutes, topic.kind = title, body, minutes, kind
-    session.flush()
-    audit.record(
-        session,
-        actor_id,
-        "change",
-        "topic",
-        topic.id,
-        next(iter(title.values())),
-        version_id=topic.version_id,
-    )
-    return topic
-
-
-def delete_topic(session, topic: Topic, actor_id: int | None) -> None:
-    version = topic.version
-    _require_draft(version)
-    version.topics.remove(topic)
-    for i, t in enumerate(version.topics, start=1):
-        t.position = i
-    session.flush()
-    audit.record(session, actor_id, "delete", "topic", topic.id, "", version_id=version.id)
-
-
-def move_topic(session, topic: Topic, direction: int, actor_id: int | None) -> None:
-    version = topic.version
-    _require_draft(version)
-    topics = list(version.topics)
-    i = topics.index(topic)
-    j = i + (1 if direction > 0 else -1)
-    if 0 <= j < len(topics):
-        topics[i].position, topics[j].position = topics[j].position, topics[i].position
-        session.flush()
-        session.expire(version, ["topics"])
-        audit.record(session, actor_id, "move", "topic", topic.id, "", version_id=version.id)
-
-
-ALLOWED_UPLOADS = {
-    b"%PDF-": ("application/pdf", ".pdf"),
-    b"\x89PNG\r\n\x1a\n": ("image/png", ".png"),
-    b"\xff\xd8\xff": ("image/jpeg", ".jpg"),
-}
-MAX_ATTACHMENT = 5 * 1024 * 1024
-
-
-def add_attachment(
-    session, topic: Topic, filename: str, data: bytes, actor_id: int | None
-) -> Attachment:
-    """A PDF, PNG or JPEG attachment, recognised by its content, not its name."""
-    _require_draft(topic.version)
-    if len(data) > MAX_ATTACHMENT:
-        raise DomainError(_("The file is too large (at most 5 MB)."), field="file")
-    kind = next((v for magic, v in ALLOWED_UPLOADS.items() if data.startswith(magic)), None)
-    if kind is None:
-        raise DomainError(_("Only PDF, PNG and JPEG files can be attached."), field="file")
-    ctype = kind[0]
-    safe = re.sub(r"[^\w.\- ]", "_", filename or "file")[:200] or "file"
-    att = Attachment(
-        filename=safe, content_type=ctype, size=len(data), sha256=ledger.sha256(data), data=data
-    )
-    topic.attachments.append(att)
-    session.flush()
-    audit.record(session, actor_id, "attach", "topic", topic.id, safe, sha256=att.sha256)
-    return att
-
-
-def validate_question(qtype: str, text: dict[str, str], answers: list[dict[str, Any]]) -> None:
-    if qtype not in QUESTION_TYPES:
-        raise DomainError(_("Unknown question type."), field="type")
-    if not any((text or {}).values()):
-        raise DomainError(_("A question needs a text."), field="text")
-    if len(answers) < 2:
-        raise DomainError(_("A question needs at least two answers."), field="answers")
-    correct = sum(1 for a in answers if a.get("correct"))
-    if qtype in ("single", "true_false") and correct != 1:
-        raise DomainError(_("Mark exactly one correct answer."), field="answers")
-    if qtype == "true_false" and len(answers) != 2:
-        raise DomainError(_("A true-or-false question has exactly two answers."), field="answers")
-    if qtype == "multiple" and correct < 1:
-        raise DomainError(_("Mark at least one correct answer."), field="answers")
-
-
-# ----- reading --------------------------------------------------------------------------------
-
-
-def search_programs(
-    q: str = "",
-    category: str | None = None,
-    briefing_type: str | None = None,
-    status: str | None = None,
-):
-    """Programs with their latest version, filtered."""
-    latest = (
-        sa.select(ProgramVersion.program_id, sa.func.max(ProgramVersion.number).label("n"))
-        .group_by(ProgramVersion.program_id)
-        .subquery()
-    )
-    stmt = (
-        sa.select(Program, ProgramVersion)
-        .join(latest, latest.c.program_id == Program.id)
-        .join(
-            ProgramVersion,
-            sa.and_(ProgramVersion.program_id == Program.id, ProgramVersion.number == latest.c.n),
-        )
-        .order_by(Program.code)
-    )
-    if q:
-        like = f"%{q.strip().lower()}%"
-        stmt = stmt.where(
-            sa.or_(
-                sa.func.lower(Program.code).like(like),
-                sa.func.lower(sa.cast(ProgramVersion.title, sa.String)).like(like),
-            )
-        )
-    if category in CATEGORIES:
-        stmt = stmt.where(Program.category == category)
-    if briefing_type in BRIEFING_TYPES:
-        stmt = stmt.where(ProgramVersion.briefing_type == briefing_type)
-    if status == "approved":
-        stmt = stmt.where(Program.current_version_id.is_not(None))
-    elif status in ("draft", "submitted", "rejected"):
-        stmt = stmt.where(ProgramVersion.status == status)
-    return stmt
-
-
-def awaiting_signature(session, signer_id: int) -> list[ProgramVersion]:
-    return list(
-        session.execute(
-            sa.select(ProgramVersion)
-            .join(Program, Program.id == ProgramVersion.program_id)
-            .where(Program.head_id == signer_id, ProgramVersion.status == "submitted")
-            .order_by(ProgramVersion.submitted_at)
-        ).scalars()
-    )
-
-
-@dataclass
-class DiffLine:
-    kind: str  # "same", "added", "removed"
-    text: str
-
-
-@dataclass
-class DiffSection:
-    label: str
-    lines: list[DiffLine]
-
-
-def diff_versions(a: ProgramVersion, b: ProgramVersion, locale: str) -> list[DiffSection]:
-    """A readable, line-based comparison of two versions in one language."""
-    from lms.core.i18n import pick
-
-    def as_lines(v: ProgramVersion) -> dict[str, list[str]]:
-        out = {
-            "meta": [
-                f"{_('Title')}: {pick(v.title, locale)[0]}",
-                f"{_('Briefing type')}: {v.briefing_type}",
-                f"{_('Delivery mode')}: {v.delivery_mode}",
-                f"{_('Refresher interval (months)')}: {v.refresher_months or '-'}",
-                f"{_('Certificate validity (months)')}: {v.certificate_validity_months or '-'}",
-                f"{_('Audience')}: {', '.join(v.audience_departments or []) or '*'} / "
-                f"{', '.join(v.audience_job_titles or []) or '*'}",
-            ]
-        }
-        for t in v.topics:
-            key = f"{t.position}. {pick(t.title, locale)[0]}"
-            out[key] = [
-                f"{_('Minutes')}: {t.minutes} ({t.kind})",
-                *pick(t.body, locale)[0].splitlines(),
-            ]
-        out["quiz"] = [f"{q.key}: {pick(q.text, locale)[0]}" for q in v.questions]
-        return out
-
-    left, right = as_lines(a), as_lines(b)
-    sections = []
-    for key in list(dict.fromkeys([*left, *right])):
-        old, new = left.get(key, []), right.get(key, [])
-        if old == new:
-            continue
-        lines = []
-        for row in difflib.ndiff(old, new):
-            tag, text = row[:2], row[2:]
-            if tag == "  ":
-                lines.append(DiffLine("same", text))
-            elif tag == "- ":
-                lines.append(DiffLine("removed", text))
-            elif tag == "+ ":
-                lines.append(DiffLine("added", text))
-        label = {"meta": _("Program details"), "quiz": _("Quiz questions")}.get(key, key)
-        sections.append(DiffSection(label, lines))
-    return sections

@@ -1,7 +1,8 @@
-"""Editing the quiz of a draft program version: questions of the pool and quiz settings.
+"""Quiz authoring: the questions of a draft version's pool and its quiz settings.
 
-The same rule as the programs domain: only a draft changes (a submitted version is frozen).
-Questions are checked with lms.programs.services.validate_question, like a course pack.
+Questions are checked by ``validate_question``, the same rule for the editor and for a course
+pack; only a draft changes (``drafts.require_draft``). How a learner answers each type is in
+``lms.learning.questions``; taking a quiz is the learning room's.
 """
 
 from __future__ import annotations
@@ -13,22 +14,28 @@ from flask_babel import gettext as _
 
 from lms.core import audit
 from lms.core.errors import DomainError, NotFound
-from lms.programs import services as programs
+from lms.core.model import DbSession
+from lms.programs.drafts import require_draft
 from lms.programs.models import QUESTION_TYPES, ProgramVersion, Question
 
 KEY_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,39}$")
 MAX_ANSWERS = 8
 
 
-def require_draft(version: ProgramVersion) -> None:
-    """The same rule as the programs domain: only a draft changes."""
-    if version.status != "draft":
-        raise programs.Frozen(
-            _(
-                "Version %(n)d was submitted and is frozen. Create a new draft to change it.",
-                n=version.number,
-            )
-        )
+def validate_question(qtype: str, text: dict[str, str], answers: list[dict[str, Any]]) -> None:
+    if qtype not in QUESTION_TYPES:
+        raise DomainError(_("Unknown question type."), field="type")
+    if not any((text or {}).values()):
+        raise DomainError(_("A question needs a text."), field="text")
+    if len(answers) < 2:
+        raise DomainError(_("A question needs at least two answers."), field="answers")
+    correct = sum(1 for a in answers if a.get("correct"))
+    if qtype in ("single", "true_false") and correct != 1:
+        raise DomainError(_("Mark exactly one correct answer."), field="answers")
+    if qtype == "true_false" and len(answers) != 2:
+        raise DomainError(_("A true-or-false question has exactly two answers."), field="answers")
+    if qtype == "multiple" and correct < 1:
+        raise DomainError(_("Mark at least one correct answer."), field="answers")
 
 
 def get_question(version: ProgramVersion, question_id: int) -> Question:
@@ -81,7 +88,7 @@ def _clean_question(
                 n += 1
             row["id"] = f"a{n}"
             used.add(row["id"])
-    programs.validate_question(qtype, text, cleaned)
+    validate_question(qtype, text, cleaned)
     return key, text, cleaned
 
 
@@ -94,7 +101,7 @@ def next_question_key(version: ProgramVersion) -> str:
 
 
 def add_question(
-    session,
+    session: DbSession,
     version: ProgramVersion,
     *,
     key: str,
@@ -120,7 +127,7 @@ def add_question(
 
 
 def update_question(
-    session,
+    session: DbSession,
     question: Question,
     *,
     key: str,
@@ -138,7 +145,7 @@ def update_question(
     return question
 
 
-def delete_question(session, question: Question, actor_id: int | None) -> None:
+def delete_question(session: DbSession, question: Question, actor_id: int | None) -> None:
     version = question.version
     require_draft(version)
     version.questions.remove(question)
@@ -151,7 +158,7 @@ def delete_question(session, question: Question, actor_id: int | None) -> None:
 
 
 def update_quiz_settings(
-    session,
+    session: DbSession,
     version: ProgramVersion,
     *,
     pass_mark: int,
