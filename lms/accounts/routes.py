@@ -12,9 +12,10 @@ from flask import (
     url_for,
 )
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_user, logout_user
 
-from lms.accounts import services
+from lms.accounts import queries, services
 from lms.accounts.forms import (
     ROLE_LABELS,
     ConfirmForm,
@@ -25,7 +26,7 @@ from lms.accounts.forms import (
     PreferencesForm,
     UserForm,
 )
-from lms.accounts.models import Department, User
+from lms.core import nav
 from lms.core.errors import DomainError
 from lms.core.forms import apply_domain_error
 from lms.core.http import page_arg, safe_next
@@ -163,8 +164,6 @@ def _department_choices(blank: str) -> list[tuple[int, str]]:
 @bp.route("/admin/")
 @requires("accounts.admin")
 def admin_hub():
-    from lms.core import nav
-
     return render_template("accounts/admin.html", items=nav.items_for(current_user, "admin"))
 
 
@@ -228,7 +227,7 @@ def user_new():
 @bp.route("/admin/users/<int:user_id>", methods=["GET", "POST"])
 @requires("accounts.admin")
 def user_edit(user_id: int):
-    user = db.get_or_404(User, user_id)
+    user = queries.get_user(db.session, user_id)
     form = UserForm(obj=user)
     if request.method == "GET":
         form.roles.data = sorted(user.roles)
@@ -269,7 +268,7 @@ def user_edit(user_id: int):
 @bp.route("/admin/users/<int:user_id>/active", methods=["POST"])
 @requires("accounts.admin")
 def user_set_active(user_id: int):
-    user = db.get_or_404(User, user_id)
+    user = queries.get_user(db.session, user_id)
     form = ConfirmForm()
     if not form.validate_on_submit():
         abort(400)
@@ -293,15 +292,14 @@ def departments():
 
 
 def _manager_choices() -> list[tuple[int, str]]:
-    stmt = services.search_users(db.session, role="manager", active=True)
-    return [(0, _("No manager"))] + [(u.id, u.name) for u in db.session.scalars(stmt)]
+    return [(0, _("No manager")), *queries.manager_choices(db.session)]
 
 
 @bp.route("/admin/departments/new", methods=["GET", "POST"])
 @bp.route("/admin/departments/<int:dept_id>", methods=["GET", "POST"])
 @requires("accounts.admin")
 def department_form(dept_id: int | None = None):
-    dept = db.get_or_404(Department, dept_id) if dept_id else None
+    dept = queries.get_department(db.session, dept_id) if dept_id else None
     form = DepartmentForm(obj=dept)
     if request.method == "GET" and dept is not None:
         form.parent_id.data = dept.parent_id or 0
@@ -343,10 +341,6 @@ def department_form(dept_id: int | None = None):
 
 
 def _register_nav() -> None:
-    from flask_babel import lazy_gettext as _l
-
-    from lms.core import nav
-
     nav.register(_l("Home"), "accounts.home", "login", order=0)
     nav.register(_l("People"), "accounts.users", "accounts.admin", order=90, group="admin")
     nav.register(

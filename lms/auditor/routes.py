@@ -1,9 +1,9 @@
 from __future__ import annotations
 
 from datetime import datetime, time, timedelta
+from pathlib import Path
 from typing import Any
 
-import sqlalchemy as sa
 from flask import (
     Blueprint,
     abort,
@@ -15,20 +15,23 @@ from flask import (
     send_file,
     url_for,
 )
+from flask_babel import get_timezone
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 
 from lms.accounts.forms import ConfirmForm
-from lms.accounts.models import User
-from lms.completions.models import Certificate, Completion, ExportJob
+from lms.accounts.services import department_tree, subtree_ids
+from lms.auditor import queries
+from lms.completions.exports import certificate_query, start_export
 from lms.core import audit, nav
-from lms.core.audit import AuditEntry
+from lms.core.afterwork import after_commit
 from lms.core.errors import DomainError
 from lms.core.http import page_arg
 from lms.core.model import utcnow
 from lms.core.pagination import paginate
 from lms.core.permissions import requires
 from lms.extensions import db
+from lms.jobs import export_certificates
 
 bp = Blueprint("auditor", __name__)
 STATES = ("valid", "expired", "revoked")
@@ -45,8 +48,6 @@ def _date(name: str):
 @bp.route("/audit")
 @requires("audit.view")
 def audit_log():
-    from flask_babel import get_timezone
-
     tz = get_timezone()
     person = request.args.get("person", type=int)
     object_type = request.args.get("object_type") or None
@@ -60,20 +61,9 @@ def audit_log():
         until=datetime.combine(until + timedelta(days=1), time.min, tz) if until else None,
     )
     page = paginate(db.session, stmt, page_arg(), 100)
-    actor_ids = {e.actor_id for e in page.items if e.actor_id}
-    names = (
-        dict(db.session.execute(sa.select(User.id, User.name).where(User.id.in_(actor_ids))).all())
-        if actor_ids
-        else {}
-    )
-    people = db.session.execute(
-        sa.select(User.id, User.name)
-        .where(User.id.in_(sa.select(AuditEntry.actor_id).distinct()))
-        .order_by(User.name)
-    ).all()
-    types = db.session.scalars(
-        sa.select(AuditEntry.object_type).distinct().order_by(AuditEntry.object_type)
-    ).all()
+    names = queries.actor_names(db.session, {e.actor_id for e in page.items if e.actor_id})
+    people = queries.audit_actors(db.session)
+    types = queries.audit_object_types(db.session)
     return render_template(
         "auditor/audit_log.html",
         page=page,
@@ -94,21 +84,16 @@ nav.register(_l("Audit log"), "auditor.audit_log", "audit.view", order=80)
 @bp.route("/auditor/")
 @requires("certificates.view")
 def portal():
-    from lms.accounts.services import department_tree, subtree_ids
-    from lms.completions.exports import certificate_query
-    from lms.programs.models import Program
-
     q = request.args.get("q", "")
     dept = request.args.get("department", type=int)
     program_id = request.args.get("program", type=int)
     state = request.args.get("state") if request.args.get("state") in STATES else None
     dept_ids = subtree_ids(db.session, dept) if dept else None
-    stmt = certificate_query(
+    stmt = queries.certificate_search(
         q=q, department_ids=dept_ids, program_id=program_id, state=state, today=utcnow().date()
     )
-    stmt = stmt.options(sa.orm.joinedload(Certificate.completion).joinedload(Completion.revocation))
     page = paginate(db.session, stmt, page_arg(), 50)
-    programs = db.session.execute(sa.select(Program.id, Program.code).order_by(Program.code)).all()
+    programs = queries.program_codes(db.session)
     return render_template(
         "auditor/portal.html",
         page=page,
@@ -126,11 +111,6 @@ def portal():
 @bp.route("/auditor/export", methods=["POST"])
 @requires("certificates.view")
 def export():
-    from lms.accounts.services import subtree_ids
-    from lms.completions.exports import certificate_query, start_export
-    from lms.core.afterwork import after_commit
-    from lms.jobs import export_certificates
-
     form = ConfirmForm()
     if not form.validate_on_submit():
         abort(400)
@@ -152,17 +132,10 @@ def export():
     return redirect(url_for("auditor.export_status", job_id=job_id))
 
 
-def _job(job_id: int) -> ExportJob:
-    job = db.get_or_404(ExportJob, job_id)
-    if job.user_id != current_user.id and not current_user.has_role("admin"):
-        abort(403)
-    return job
-
-
 @bp.route("/auditor/exports/<int:job_id>")
 @requires("certificates.view")
 def export_status(job_id: int):
-    job = _job(job_id)
+    job = queries.export_job(db.session, current_user, job_id)
     response = make_response(render_template("auditor/export_status.html", job=job))
     if job.status in ("queued", "running"):
         response.headers["Refresh"] = "2"
@@ -172,9 +145,7 @@ def export_status(job_id: int):
 @bp.route("/auditor/exports/<int:job_id>/download")
 @requires("certificates.view")
 def export_download(job_id: int):
-    from pathlib import Path
-
-    job = _job(job_id)
+    job = queries.export_job(db.session, current_user, job_id)
     if job.status != "done" or not job.path or not Path(job.path).is_file():
         abort(404)
     return send_file(

@@ -5,10 +5,9 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 
-from lms.accounts.models import User
-from lms.completions import services
+from lms.completions import queries, services
 from lms.completions.forms import TEMPLATE_NAMES, ActionForm, RevokeForm, VerifyForm
-from lms.completions.models import CERTIFICATE_LANGUAGES, Certificate
+from lms.completions.models import CERTIFICATE_LANGUAGES
 from lms.core import nav
 from lms.core.errors import DomainError
 from lms.core.forms import apply_domain_error
@@ -16,54 +15,27 @@ from lms.core.i18n import pick
 from lms.core.model import utcnow
 from lms.core.permissions import public, requires
 from lms.extensions import db, limiter
+from lms.programs.labels import CATEGORY_LABELS
 
 MAX_CHECK = 5 * 1024 * 1024
 
 bp = Blueprint("completions", __name__)
 
 
-def can_see_person(viewer: User, person: User) -> bool:
-    """Own records; admins and auditors all; managers and instructors their department tree."""
-    if viewer.id == person.id or viewer.can("certificates.view"):
-        return True
-    if viewer.has_role("manager") or viewer.has_role("instructor"):
-        from lms.accounts.services import subtree_ids
-
-        if viewer.department_id and person.department_id in subtree_ids(
-            db.session, viewer.department_id
-        ):
-            return True
-        return viewer.has_role("instructor")
-    return False
-
-
 @bp.route("/people/<int:user_id>/training")
 @requires("login")
 def person(user_id: int):
-    person = db.get_or_404(User, user_id)
-    if not can_see_person(current_user, person):
-        abort(403)
-    today = utcnow().date()
-    completions = services.completions_of(db.session, person.id)
-    superseded = {c.supersedes_id for c in completions if c.supersedes_id}
-    chains = {c.id: services.lineage(db.session, c)[1:] for c in completions}
-    certificates = {
-        cert.completion_id: cert
-        for cert in db.session.scalars(
-            db.select(Certificate).where(
-                Certificate.completion_id.in_([c.id for c in completions] or [0])
-            )
-        )
-    }
+    person = queries.visible_person(db.session, current_user, user_id)
+    records = queries.records_of(db.session, person)
     return render_template(
         "completions/person.html",
         person=person,
-        completions=completions,
-        today=today,
-        superseded=superseded,
-        chains=chains,
+        completions=records.completions,
+        today=utcnow().date(),
+        superseded=records.superseded,
+        chains=records.chains,
         pick=pick,
-        certificates=certificates,
+        certificates=records.certificates,
     )
 
 
@@ -73,19 +45,10 @@ def mine():
     return person(current_user.id)
 
 
-def _certificate(cert_id: int):
-    from lms.completions.models import Certificate
-
-    cert = db.get_or_404(Certificate, cert_id)
-    if not can_see_person(current_user, cert.completion.user):
-        abort(403)
-    return cert
-
-
 @bp.route("/certificates/<int:cert_id>.pdf")
 @requires("login")
 def certificate_pdf(cert_id: int):
-    cert = _certificate(cert_id)
+    cert = queries.visible_certificate(db.session, current_user, cert_id)
     lang = request.args.get("lang") or None
     if lang and lang not in CERTIFICATE_LANGUAGES:
         lang = None
@@ -101,7 +64,7 @@ def certificate_pdf(cert_id: int):
 @bp.route("/certificates/<int:cert_id>/revoke", methods=["GET", "POST"])
 @requires("certificates.revoke")
 def revoke(cert_id: int):
-    cert = _certificate(cert_id)
+    cert = queries.visible_certificate(db.session, current_user, cert_id)
     form = RevokeForm()
     status = 200
     if form.validate_on_submit():
@@ -174,8 +137,6 @@ def verify(code: str):
 @bp.route("/certificates/templates", methods=["GET", "POST"])
 @requires("accounts.admin")
 def templates():
-    from lms.programs.labels import CATEGORY_LABELS
-
     form = ActionForm()
     if request.method == "POST":
         if not form.validate_on_submit():

@@ -35,6 +35,11 @@ PERMISSIONS: dict[str, frozenset[str]] = {
     "learning.results": frozenset({"admin", "instructor", "manager"}),
     "certificates.view": frozenset({"admin", "auditor"}),
     "certificates.revoke": frozenset({"admin"}),
+    # whose training records a person sees besides their own (completions.queries.can_see_person)
+    "records.view_any": frozenset({"admin", "auditor", "instructor"}),
+    "records.view_department": frozenset({"manager"}),
+    # someone else's certificate export (auditor.queries.export_job): one's own is always there
+    "certificates.exports_of_others": frozenset({"admin"}),
     "compliance.view": frozenset({"admin", "manager", "auditor", "instructor"}),
     "compliance.manage": frozenset({"admin"}),
     "cascade.designate": frozenset({"admin", "manager"}),

@@ -257,3 +257,26 @@ def test_bulk_export_in_worker_processes_gives_the_same_bytes(
         data = zf.read(f"{cert.number}.pdf")
         assert ledger.sha256(data) == db.session.get(Certificate, cert.id).pdf_sha256
         assert data == certificates.render_pdf(db.session.get(Certificate, cert.id))
+
+
+def test_whose_records_each_role_sees(client, login_as, make_user, make_department):
+    """Named permissions: records.view_any (admin, auditor, instructor) sees everyone,
+    records.view_department (manager) the own department tree, anyone else only their own."""
+    top = make_department()
+    unit = make_department(parent=top)
+    elsewhere = make_department()
+    inside = make_user(department=unit)
+    outside = make_user(department=elsewhere)
+
+    def seen(person) -> int:
+        return client.get(f"/people/{person.id}/training").status_code
+
+    login_as("manager", department=top)
+    assert (seen(inside), seen(outside)) == (200, 403)
+    client.post("/logout")
+    login_as("instructor", department=top)
+    assert (seen(inside), seen(outside)) == (200, 200)
+    client.post("/logout")
+    login_as("employee", department=unit)
+    assert (seen(inside), seen(outside)) == (403, 403)
+    assert client.get("/people/999999/training").status_code == 404

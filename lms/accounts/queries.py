@@ -1,0 +1,31 @@
+"""Reads for the accounts pages: loaders and form choices."""
+
+from __future__ import annotations
+
+from flask_babel import gettext as _
+
+from lms.accounts.models import Department, User
+from lms.accounts.services import search_users
+from lms.core.errors import NotFound
+from lms.core.model import DbSession
+
+
+def get_user(session: DbSession, user_id: int) -> User:
+    user = session.get(User, user_id)
+    if user is None:
+        raise NotFound(_("There is no such page."))  # as a plain 404 says it
+    return user
+
+
+def get_department(session: DbSession, dept_id: int) -> Department:
+    dept = session.get(Department, dept_id)
+    if dept is None:
+        raise NotFound(_("There is no such page."))  # as a plain 404 says it
+    return dept
+
+
+def manager_choices(session: DbSession) -> list[tuple[int, str]]:
+    """(id, name) of the active managers."""
+    return [
+        (u.id, u.name) for u in session.scalars(search_users(session, role="manager", active=True))
+    ]

@@ -1,0 +1,74 @@
+"""Reads for the auditor's pages: the audit log's filters, certificate search, export jobs."""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Any
+
+import sqlalchemy as sa
+from flask_babel import gettext as _
+
+from lms.accounts.models import User
+from lms.completions.exports import certificate_query
+from lms.completions.models import Certificate, Completion, ExportJob
+from lms.core.audit import AuditEntry
+from lms.core.errors import NotAllowed, NotFound
+from lms.core.model import DbSession
+from lms.programs.models import Program
+
+
+def actor_names(session: DbSession, actor_ids: set[int]) -> dict[int, str]:
+    """Names of the people who acted in the shown audit entries."""
+    if not actor_ids:
+        return {}
+    rows = session.execute(sa.select(User.id, User.name).where(User.id.in_(actor_ids)))
+    return {user_id: name for user_id, name in rows}
+
+
+def audit_actors(session: DbSession) -> list[Any]:
+    """(id, name) of everyone who appears in the audit log as an actor, by name."""
+    return list(
+        session.execute(
+            sa.select(User.id, User.name)
+            .where(User.id.in_(sa.select(AuditEntry.actor_id).distinct()))
+            .order_by(User.name)
+        ).all()
+    )
+
+
+def audit_object_types(session: DbSession) -> list[str]:
+    return list(
+        session.scalars(
+            sa.select(AuditEntry.object_type).distinct().order_by(AuditEntry.object_type)
+        ).all()
+    )
+
+
+def program_codes(session: DbSession) -> list[Any]:
+    """(id, code) of every program, by code: the program filter."""
+    return list(session.execute(sa.select(Program.id, Program.code).order_by(Program.code)).all())
+
+
+def certificate_search(
+    *,
+    q: str,
+    department_ids: list[int] | None,
+    program_id: int | None,
+    state: str | None,
+    today: date,
+) -> sa.Select[Any]:
+    """The portal's certificates, with their completion and revocation loaded."""
+    stmt = certificate_query(
+        q=q, department_ids=department_ids, program_id=program_id, state=state, today=today
+    )
+    return stmt.options(sa.orm.joinedload(Certificate.completion).joinedload(Completion.revocation))
+
+
+def export_job(session: DbSession, viewer: User, job_id: int) -> ExportJob:
+    """An export job: one's own, or anyone's with "certificates.exports_of_others"."""
+    job = session.get(ExportJob, job_id)
+    if job is None:
+        raise NotFound(_("There is no such page."))
+    if job.user_id != viewer.id and not viewer.can("certificates.exports_of_others"):
+        raise NotAllowed(_("You do not have permission to see this page."))
+    return job
