@@ -19,6 +19,8 @@ def create_app(config: Config | None = None) -> Flask:
     app.config.update(config.flask_settings())
     app.config.update(config.extra)
 
+    # the wiring is loaded when an app is built, not when any lms module is imported (a model
+    # in a migration, a job in a worker): importing it above would load every room first
     from lms import web
 
     web.init_app(app)

@@ -2,14 +2,27 @@
 
 from __future__ import annotations
 
+import os
 import sys
+import time
 from importlib.metadata import entry_points
 
 import click
 from flask import Flask
 from flask.cli import AppGroup
+from flask_migrate import upgrade
 
+from lms.accounts import queries as account_queries
+from lms.accounts import services
+from lms.accounts.services import find_by_email
+from lms.compliance.mail import deliver_pending
+from lms.compliance.reminders import generate_reminders
+from lms.core import ledger
+from lms.core.errors import DomainError
+from lms.demo import load_demo
 from lms.extensions import db
+from lms.programs.packs import import_pack
+from lms.sessions.queries import local_today
 
 lms_cli = AppGroup("lms", help="Brigade administration commands.")
 
@@ -24,8 +37,6 @@ def init_app(app: Flask) -> None:
 @lms_cli.command("init")
 def init_cmd() -> None:
     """Create or upgrade the database schema (Alembic migrations)."""
-    from flask_migrate import upgrade
-
     upgrade()
     click.echo("Database is at the latest revision.")
 
@@ -39,17 +50,9 @@ def init_cmd() -> None:
 @click.option("--job-title", default="")
 def create_user_cmd(email, name, roles, password, department_code, job_title) -> None:
     """Create a person who can sign in."""
-    import sqlalchemy as sa
-
-    from lms.accounts import services
-    from lms.accounts.models import Department
-    from lms.core.errors import DomainError
-
     dept_id = None
     if department_code:
-        dept_id = db.session.execute(
-            sa.select(Department.id).where(Department.code == department_code.upper())
-        ).scalar()
+        dept_id = account_queries.department_id_by_code(db.session, department_code)
         if dept_id is None:
             raise click.ClickException(f"Unknown department code {department_code!r}")
     try:
@@ -72,8 +75,6 @@ def create_user_cmd(email, name, roles, password, department_code, job_title) ->
 @click.option("--password", default="brigade-demo", show_default=True)
 def demo_cmd(password: str) -> None:
     """Load the demo organisation (idempotent) and print the log-ins."""
-    from lms.demo import load_demo
-
     logins = load_demo(db.session, password=password, echo=click.echo)
     db.session.commit()
     click.echo("")
@@ -91,11 +92,6 @@ def demo_cmd(password: str) -> None:
 )
 def verify_cmd(processes: int | None) -> None:
     """Recompute the ledger chain and every signed content hash."""
-    import os
-    import time
-
-    from lms.core import ledger
-
     started = time.perf_counter()
     report = ledger.verify(db.session, processes=processes or os.cpu_count() or 1)
     took = time.perf_counter() - started
@@ -113,10 +109,6 @@ def verify_cmd(processes: int | None) -> None:
 @click.option("--head", "head_email", default=None, help="E-mail of the program head.")
 def import_course_cmd(path: str, head_email: str | None) -> None:
     """Validate a course pack folder and import it as a new draft version."""
-    from lms.accounts.services import find_by_email
-    from lms.core.errors import DomainError
-    from lms.programs.packs import import_pack
-
     head_id = None
     if head_email:
         head = find_by_email(db.session, head_email)
@@ -158,10 +150,6 @@ def send_reminders_cmd(on, window_days: int, manager_after_days: int) -> None:
     Exits 1 only when every message it tried to deliver failed (e.g. the mail server is down);
     undelivered messages stay queued for the next run.
     """
-    from lms.compliance.mail import deliver_pending
-    from lms.compliance.reminders import generate_reminders
-    from lms.sessions.queries import local_today
-
     today = on.date() if on else local_today()
     queued = generate_reminders(
         db.session, today, window_days=window_days, manager_after_days=manager_after_days

@@ -12,6 +12,7 @@ import sqlalchemy as sa
 
 from lms.accounts import services as accounts
 from lms.accounts.models import Department, User
+from lms.demo_content import load_content
 
 DEPARTMENTS = [
     # code, name, parent code
@@ -114,8 +115,6 @@ def load_demo(
     echo(
         f"Demo organisation: {len(DEPARTMENTS)} departments, {len(PEOPLE)} people ({created} new)."
     )
-    from lms.demo_content import load_content
-
     load_content(session, users, password, echo)
     return [
         (roles[0], email_for(local))

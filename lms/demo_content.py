@@ -4,7 +4,18 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+import sqlalchemy as sa
+
+from lms.cascade.demo import load_demo as load_cascade
+from lms.compliance import services as compliance
+from lms.compliance.models import Requirement
 from lms.config import ROOT
+from lms.core.errors import Conflict
+from lms.learning.demo import load_demo as load_learning
+from lms.programs import services as programs
+from lms.programs.models import Program
+from lms.programs.packs import import_pack
+from lms.sessions.demo import load_demo as load_sessions
 
 
 def course_pack_folders() -> list:
@@ -13,29 +24,22 @@ def course_pack_folders() -> list:
 
 def load_programs(session, users: dict, password: str, echo: Callable[[str], None]) -> None:
     """Import every course pack and have the demo program head sign it."""
-    from lms.programs import services
-    from lms.programs.packs import import_pack
-
     head = users["head"]
     author = users["instructor"]
     for folder in course_pack_folders():
         result = import_pack(session, folder, head_id=head.id, actor_id=author.id)
         if result.program.head_id is None:
             result.program.head_id = head.id
-        version = services.latest_version(session, result.program)
+        version = programs.latest_version(session, result.program)
         assert version is not None  # an imported program has a version
         if version.status == "draft":
-            services.submit(session, version, author.id)
+            programs.submit(session, version, author.id)
         if version.status == "submitted":
-            services.sign(session, version, head, password, "approved")
+            programs.sign(session, version, head, password, "approved")
         echo(f"  program {result.program.code}: version {version.number} {version.status}")
 
 
 def load_content(session, users: dict, password: str, echo: Callable[[str], None]) -> None:
-    from lms.cascade.demo import load_demo as load_cascade
-    from lms.learning.demo import load_demo as load_learning
-    from lms.sessions.demo import load_demo as load_sessions
-
     load_programs(session, users, password, echo)
     load_sessions(session, users, password, echo)
     load_cascade(session, users, password, echo)
@@ -45,28 +49,21 @@ def load_content(session, users: dict, password: str, echo: Callable[[str], None
 
 def load_compliance(session, users: dict, echo: Callable[[str], None]) -> None:
     """Requirements from every program's audience, and a shorter interval for welders."""
-    import sqlalchemy as sa
-
-    from lms.compliance import services
-    from lms.compliance.models import Requirement
-    from lms.core.errors import Conflict
-    from lms.programs.models import Program
-
     if session.execute(sa.select(Requirement.id).limit(1)).scalar():
         return
     admin = users["admin"]
-    programs = (
+    approved = (
         session.execute(
             sa.select(Program).where(Program.current_version_id.is_not(None)).order_by(Program.code)
         )
         .scalars()
         .all()
     )
-    made = sum(services.requirements_from_audience(session, p, admin.id) for p in programs)
-    ext = next((p for p in programs if p.code == "FS-EXT"), None)
+    made = sum(compliance.requirements_from_audience(session, p, admin.id) for p in approved)
+    ext = next((p for p in approved if p.code == "FS-EXT"), None)
     if ext is not None:
         try:
-            services.add_requirement(
+            compliance.add_requirement(
                 session,
                 program_id=ext.id,
                 department_id=None,

@@ -6,6 +6,14 @@ Importing ``lms.domains.load_models()`` makes the metadata complete (Alembic, te
 from __future__ import annotations
 
 import importlib
+from collections.abc import Iterator
+
+from flask import Blueprint
+
+# core's own tables (audit log, ledger, outbox): imported for their models
+import lms.core.audit  # noqa: F401
+import lms.core.ledger  # noqa: F401
+import lms.core.outbox  # noqa: F401
 
 DOMAINS: tuple[str, ...] = (
     "accounts",
@@ -20,10 +28,6 @@ DOMAINS: tuple[str, ...] = (
 
 
 def load_models() -> None:
-    import lms.core.audit  # noqa: F401
-    import lms.core.ledger  # noqa: F401
-    import lms.core.outbox  # noqa: F401
-
     for name in DOMAINS:
         try:
             importlib.import_module(f"lms.{name}.models")
@@ -32,7 +36,8 @@ def load_models() -> None:
                 raise
 
 
-def blueprints():
+def blueprints() -> Iterator[Blueprint]:
     for name in DOMAINS:
         module = importlib.import_module(f"lms.{name}.routes")
-        yield module.bp
+        bp: Blueprint = module.bp
+        yield bp

@@ -1,5 +1,7 @@
 """Extension objects, created once and bound to the app in create_app()."""
 
+import sqlalchemy as sa
+from flask import Flask
 from flask_babel import Babel
 from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
@@ -26,10 +28,8 @@ def _sqlite_pragmas(dbapi_connection, _record) -> None:
     cur.close()
 
 
-def configure_engine(app) -> None:
+def configure_engine(app: Flask) -> None:
     """Per-dialect settings once the engine exists."""
-    import sqlalchemy as sa
-
     with app.app_context():
         engine = db.engine
         if engine.dialect.name == "sqlite":

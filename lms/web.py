@@ -2,18 +2,22 @@
 
 from __future__ import annotations
 
-from flask import Flask, flash, render_template, request
-from flask_babel import format_date, format_datetime, format_decimal
+from flask import Flask, flash, redirect, render_template, request, url_for
+from flask_babel import format_date, format_datetime, format_decimal, get_locale
 from flask_babel import gettext as _
 from flask_login import current_user
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
 
-from lms import domains
+from lms import cli, domains
+from lms.accounts.forms import LanguageForm
+from lms.accounts.models import User
 from lms.config import ROOT
 from lms.core import afterwork, i18n, nav
 from lms.core.errors import DomainError
-from lms.core.permissions import enforce_declared
+from lms.core.http import safe_next
+from lms.core.markdown import render as render_markdown
+from lms.core.permissions import enforce_declared, has_permission
 from lms.extensions import babel, configure_engine, csrf, db, limiter, login_manager, migrate
 
 CSP = (
@@ -53,15 +57,10 @@ def init_app(app: Flask) -> None:
     app.after_request(_security_headers)
     _init_errors(app)
     _init_templates(app)
-
-    from lms import cli
-
     cli.init_app(app)
 
 
 def _init_login(app: Flask) -> None:
-    from lms.accounts.models import User
-
     login_manager.init_app(app)
     login_manager.login_view = "accounts.login"
     login_manager.login_message = None
@@ -80,10 +79,6 @@ def _init_login(app: Flask) -> None:
 
     @login_manager.unauthorized_handler
     def unauthorized():
-        from flask import redirect, url_for
-
-        from lms.core.http import safe_next
-
         if request.method == "GET":
             flash(_("Please sign in to see this page."), "info")
             return redirect(url_for("accounts.login", next=safe_next(request.full_path)))
@@ -165,9 +160,6 @@ def _init_errors(app: Flask) -> None:
 
 
 def _init_templates(app: Flask) -> None:
-    from lms.accounts.forms import LanguageForm
-    from lms.core.permissions import has_permission
-
     @app.context_processor
     def inject():
         def language_form():
@@ -196,11 +188,7 @@ def _init_templates(app: Flask) -> None:
         }
 
     def babel_locale():
-        from flask_babel import get_locale
-
         return get_locale()
-
-    from lms.core.markdown import render as render_markdown
 
     app.jinja_env.add_extension("jinja2.ext.do")
     app.jinja_env.filters["markdown"] = render_markdown

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sqlalchemy as sa
 from flask_babel import gettext as _
 
 from lms.accounts.models import Department, User
@@ -29,3 +30,11 @@ def manager_choices(session: DbSession) -> list[tuple[int, str]]:
     return [
         (u.id, u.name) for u in session.scalars(search_users(session, role="manager", active=True))
     ]
+
+
+def department_id_by_code(session: DbSession, code: str) -> int | None:
+    """The id of the department with this code (codes are kept in capitals), or None."""
+    found: int | None = session.execute(
+        sa.select(Department.id).where(Department.code == code.upper())
+    ).scalar()
+    return found
