@@ -161,10 +161,9 @@ class Accounts(Plumbing):
             )
         self.insert(User, users)
         self.insert(UserRole, roles)
-        dept_t = Department.__table__
         for dept_id, manager_id in self.managers.items():
             self.s.execute(
-                sa.update(dept_t).where(dept_t.c.id == dept_id).values(manager_id=manager_id)
+                sa.update(Department).where(Department.id == dept_id).values(manager_id=manager_id)
             )
         self.admin_id = admin["id"]
         self.counts.people = len(users)

@@ -15,6 +15,7 @@ from bench.generate.rows import row, table_of
 from lms.core import ledger
 from lms.core.ledger import LedgerEntry
 from lms.core.model import DbSession, utcnow
+from lms.programs.models import Program, ProgramVersion
 
 PASSWORD = "bench-password"
 BATCH = 5000
@@ -45,6 +46,25 @@ class Counts:
 class Plumbing:
     """Explicit ids, batched INSERTs and the ledger chain, for the domain parts below."""
 
+    # what the parts share, set as the run goes: the organisation, the programs, the history
+    admin_id: int
+    divisions: list[int]
+    units: list[int]
+    parent: dict[int, int | None]
+    dept_codes: dict[int, str]
+    dept_names: dict[int, str]
+    people: list[dict[str, Any]]
+    managers: dict[int, int]
+    instructors: list[int]
+    program_rows: list[Program]
+    questions: dict[int, list[int]]
+    pools: dict[int, list[int]]
+    org_name: str
+    base_url: str
+    buf: dict[Any, list[dict[str, Any]]]
+    ledger_items: list[tuple[datetime, str, int, str, int | None]]
+    _req_divisions: dict[int, set[int | None]]
+
     def __init__(
         self,
         session: DbSession,
@@ -68,6 +88,13 @@ class Plumbing:
         self.ledger_rows: list[dict[str, Any]] = []
         self.attempt_numbers: dict[tuple[int, int], int] = {}
         self.last_hash = ledger.GENESIS  # read afresh before the history is chained
+
+    @staticmethod
+    def current(program: Program) -> ProgramVersion:
+        """The approved version a generated program is taught from."""
+        version = program.current_version
+        assert version is not None  # every generated program is signed
+        return version
 
     def new_id(self, model: Any) -> int:
         table = table_of(model)

@@ -19,6 +19,7 @@ from lms.programs.models import Program
 
 class Completions(Programs):
     def log(self, at: datetime, kind: str, oid: int, chash: str, actor: int | None) -> None:
+        """A ledger entry to chain once the history is written, in time order."""
         self.ledger_items.append((at, kind, oid, chash, actor))
 
     def complete(
@@ -35,11 +36,10 @@ class Completions(Programs):
         trainer_completion: int | None = None,
         level: int | None = None,
     ) -> int:
-        v, uid = p.current_version, person["id"]
-        assert v is not None
+        v, uid = self.current(p), person["id"]
         cid = self.new_id(Completion)
         expires = completion_services.expiry_for(v, completed)
-        c = NS(
+        c: Any = NS(
             **row(
                 Completion,
                 id=cid,
@@ -65,13 +65,13 @@ class Completions(Programs):
             at,
             completion_services.LEDGER_KIND,
             cid,
-            completion_services.completion_hash(c),  # type: ignore[arg-type]  # the row's values
+            completion_services.completion_hash(c),
             trainer,
         )
         cert_id = self.new_id(Certificate)
         code = secrets.token_urlsafe(15)
         number = f"BRG-{completed.year}-{cid:07d}"
-        cert = NS(
+        cert: Any = NS(
             **row(
                 Certificate,
                 id=cert_id,
@@ -112,7 +112,7 @@ class Completions(Programs):
             trainer,
         )
         if self.rng.random() < 0.002:
-            rev = NS(
+            rev: Any = NS(
                 **row(
                     Revocation,
                     id=self.new_id(Revocation),
@@ -128,7 +128,7 @@ class Completions(Programs):
                 rev.revoked_at,
                 completion_services.REVOCATION_KIND,
                 rev.id,
-                completion_services.revocation_hash(rev),  # type: ignore[arg-type]  # the row's values
+                completion_services.revocation_hash(rev),
                 self.admin_id,
             )
         return cid

@@ -52,12 +52,12 @@ class Generator(Sessions):
 
     def history(self) -> None:
         cfg = current_app.config["LMS_CONFIG"]
-        self._req_divisions: dict[int, set] = {}
-        self.pools: dict[int, list[int]] = {}
+        self._req_divisions = {}
+        self.pools = {}
         self.org_name, self.base_url = cfg.organisation_name, cfg.base_url
         self.dept_names = dict(self.s.execute(sa.select(Department.id, Department.name)).all())
         self.questions = {
-            p.id: [q.id for q in p.current_version.questions] for p in self.program_rows
+            p.id: [q.id for q in self.current(p).questions] for p in self.program_rows
         }
         self.week0 = self.start - timedelta(days=self.start.weekday())
         buckets, self_paced = self.plan()
@@ -88,7 +88,7 @@ class Generator(Sessions):
             for pi in required_by_dept[person["department_id"]]:
                 audience[pi] += 1
         weeks = [
-            self._weeks_per_session(audience[pi], p.current_version.refresher_months)
+            self._weeks_per_session(audience[pi], self.current(p).refresher_months)
             for pi, p in enumerate(progs)
         ]
         window = (self.today - self.start).days
@@ -102,7 +102,7 @@ class Generator(Sessions):
                 if rng.random() < 0.04:
                     continue  # never trained
                 p = progs[pi]
-                v = p.current_version
+                v = self.current(p)
                 months = v.refresher_months
                 if person["start_date"] > self.start:
                     day = person["start_date"] + timedelta(days=rng.randint(0, 20))
@@ -111,7 +111,7 @@ class Generator(Sessions):
                 else:
                     day = self.start + timedelta(days=rng.randint(0, 40))
                 while day <= self.today:
-                    event = {"person": person, "pi": pi, "absent": False}
+                    event: dict[str, Any] = {"person": person, "pi": pi, "absent": False}
                     if v.delivery_mode == "self_paced":
                         event["day"] = day
                         self_paced.append(event)
@@ -147,10 +147,10 @@ class Generator(Sessions):
         return buckets, self_paced
 
     def build(self, buckets: dict[tuple, list[dict]], self_paced: list[dict]) -> None:
-        self.buf: dict[Any, list[dict[str, Any]]] = {model: [] for model, _name in WRITE_ORDER}
-        self.ledger_items: list[tuple] = []
+        self.buf = {model: [] for model, _name in WRITE_ORDER}
+        self.ledger_items = []
         # cascade sessions (level 1) after the instructors' sessions of the same day
-        work = [(e["day"], 0, i, None, e) for i, e in enumerate(self_paced)]
+        work: list[tuple[Any, ...]] = [(e["day"], 0, i, None, e) for i, e in enumerate(self_paced)]
         work += [
             (key[0], 0 if key[2] is None else 1, i, key, people)
             for i, (key, people) in enumerate(buckets.items())
@@ -187,7 +187,7 @@ class Generator(Sessions):
         """Split one bucket into sessions of at most 25, held the same day."""
         day, pi, dept = key
         p = self.program_rows[pi]
-        v = p.current_version
+        v = self.current(p)
         n = -(-len(people) // 25)
         size, extra = divmod(len(people), n)
         start = 0

@@ -13,8 +13,7 @@ from lms.learning.models import Attempt, AttemptQuestion
 class Learning(Completions):
     def self_paced(self, event: dict[str, Any]) -> None:
         person, p = event["person"], self.program_rows[event["pi"]]
-        v, uid, day = p.current_version, event["person"]["id"], event["day"]
-        assert v is not None
+        v, uid, day = self.current(p), event["person"]["id"], event["day"]
         attempt_id = None
         tries = 2 if self.rng.random() < 0.12 else 1  # some fail once, then pass
         for t in range(tries):

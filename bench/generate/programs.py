@@ -14,7 +14,7 @@ from lms.accounts.models import User
 from lms.compliance import services as compliance
 from lms.compliance.models import Requirement
 from lms.programs import services as programs
-from lms.programs.models import Program, Question
+from lms.programs.models import Question
 
 ORG_WIDE_EVERY = 6  # every sixth program is required of everyone, the others of a division or two
 
@@ -32,14 +32,13 @@ class Programs(Accounts):
             ("technical", "targeted", "instructor_led", 24),
             ("fire", "fire_minimum", "instructor_led", 36),
         ]
-        self.program_rows: list[Program] = []
+        self.program_rows = []
         for i in range(self.n_programs):
             category, briefing, mode, months = kinds[i % len(kinds)]
             # required of everyone, or of a division or two (its audience says the same, so
             # that "My training" lists what the compliance matrix expects of the person)
-            if i % ORG_WIDE_EVERY == 0:
-                divisions = []
-            else:
+            divisions: list[int] = []
+            if i % ORG_WIDE_EVERY != 0:
                 k = min(len(self.divisions), 1 if self.rng.random() < 0.7 else 2)
                 divisions = self.rng.sample(self.divisions, k=k)
             meta = programs.VersionMeta(
@@ -101,7 +100,8 @@ class Programs(Accounts):
             programs.submit(self.s, version, self.admin_id)
             programs.sign(self.s, version, head, PASSWORD, "approved")
             self.program_rows.append(program)
-            for d in divisions or [None]:
+            scopes: list[int | None] = [*divisions] or [None]  # None: the whole organisation
+            for d in scopes:
                 compliance.add_requirement(
                     self.s,
                     program_id=program.id,

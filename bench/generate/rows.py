@@ -22,7 +22,7 @@ def _spec(table: sa.Table) -> tuple[tuple[str, Any, bool], ...]:
     """(column, default, callable?) for every column, in table order."""
     spec = []
     for col in table.c:
-        default = col.default
+        default: Any = col.default
         if default is not None and getattr(default, "is_scalar", False):
             spec.append((col.key, default.arg, False))
         elif default is not None and getattr(default, "is_callable", False):

@@ -58,7 +58,7 @@ class Sessions(Learning):
                 created_at=created,
             )
         )
-        ts_ns = NS(
+        ts_ns: Any = NS(
             id=sid,
             program=NS(code=p.code),
             version=NS(number=v.number, content_hash=v.content_hash),
@@ -67,7 +67,9 @@ class Sessions(Learning):
             ends_at=ends,
             place="Training room",
         )
-        marks, acks, attended = [], [], []
+        marks: list[Any] = []
+        acks: list[Any] = []
+        attended: list[dict[str, Any]] = []
         for event in sorted(group, key=lambda e: e["person"]["id"]):
             person = event["person"]
             uid = person["id"]
@@ -85,7 +87,7 @@ class Sessions(Learning):
                     created_at=created,
                 )
             )
-            mark = NS(
+            mark: Any = NS(
                 **row(
                     AttendanceMark,
                     id=self.new_id(AttendanceMark),
@@ -102,7 +104,7 @@ class Sessions(Learning):
             marks.append(mark)
             if event["absent"]:
                 continue
-            ack = NS(
+            ack: Any = NS(
                 **row(
                     Acknowledgment,
                     id=self.new_id(Acknowledgment),
@@ -124,7 +126,7 @@ class Sessions(Learning):
             attended.append(event)
         sig_id = self.new_id(SessionSignature)
         chash = ledger.sha256(sessions.attendance_content(ts_ns, marks, acks))
-        sig = NS(
+        sig: Any = NS(
             **row(
                 SessionSignature,
                 id=sig_id,
