@@ -34,12 +34,14 @@ def load_content(session, users: dict, password: str, echo: Callable[[str], None
     from lms.cascade.demo import load_demo as load_cascade
     from lms.learning.demo import load_demo as load_learning
     from lms.sessions.demo import load_demo as load_sessions
+    from lms.support.demo import load_demo as load_support
 
     load_programs(session, users, password, echo)
     load_sessions(session, users, password, echo)
     load_cascade(session, users, password, echo)
     load_compliance(session, users, echo)
     load_learning(session, users, password, echo)
+    load_support(session, users, password, echo)
 
 
 def load_compliance(session, users: dict, echo: Callable[[str], None]) -> None:

@@ -7,7 +7,17 @@ from wtforms import HiddenField, IntegerField, SelectField, StringField, SubmitF
 
 from lms.core.forms import length, number_range, optional, required
 from lms.support.labels import CATEGORY_LABELS, LINE_LABELS, PRIORITY_LABELS
-from lms.support.models import PRIORITIES
+from lms.support.models import MAX_ATTACHMENT, PRIORITIES
+
+
+def _file_kw() -> dict:
+    return {
+        "accept": "application/pdf,image/png,image/jpeg",
+        "data-max-bytes": MAX_ATTACHMENT,
+        "data-too-large": _l(
+            "This file is larger than 5 MB and was taken off. Choose a smaller one."
+        ),
+    }
 
 
 def _category_choices() -> list[tuple[str, str]]:
@@ -24,7 +34,10 @@ class RaiseForm(FlaskForm):
         _l("Describe the problem: what you did, what you expected, what happened"),
         validators=[required(), length(10000)],
     )
-    attachment = FileField(_l("Screenshot or document (optional: PDF, PNG or JPEG, at most 5 MB)"))
+    attachment = FileField(
+        _l("Screenshot or document (optional: PDF, PNG or JPEG, at most 5 MB)"),
+        render_kw=_file_kw(),
+    )
     submit = SubmitField(_l("Send to support"))
 
     def __init__(self, *args, **kwargs):
@@ -34,7 +47,9 @@ class RaiseForm(FlaskForm):
 
 class ReplyForm(FlaskForm):
     body = TextAreaField(_l("Your reply"), validators=[required(), length(10000)])
-    attachment = FileField(_l("Attach a file (optional: PDF, PNG or JPEG, at most 5 MB)"))
+    attachment = FileField(
+        _l("Attach a file (optional: PDF, PNG or JPEG, at most 5 MB)"), render_kw=_file_kw()
+    )
     submit = SubmitField(_l("Send reply"))
 
 

@@ -28,6 +28,8 @@ DEFAULT_ANSWER_HOURS: dict[str, int] = {"low": 72, "normal": 24, "high": 8, "urg
 STATUSES: tuple[str, ...] = ("open", "answered", "closed")
 # 1 first-line support, 2 second line, 3 the system administrators.
 LINES: tuple[int, ...] = (1, 2, 3)
+# Attachments: PDF, PNG or JPEG (recognised by content) up to this size.
+MAX_ATTACHMENT = 5 * 1024 * 1024
 EVENT_KINDS: tuple[str, ...] = ("raised", "reply", "escalated", "triaged", "closed")
 
 

@@ -45,3 +45,20 @@ def board(session, now: datetime, line: int | None = None) -> list[BoardLine]:
         if req.overdue(now):
             entry.overdue += 1
     return list(lines.values())
+
+
+def waiting_for(session, line: int, now: datetime) -> tuple[int, int]:
+    """(open requests at the line, of which past their time to first answer)."""
+    open_at_line = sa.and_(HelpRequest.status != "closed", HelpRequest.line == line)
+    late = sa.and_(
+        open_at_line,
+        HelpRequest.first_answered_at.is_(None),
+        HelpRequest.answer_due_at < now,
+    )
+    row = session.execute(
+        sa.select(
+            sa.func.count(HelpRequest.id).filter(open_at_line),
+            sa.func.count(HelpRequest.id).filter(late),
+        )
+    ).one()
+    return int(row[0]), int(row[1])

@@ -334,6 +334,7 @@ def answer_times():
 
 nav.register(_l("Help requests"), "support.index", "support.raise", order=90)
 nav.register(_l("Support staff"), "support.staff", "support.admin", order=93, group="admin")
+nav.register_home_panel("support/_home.html", "support.work", order=15)
 
 
 @bp.app_context_processor
@@ -344,4 +345,17 @@ def _help_link():
             return request.full_path.rstrip("?")
         return url_for("support.new", page=request.full_path.rstrip("?"))
 
-    return {"help_link": help_link}
+    def support_waiting() -> dict | None:
+        """For support staff on the start page: what waits at their line."""
+        if not current_user.is_authenticated:
+            return None
+        line = services.staff_line(db.session, current_user)
+        if line is None:
+            return None
+        total, late = queries.waiting_for(db.session, line, utcnow())
+        return {"line": line, "total": total, "late": late, "you_work": labels.YOU_WORK[line]}
+
+    return {
+        "help_link": help_link,
+        "support_waiting": support_waiting,
+    }

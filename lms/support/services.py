@@ -26,6 +26,7 @@ from lms.support.labels import CATEGORY_LABELS, PASSED_TO, PRIORITY_LABELS, WITH
 from lms.support.models import (
     CATEGORIES,
     DEFAULT_ANSWER_HOURS,
+    MAX_ATTACHMENT,
     PRIORITIES,
     HelpRequest,
     HelpRequestAttachment,
@@ -40,7 +41,6 @@ ALLOWED_UPLOADS = {
     b"\x89PNG\r\n\x1a\n": ("image/png", ".png"),
     b"\xff\xd8\xff": ("image/jpeg", ".jpg"),
 }
-MAX_ATTACHMENT = 5 * 1024 * 1024
 NOTICE_KIND = "support_request"
 
 

@@ -43,7 +43,14 @@ def test_raise_escalate_twice_answer_and_close(new_page, make_user, tmp_path):
     expect(page.locator(".facts")).to_contain_text("/account")
     assert_accessible(page, "help request form")
 
-    # A wrong file is refused with a message, and nothing typed is lost.
+    # A file over 5 MB is taken off the form before it is sent, with a message.
+    page.get_by_label("Screenshot or document").set_input_files(
+        {"name": "huge.png", "mimeType": "image/png", "buffer": PNG + b"\0" * (6 * 1024 * 1024)}
+    )
+    expect(page.locator("#attachment-size")).to_contain_text("larger than 5 MB")
+    assert page.get_by_label("Screenshot or document").evaluate("el => el.files.length") == 0
+
+    # A wrong file is refused by the server with a message, and nothing typed is lost.
     bad = tmp_path / "notes.png"
     bad.write_bytes(b"GIF89a pretending")
     page.get_by_label("In a few words, what is wrong?").fill("Cannot change my PIN")

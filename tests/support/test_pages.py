@@ -146,6 +146,8 @@ def test_first_line_answers_escalates_and_the_board_shows_lines(
 
 def test_staff_page_appoints_and_sets_answer_times(client, login_as, make_user):
     login_as("admin")
+    hub = client.get("/admin/")
+    assert 'href="/support/staff"' in hub.get_data(as_text=True) and "Support staff" in text_of(hub)
     person = make_user(name="New Agent")
     resp = client.post("/support/staff/appoint", data={"user_id": person.id, "line": 2})
     assert resp.status_code == 302
@@ -156,3 +158,38 @@ def test_staff_page_appoints_and_sets_answer_times(client, login_as, make_user):
     bad = client.post("/support/staff/times", data={**data, "hours_low": 0})
     assert bad.status_code == 400 and "Enter a number in the allowed range." in text_of(bad)
     assert "New Agent" in text_of(client.get("/support/staff"))
+    assert services.answer_hours(db.session) == {"low": 48, "normal": 12, "high": 4, "urgent": 1}
+
+
+def test_default_answer_times():
+    assert services.answer_hours(db.session) == {"low": 72, "normal": 24, "high": 8, "urgent": 2}
+
+
+def test_the_start_page_tells_staff_what_waits_at_their_line(client, make_user, first_line):
+    owner = make_user(name="Owen Owner")
+    Auth(client).login(owner)
+    _post_new(client)
+    assert "Help requests at your line" not in text_of(client.get("/"))
+    Auth(client).logout()
+    Auth(client).login(first_line)
+    text = text_of(client.get("/"))
+    assert "Help requests at your line" in text
+    assert "1 open help request waits at your line." in text
+
+
+def test_demo_help_desk_is_idempotent(app):
+    from lms import demo
+    from lms.accounts.services import find_by_email
+    from lms.support import demo as support_demo
+
+    demo.load_demo(db.session, password="x" * 12, echo=lambda _m: None)
+    db.session.commit()
+    users = {k: find_by_email(db.session, demo.email_for(k)) for k, *_r in demo.PEOPLE}
+    count = db.session.execute(sa.select(sa.func.count(HelpRequest.id))).scalar()
+    assert count == 2
+    stuck = db.session.execute(sa.select(HelpRequest).where(HelpRequest.line == 2)).scalar_one()
+    assert [e.kind for e in stuck.events] == ["raised", "reply", "reply", "escalated"]
+    support_demo.load_demo(db.session, users, "x", lambda _m: None)
+    db.session.commit()
+    assert db.session.execute(sa.select(sa.func.count(HelpRequest.id))).scalar() == 2
+    assert services.staff_line(db.session, users["emp16"]) == 1
