@@ -59,3 +59,8 @@ APPOINTED = {
     1: _l("%(name)s now works in first-line support."),
     2: _l("%(name)s now works in second-line support."),
 }
+ARRIVED = {
+    1: _l("A new help request waits for first-line support."),
+    2: _l("A help request was passed on to second-line support."),
+    3: _l("A help request was passed on to the system administrators."),
+}

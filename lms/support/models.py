@@ -156,3 +156,12 @@ class HelpRequestAttachment(Base):
 
     request: Mapped[HelpRequest] = relationship(back_populates="attachments")
     event: Mapped[HelpRequestEvent] = relationship(back_populates="attachments")
+
+
+@sa.event.listens_for(HelpRequestEvent, "before_update")
+@sa.event.listens_for(HelpRequestEvent, "before_delete")
+@sa.event.listens_for(HelpRequestAttachment, "before_update")
+@sa.event.listens_for(HelpRequestAttachment, "before_delete")
+def _append_only(_mapper, _connection, target) -> None:
+    """The history and its files are appended, never changed (the ORM refuses it)."""
+    raise RuntimeError(f"{type(target).__name__} rows are append-only")

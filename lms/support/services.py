@@ -13,16 +13,17 @@ from dataclasses import dataclass
 from datetime import timedelta
 
 import sqlalchemy as sa
+from flask_babel import format_datetime
 from flask_babel import gettext as _
 
-from lms.accounts.models import User
+from lms.accounts.models import User, UserRole
 from lms.core import audit, ledger, outbox
 from lms.core.errors import Conflict, DomainError, NotAllowed, NotFound
 from lms.core.model import utcnow
 from lms.learning.models import Attempt
 from lms.programs.models import Program
 from lms.sessions.models import TrainingSession
-from lms.support.labels import CATEGORY_LABELS, PASSED_TO, PRIORITY_LABELS, WITH_LINE
+from lms.support.labels import ARRIVED, CATEGORY_LABELS, PASSED_TO, PRIORITY_LABELS, WITH_LINE
 from lms.support.models import (
     CATEGORIES,
     DEFAULT_ANSWER_HOURS,
@@ -41,7 +42,8 @@ ALLOWED_UPLOADS = {
     b"\x89PNG\r\n\x1a\n": ("image/png", ".png"),
     b"\xff\xd8\xff": ("image/jpeg", ".jpg"),
 }
-NOTICE_KIND = "support_request"
+NOTICE_KIND = "support_request"  # to the requester
+QUEUE_KIND = "support_queue"  # to the staff of the line a request comes to
 
 
 @dataclass(frozen=True)
@@ -241,6 +243,56 @@ def _notify(session, req: HelpRequest, kind: str, actor: User, text: str = "") -
     )
 
 
+def staff_of_line(session, line: int) -> list[User]:
+    """Who works the line: its appointed agents, or the administrators when there are none
+    (and always for the third line)."""
+    if line < ADMIN_LINE:
+        people = list(
+            session.execute(
+                sa.select(User)
+                .join(SupportAgent, SupportAgent.user_id == User.id)
+                .where(SupportAgent.line == line, SupportAgent.active.is_(True), User.active)
+                .order_by(User.id)
+            ).scalars()
+        )
+        if people:
+            return people
+    return list(
+        session.execute(
+            sa.select(User)
+            .join(UserRole, UserRole.user_id == User.id)
+            .where(UserRole.role == "admin", User.active)
+            .order_by(User.id)
+        ).scalars()
+    )
+
+
+def _notify_line(session, req: HelpRequest, actor: User, reply_text: str | None = None) -> None:
+    """Tell the staff of the line that a request has come to them (or that its requester
+    replied), each in their own language."""
+    for person in staff_of_line(session, req.line):
+        if person.id == actor.id:
+            continue
+
+        def render() -> tuple[str, str]:
+            subject = _("Help request #%(id)s: %(subject)s", id=req.id, subject=req.subject)
+            if reply_text is not None:
+                return subject, _("%(name)s replied:", name=actor.name) + "\n\n" + reply_text
+            when = format_datetime(req.answer_due_at, "short")
+            body = _("From %(name)s. Answer by %(when)s.", name=req.requester.name, when=when)
+            return subject, str(ARRIVED[req.line]) + "\n\n" + body
+
+        subject, body = outbox.in_locale(person, render)
+        outbox.queue(
+            session,
+            user_id=person.id,
+            kind=QUEUE_KIND,
+            subject=subject,
+            body=body,
+            link=f"/support/{req.id}",
+        )
+
+
 def _hours_for(session, priority: str) -> int:
     return answer_hours(session)[priority]
 
@@ -315,6 +367,7 @@ def raise_request(
     session.flush()
     session.refresh(req, ["requester"])
     _notify(session, req, "raised", requester)
+    _notify_line(session, req, requester)
     return req
 
 
@@ -350,6 +403,8 @@ def reply(
         _attach(session, req, event, upload)
     if is_requester:
         req.status = "open"
+        session.flush()
+        _notify_line(session, req, actor, reply_text=body)
     else:
         req.status = "answered"
         if req.first_answered_at is None:
@@ -372,6 +427,7 @@ def escalate(session, req: HelpRequest, actor: User, reason: str) -> HelpRequest
     event = _event(session, req, "escalated", actor, reason, from_line=before, to_line=req.line)
     session.flush()
     _notify(session, req, "escalated", actor, reason)
+    _notify_line(session, req, actor)
     return event
 
 

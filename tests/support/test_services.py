@@ -132,6 +132,8 @@ def test_the_first_answer_stops_the_clock_and_replies_go_both_ways(staffed, time
     assert req.first_answered_at is not None and not req.overdue(utcnow())
     services.reply(db.session, req, staffed["employee"], "It did not help.")
     assert req.status == "open"
+    told = _notices(staffed["first"])[-1]  # the first line hears of the requester's reply
+    assert "It did not help." in told.body and "Anna Employee" in told.body
     with pytest.raises(NotAllowed):
         services.reply(db.session, req, staffed["other"], "me too")
     db.session.commit()
@@ -156,8 +158,35 @@ def test_the_requester_closes_and_a_closed_request_takes_nothing_more(staffed):
     assert queries.board(db.session, utcnow())[0].requests == []
 
 
+def test_staff_of_the_line_hear_of_each_request_that_comes_to_them(staffed, make_user):
+    other_admin = make_user("admin", name="Second Admin", locale="ru")
+    req = _raise(staffed["employee"])
+    first = _notices(staffed["first"])
+    # Fred has chosen no language: the organisation's default (Latvian)
+    assert len(first) == 1 and "pirmās līnijas atbalstu" in first[0].body
+    assert _notices(staffed["second"]) == [] and _notices(staffed["admin"]) == []
+    services.escalate(db.session, req, staffed["first"], "Why")
+    assert len(_notices(staffed["second"])) == 1
+    services.escalate(db.session, req, staffed["second"], "Why not")
+    db.session.commit()
+    assert len(_notices(staffed["admin"])) == 1
+    # each in their own language
+    assert "системным администраторам" in _notices(other_admin)[0].body
+
+
+def test_without_agents_the_administrators_take_the_first_line(people):
+    _raise(people["employee"])
+    assert len(_notices(people["admin"])) == 1
+    assert services.can_act(db.session, people["admin"], db.session.get(HelpRequest, 1))
+
+
 def test_history_is_append_only(staffed):
     req = _raise(staffed["employee"])
+    req.events[0].body = "rewritten"
+    with pytest.raises(RuntimeError, match="append-only"):
+        db.session.flush()
+    db.session.rollback()
+    req = db.session.get(HelpRequest, req.id)
     services.reply(db.session, req, staffed["first"], "Answer")
     db.session.commit()
     ids = [e.id for e in req.events]
