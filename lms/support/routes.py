@@ -117,7 +117,15 @@ def new():
             return redirect(url_for("support.detail", request_id=req.id))
     elif request.method == "POST":
         status = 400
-    return render_template("support/new.html", form=form, context=context), status
+    return (
+        render_template(
+            "support/new.html",
+            form=form,
+            context=context,
+            about=services.context_objects(db.session, context),
+        ),
+        status,
+    )
 
 
 def _detail(request_id: int, status: int = 200, **forms):

@@ -306,6 +306,14 @@ def _clean(text: str | None, field: str, most: int) -> str:
     return text
 
 
+def context_objects(session, context: Context) -> dict:
+    """The program and session a context names, to show the person what will be sent."""
+    return {
+        "program": session.get(Program, context.program_id) if context.program_id else None,
+        "session": session.get(TrainingSession, context.session_id) if context.session_id else None,
+    }
+
+
 def raise_request(
     session,
     requester: User,
@@ -331,8 +339,12 @@ def raise_request(
     if program_id is not None and session.get(Program, program_id) is None:
         program_id = None
     session_id = context.session_id
-    if session_id is not None and session.get(TrainingSession, session_id) is None:
-        session_id = None
+    if session_id is not None:
+        ts = session.get(TrainingSession, session_id)
+        if ts is None:
+            session_id = None
+        elif program_id is None:
+            program_id = ts.program_id
     attempt_id = context.attempt_id
     if attempt_id is not None:
         attempt = session.get(Attempt, attempt_id)

@@ -54,7 +54,7 @@ def test_raise_with_context_from_the_page(client, login_as, make_program):
     resp = client.get(f"/support/new?page={page}", headers={"User-Agent": "TestBrowser/1.0"})
     assert resp.status_code == 200
     text = text_of(resp)
-    assert page in text and "TestBrowser/1.0" in text and f"#{program.id}" in text
+    assert page in text and "TestBrowser/1.0" in text and program.code in text
     resp = _post_new(client, page=page)
     assert resp.status_code == 302
     req = db.session.execute(sa.select(HelpRequest)).scalar_one()
@@ -193,3 +193,31 @@ def test_demo_help_desk_is_idempotent(app):
     db.session.commit()
     assert db.session.execute(sa.select(sa.func.count(HelpRequest.id))).scalar() == 2
     assert services.staff_line(db.session, users["emp16"]) == 1
+
+
+def test_context_from_a_session_page_and_an_own_quiz_attempt(
+    client, login_as, make_user, make_program
+):
+    from datetime import datetime, timedelta
+
+    from lms.learning import services as learning
+    from tests.sessions.conftest import approve_without_quiz, schedule_session
+
+    user = login_as("employee", name="Eve Employee")
+    briefing = approve_without_quiz(make_program(approved=False, code="FS-S"))
+    ts = schedule_session(
+        program=briefing,
+        instructor=make_user("instructor"),
+        start=(datetime.now() + timedelta(days=2)).replace(second=0, microsecond=0),
+    )
+    assert _post_new(client, page=f"/sessions/{ts.id}").status_code == 302
+    quiz_program = make_program(code="FS-Q")
+    attempt = learning.start_attempt(db.session, user, quiz_program)
+    db.session.commit()
+    assert _post_new(client, page=f"/learning/attempts/{attempt.id}").status_code == 302
+    rows = db.session.execute(
+        sa.select(HelpRequest.session_id, HelpRequest.attempt_id, HelpRequest.program_id).order_by(
+            HelpRequest.id
+        )
+    ).all()
+    assert rows == [(ts.id, None, briefing.id), (None, attempt.id, quiz_program.id)]
