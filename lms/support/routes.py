@@ -2,17 +2,18 @@
 
 from __future__ import annotations
 
+import io
 from urllib.parse import urlsplit
 
 import sqlalchemy as sa
 from flask import (
     Blueprint,
-    Response,
     current_app,
     flash,
     redirect,
     render_template,
     request,
+    send_file,
     url_for,
 )
 from flask_babel import format_timedelta, get_locale
@@ -232,14 +233,16 @@ def triage(request_id: int):
 @requires("support.raise")
 def attachment(attachment_id: int):
     att = services.load_attachment(db.session, attachment_id, current_user)
-    return Response(
-        att.data,
+    response = send_file(
+        io.BytesIO(att.data),
         mimetype=att.content_type,
-        headers={
-            "Content-Disposition": f'attachment; filename="{att.filename}"',
-            "Cache-Control": "private, no-store",
-        },
+        as_attachment=True,
+        download_name=att.filename,  # non-ASCII names are sent RFC 5987-encoded
+        etag=False,
+        max_age=0,
     )
+    response.headers["Cache-Control"] = "private, no-store"
+    return response
 
 
 @bp.route("/board")

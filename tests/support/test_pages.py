@@ -99,10 +99,12 @@ def test_an_empty_form_names_the_fields(client, login_as):
 def test_another_person_cannot_see_a_request_or_its_file(client, make_user, first_line):
     owner = make_user(name="Owen Owner")
     Auth(client).login(owner)
-    _post_new(client, attachment=(io.BytesIO(PNG), "shot.png"))
+    _post_new(client, attachment=(io.BytesIO(PNG), "ekrāns.png"))
     req = db.session.execute(sa.select(HelpRequest)).scalar_one()
     att = db.session.execute(sa.select(HelpRequestAttachment)).scalar_one()
-    assert client.get(f"/support/attachments/{att.id}").status_code == 200
+    got = client.get(f"/support/attachments/{att.id}")
+    assert got.status_code == 200 and got.data == PNG and got.mimetype == "image/png"
+    assert "filename*=UTF-8''ekr%C4%81ns.png" in got.headers["Content-Disposition"]
     Auth(client).logout()
     Auth(client).login(make_user(name="Nosy Neighbour"))
     for url in (f"/support/{req.id}", f"/support/attachments/{att.id}"):
