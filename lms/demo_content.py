@@ -16,6 +16,7 @@ from lms.programs import services as programs
 from lms.programs.models import Program
 from lms.programs.packs import import_pack
 from lms.sessions.demo import load_demo as load_sessions
+from lms.support.demo import load_demo as load_support
 
 
 def course_pack_folders() -> list:
@@ -45,6 +46,7 @@ def load_content(session, users: dict, password: str, echo: Callable[[str], None
     load_cascade(session, users, password, echo)
     load_compliance(session, users, echo)
     load_learning(session, users, password, echo)
+    load_support(session, users, password, echo)
 
 
 def load_compliance(session, users: dict, echo: Callable[[str], None]) -> None:

@@ -43,6 +43,14 @@ PERMISSIONS: dict[str, frozenset[str]] = {
     "compliance.view": frozenset({"admin", "manager", "auditor", "instructor"}),
     "compliance.manage": frozenset({"admin"}),
     "cascade.designate": frozenset({"admin", "manager"}),
+    # help requests: anyone signed in raises one and follows their own
+    "support.raise": frozenset(ROLES),
+    # answering, escalating and the board: people appointed to first- or second-line support,
+    # who may hold any role, and administrators (the third line); the object-level rule is
+    # support.services.staff_line
+    "support.work": frozenset(ROLES),
+    # appointing support staff and setting the times to first answer
+    "support.admin": frozenset({"admin"}),
 }
 
 PUBLIC_ATTR = "_lms_public"

@@ -10,6 +10,11 @@ from lms.core.permissions import PERMISSIONS, ROLES, declared
 
 SKIP_METHODS = {"HEAD", "OPTIONS"}
 
+# Permissions every role holds by name whose object-level rule also wants an appointment:
+# support.work needs first- or second-line support (lms.support.services.staff_line);
+# administrators are the third line and need none.
+APPOINTED = {"support.work"}
+
 
 def _rules(app):
     for rule in app.url_map.iter_rules():
@@ -72,7 +77,9 @@ def test_each_role_sees_exactly_its_routes(app, client, login_as, role):
         if decl == "public" or "GET" not in rule.methods:
             continue
         resp = client.get(_url(rule))
-        if role in PERMISSIONS[decl]:
+        if decl in APPOINTED and role != "admin":
+            assert resp.status_code == 403, (role, rule.rule, resp.status_code)
+        elif role in PERMISSIONS[decl]:
             assert resp.status_code in (200, 302, 303, 400, 404), (
                 role,
                 rule.rule,
@@ -94,6 +101,25 @@ def test_each_role_is_refused_posts_outside_its_permissions(app, client, login_a
         if role not in PERMISSIONS[decl]:
             resp = client.post(_url(rule), data={})
             assert resp.status_code == 403, (role, rule.rule, resp.status_code)
+
+
+@pytest.mark.parametrize("line", [1, 2])
+def test_appointed_support_staff_reach_the_support_routes(app, client, login_as, line):
+    from lms.extensions import db
+    from lms.support import services
+
+    user = login_as("employee", name=f"Support line {line}")
+    services.appoint(db.session, user_id=user.id, line=line, actor_id=None)
+    db.session.commit()
+    reached = 0
+    for rule in _rules(app):
+        decl = declared(app.view_functions[rule.endpoint])
+        if decl not in APPOINTED or "GET" not in rule.methods:
+            continue
+        resp = client.get(_url(rule))
+        assert resp.status_code in (200, 302, 303, 400, 404), (line, rule.rule, resp.status_code)
+        reached += 1
+    assert reached
 
 
 def test_a_route_without_a_permission_is_refused(app):
