@@ -15,6 +15,7 @@ DOMAINS: tuple[str, ...] = (
     "learning",
     "compliance",
     "cascade",
+    "exams",
     "auditor",
 )
 

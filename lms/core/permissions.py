@@ -36,6 +36,11 @@ PERMISSIONS: dict[str, frozenset[str]] = {
     "compliance.view": frozenset({"admin", "manager", "auditor", "instructor"}),
     "compliance.manage": frozenset({"admin"}),
     "cascade.designate": frozenset({"admin", "manager"}),
+    # exam sessions: managing points and sessions; seeing all of them (and their access
+    # journals); taking part (appointed or a candidate; object-level rules in exams.services)
+    "exams.manage": frozenset({"admin", "instructor"}),
+    "exams.view_all": frozenset({"admin", "instructor", "manager", "auditor"}),
+    "exams.run": frozenset(ROLES),
 }
 
 PUBLIC_ATTR = "_lms_public"
