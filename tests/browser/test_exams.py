@@ -8,6 +8,7 @@ from __future__ import annotations
 import csv
 import io
 from datetime import datetime, timedelta
+from pathlib import Path
 
 import pytest
 from playwright.sync_api import expect
@@ -173,7 +174,7 @@ def test_exam_from_checklist_to_signed_protocol(new_page, make_user, make_progra
     # the journal, exported
     with m.expect_download() as dl:
         m.get_by_role("link", name="Download CSV").click()
-    rows = list(csv.reader(io.StringIO(open(dl.value.path(), encoding="utf-8-sig").read())))
+    rows = list(csv.reader(io.StringIO(Path(dl.value.path()).read_text(encoding="utf-8-sig"))))
     names = [r[1] for r in rows[1:]]
     assert names.count("Oskars Tehniķis") == 2  # the entry and the line with its exit
     assert "Anna Bērziņa" in names and "Vera Piegādātāja" in names
