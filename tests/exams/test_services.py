@@ -259,3 +259,37 @@ def test_appointments_keep_roles_apart(exam_setup):
         services.appoint(db.session, setup.exam, setup.anna, "member", None)
     with pytest.raises(Conflict):
         services.add_candidate(db.session, setup.exam, setup.technician, None)
+
+
+def test_the_software_check_hours_come_from_the_environment():
+    from lms.config import Config
+
+    assert Config.from_env({}).exam_software_check_hours == 2
+    assert Config.from_env({"LMS_EXAM_SOFTWARE_CHECK_HOURS": "3"}).exam_software_check_hours == 3
+
+
+def test_an_altered_journal_line_is_named_by_verification(exam_setup):
+    import sqlalchemy as sa
+
+    setup = exam_setup()
+    line = services.record_access(
+        db.session,
+        setup.exam,
+        setup.technician,
+        person=None,
+        person_name="Visitor Vera",
+        role="visitor",
+        area="room",
+        time_in=utcnow() - timedelta(minutes=3),
+        reason="Delivered water",
+    )
+    db.session.commit()
+    assert ledger.verify(db.session).ok
+    db.session.execute(
+        sa.update(AccessEntry).where(AccessEntry.id == line.id).values(reason="Nothing to see")
+    )
+    db.session.commit()
+    report = ledger.verify(db.session)
+    assert [(p.kind, p.object_id) for p in report.problems] == [
+        (services.ACCESS_KIND, str(line.id))
+    ]
