@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
@@ -66,3 +66,26 @@ def examinable_programs(session) -> list[Program]:
             .order_by(Program.code)
         ).scalars()
     )
+
+
+def quiz_attempts(session, exam: ExamSession) -> dict[int, tuple[int, bool, datetime]]:
+    """When the test is the program's quiz: each candidate's last submitted attempt made while
+    the exam was open, {user id: (score, passed, finished at)}, for the commission to confirm."""
+    from lms.learning.models import Attempt
+
+    if exam.test_kind != "quiz" or exam.opened_at is None:
+        return {}
+    # times of opening and closing are kept to the second: count the whole second of closing
+    end = (exam.closed_at or exam.ends_at + timedelta(days=1)) + timedelta(seconds=1)
+    rows = session.execute(
+        sa.select(Attempt.user_id, Attempt.score_percent, Attempt.passed, Attempt.finished_at)
+        .where(
+            Attempt.program_id == exam.program_id,
+            Attempt.user_id.in_([c.user_id for c in exam.candidates]),
+            Attempt.state == "submitted",
+            Attempt.finished_at >= exam.opened_at,
+            Attempt.finished_at < end,
+        )
+        .order_by(Attempt.finished_at, Attempt.id)
+    ).all()
+    return {uid: (score, bool(passed), at) for uid, score, passed, at in rows}

@@ -60,6 +60,11 @@ def _local_input(moment: datetime | None) -> datetime | None:
     return queries.to_local(moment).replace(tzinfo=None) if moment else None
 
 
+def _local_now() -> datetime:
+    """Now, in the organisation's zone, to the minute (a form's default time)."""
+    return queries.to_local(utcnow()).replace(tzinfo=None, second=0, microsecond=0)
+
+
 def _utc(local: datetime | None) -> datetime | None:
     return queries.to_utc(local) if local else None
 
@@ -174,6 +179,7 @@ def new():
     form.program_id.choices = [
         (p.id, f"{p.code}: {pick(p.current_version.title, lang)[0]}")
         for p in queries.examinable_programs(db.session)
+        if p.current_version is not None
     ]
     status = 200
     if form.validate_on_submit():
@@ -225,9 +231,7 @@ def _render_show(exam: ExamSession, status: int = 200, **forms: Any):
     appoint.user_id.choices = people
     candidate = forms.get("candidate") or CandidateForm(formdata=None, prefix="candidate")
     candidate.user_id.choices = people
-    access = forms.get("access") or AccessForm(
-        formdata=None, prefix="access", time_in=_local_input(utcnow()).replace(second=0)
-    )
+    access = forms.get("access") or AccessForm(formdata=None, prefix="access", time_in=_local_now())
     access.person_id.choices = [(0, _("Someone without an account"))] + people[1:]
     admitted = services.admission(db.session, exam.program_id, [c.user_id for c in exam.candidates])
     return render_template(
@@ -246,6 +250,7 @@ def _render_show(exam: ExamSession, status: int = 200, **forms: Any):
         lines=lines,
         own_line=services.open_self_sign_in(db.session, exam, user.id),
         results=results,
+        attempts=queries.quiz_attempts(db.session, exam),
         sigs=sigs,
         signed_by={s.signer_id for s in sigs},
         complete=services.protocol_complete(db.session, exam),
@@ -257,7 +262,7 @@ def _render_show(exam: ExamSession, status: int = 200, **forms: Any):
         open_form=forms.get("open_form") or OpenForm(formdata=None),
         tick_errors=forms.get("tick_errors", {}),
         action=ActionForm(),
-        exit_form=ExitForm(formdata=None, time_out=_local_input(utcnow()).replace(second=0)),
+        exit_form=ExitForm(formdata=None, time_out=_local_now()),
         labels=labels,
         stamp=queries.stamp,
         pick=pick,

@@ -162,6 +162,11 @@ def chair_of(exam: ExamSession) -> User | None:
     return next((a.user for a in exam.appointments if a.role == "chair"), None)
 
 
+def _is_chair(exam: ExamSession, user: User) -> bool:
+    chair = chair_of(exam)
+    return chair is not None and chair.id == user.id
+
+
 def commission(exam: ExamSession) -> list[ExamAppointment]:
     """The chair first, then the members, in the order appointed."""
     found = [a for a in exam.appointments if a.role == "chair"]
@@ -474,7 +479,7 @@ def software_check(session, exam: ExamSession, now: datetime | None = None) -> S
 def open_exam(session, exam: ExamSession, chair: User, override_reason: str = "") -> ExamSession:
     """The chair opens the exam: every pre-exam item ticked, and the software checked in time
     (or the chair overrides with a reason)."""
-    if chair_of(exam) is None or chair_of(exam).id != chair.id:
+    if not _is_chair(exam, chair):
         raise NotAllowed(_("Only the chair of the commission opens the exam."))
     if exam.state != "planned":
         raise Conflict(_("This exam session has already been opened."))
@@ -513,7 +518,7 @@ def open_exam(session, exam: ExamSession, chair: User, override_reason: str = ""
 
 
 def close_exam(session, exam: ExamSession, chair: User) -> ExamSession:
-    if chair_of(exam) is None or chair_of(exam).id != chair.id:
+    if not _is_chair(exam, chair):
         raise NotAllowed(_("Only the chair of the commission closes the exam."))
     if exam.state != "open":
         raise Conflict(_("Only an open exam can be closed."))

@@ -249,3 +249,24 @@ def test_candidate_signs_in_on_the_page(client, exam_setup):
     assert "Own sign-in to the exam" in text_of(client.get(f"/exams/{setup.exam.id}"))
     assert client.post(f"/exams/{setup.exam.id}/sign-out").status_code == 302
     assert db.session.query(AccessEntry).count() == 2
+
+
+def test_the_quiz_taken_during_the_exam_fills_in_the_result(client, exam_setup):
+    from lms.learning import services as learning
+    from tests.learning.conftest import answers_for
+
+    setup = exam_setup()
+    tick_pre(setup)
+    services.open_exam(db.session, setup.exam, setup.chair)
+    db.session.commit()
+    attempt = learning.start_attempt(db.session, setup.anna, setup.program)
+    learning.submit_attempt(db.session, attempt, setup.anna, answers_for(attempt, right=True))
+    services.close_exam(db.session, setup.exam, setup.chair)
+    db.session.commit()
+    Auth(client).login(setup.chair)
+    resp = client.get(f"/exams/{setup.exam.id}")
+    html = resp.get_data(as_text=True)
+    assert "100 percent, passed, at" in text_of(resp)
+    assert f'name="score-{setup.anna.id}" value="100"' in html
+    assert f'name="outcome-{setup.anna.id}" value="passed" checked' in html
+    assert "no attempt" in text_of(resp)  # Boris did not take it
