@@ -40,6 +40,9 @@ def load_content(session, users: dict, password: str, echo: Callable[[str], None
     load_cascade(session, users, password, echo)
     load_compliance(session, users, echo)
     load_learning(session, users, password, echo)
+    from lms.exams.demo import load_demo as load_exams
+
+    load_exams(session, users, echo)
 
 
 def load_compliance(session, users: dict, echo: Callable[[str], None]) -> None:

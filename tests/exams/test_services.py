@@ -293,3 +293,20 @@ def test_an_altered_journal_line_is_named_by_verification(exam_setup):
     assert [(p.kind, p.object_id) for p in report.problems] == [
         (services.ACCESS_KIND, str(line.id))
     ]
+
+
+def test_demo_exam_is_loaded_once(make_user, make_program):
+    from lms.exams import demo
+    from lms.exams.models import ExamSession
+
+    make_program()
+    keys = ("admin", "head", "instructor", "emp18", *demo.CANDIDATES)
+    users = {k: make_user("employee", name=f"Demo {k}") for k in keys}
+    lines: list[str] = []
+    demo.load_demo(db.session, users, lines.append)
+    demo.load_demo(db.session, users, lines.append)
+    exam = db.session.query(ExamSession).one()
+    assert len(lines) == 1
+    assert services.chair_of(exam).name == "Demo head"
+    assert len(exam.candidates) == 3
+    assert services.software_check(db.session, exam).state == "pending"
