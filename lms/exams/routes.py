@@ -233,11 +233,17 @@ def _render_show(exam: ExamSession, status: int = 200, **forms: Any):
     candidate.user_id.choices = people
     access = forms.get("access") or AccessForm(formdata=None, prefix="access", time_in=_local_now())
     access.person_id.choices = [(0, _("Someone without an account"))] + people[1:]
-    admitted = services.admission(db.session, exam.program_id, [c.user_id for c in exam.candidates])
+    everyone = services.may_see_everyone(exam, user)
+    candidates = [c for c in exam.candidates if everyone or c.user_id == user.id]
+    if not everyone:
+        lines = [e for e in lines if e.person_id == user.id]
+    admitted = services.admission(db.session, exam.program_id, [c.user_id for c in candidates])
     return render_template(
         "exams/show.html",
         exam=exam,
         mine=mine,
+        everyone=everyone,
+        candidates=candidates,
         manage=user.can("exams.manage") and exam.state != "closed",
         keeps_journal=services.may_keep_journal(exam, user),
         chair=services.chair_of(exam),
@@ -486,6 +492,8 @@ def journal_export(exam_id: int, fmt: str):
     exam = services.load_exam_for(db.session, exam_id, _user())
     if fmt not in journal.EXPORTS:
         abort(404)
+    if not services.may_see_everyone(exam, _user()):
+        abort(403)
     render, mimetype = journal.EXPORTS[fmt]
     data = render(db.session, exam)
     audit.record(db.session, current_user.id, "export", "exam_access_journal", exam.id, fmt)

@@ -177,6 +177,14 @@ def may_see(exam: ExamSession, user: User) -> bool:
     return user.can("exams.view_all") or bool(roles_in(exam, user.id))
 
 
+def may_see_everyone(exam: ExamSession, user: User) -> bool:
+    """The whole journal and every candidate's result: those who see all exams, the
+    commission and the technicians. A candidate sees only their own row and lines."""
+    return user.can("exams.view_all") or bool(
+        roles_in(exam, user.id) & {"chair", "member", "technician"}
+    )
+
+
 def may_keep_journal(exam: ExamSession, user: User) -> bool:
     """Technicians, the commission and exam managers record access."""
     return user.can("exams.manage") or bool(

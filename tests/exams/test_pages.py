@@ -170,7 +170,9 @@ def test_people_outside_the_exam_do_not_see_it(client, exam_setup, make_user):
     assert "Point A" not in text_of(client.get("/exams/"))
     Auth(client).logout()
     Auth(client).login(setup.anna)
-    assert client.get(f"/exams/{setup.exam.id}").status_code == 200
+    page = text_of(client.get(f"/exams/{setup.exam.id}"))
+    assert "Anna Candidate" in page and "Boris Candidate" not in page  # only her own row
+    assert client.get(f"/exams/{setup.exam.id}/journal.csv").status_code == 403
     resp = client.post(
         f"/exams/{setup.exam.id}/access",
         data={
@@ -270,3 +272,37 @@ def test_the_quiz_taken_during_the_exam_fills_in_the_result(client, exam_setup):
     assert f'name="score-{setup.anna.id}" value="100"' in html
     assert f'name="outcome-{setup.anna.id}" value="passed" checked' in html
     assert "no attempt" in text_of(resp)  # Boris did not take it
+
+
+def test_a_line_is_corrected_on_its_own_page(client, exam_setup):
+    setup = exam_setup()
+    line = services.record_access(
+        db.session,
+        setup.exam,
+        setup.technician,
+        person=setup.technician,
+        role="technician",
+        area="system",
+        time_in=utcnow() - timedelta(minutes=30),
+        reason="Installed the exam software",
+    )
+    db.session.commit()
+    Auth(client).login(setup.member)
+    url = f"/exams/{setup.exam.id}/access/{line.id}/correct"
+    assert "Installed the exam software" in client.get(url).get_data(as_text=True)
+    data = {
+        "time_in": _local(line.time_in - timedelta(minutes=10)),
+        "time_out": _local(utcnow()),
+        "reason": "Installed the exam software",
+        "correction": "",
+    }
+    resp = client.post(url, data=data)
+    assert resp.status_code == 400 and "This field is required" in text_of(resp)
+    data["correction"] = "Came in ten minutes earlier (camera log)"
+    assert client.post(url, data=data).status_code == 302
+    current = services.current_access(db.session, setup.exam.id)
+    assert len(current) == 1 and current[0].supersedes_id == line.id
+    assert current[0].correction == "Came in ten minutes earlier (camera log)"
+    assert client.get(url).status_code == 404  # the old line is no longer current
+    page = text_of(client.get(f"/exams/{setup.exam.id}"))
+    assert "corrected Came in ten minutes earlier" in page
