@@ -91,11 +91,15 @@ def _person(user_id: int | None) -> User:
 def index():
     user = _user()
     exams = queries.exams_for(db.session, user)
+    roles = {e.id: services.roles_in(e, user.id) for e in exams}
+    # the person's own admission, where they are a candidate
+    admission = {
+        e.id: services.admission(db.session, e.program_id, [user.id]).get(user.id)
+        for e in exams
+        if "candidate" in roles[e.id]
+    }
     return render_template(
-        "exams/index.html",
-        exams=exams,
-        roles={e.id: services.roles_in(e, user.id) for e in exams},
-        labels=labels,
+        "exams/index.html", exams=exams, roles=roles, admission=admission, labels=labels
     )
 
 

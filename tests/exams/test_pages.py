@@ -235,6 +235,10 @@ def test_protocol_signed_twice_is_refused_and_completions_follow(client, exam_se
     Auth(client).logout()
     Auth(client).login(setup.anna)
     assert "passed an exam" in text_of(client.get("/my/records"))
+    assert "Admitted" in text_of(client.get("/exams/"))
+    Auth(client).logout()
+    Auth(client).login(setup.boris)
+    assert "Not admitted" in text_of(client.get("/exams/"))
 
 
 def test_candidate_signs_in_on_the_page(client, exam_setup):
