@@ -13,7 +13,7 @@ from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 
 from lms.accounts.models import User
-from lms.core import audit, nav
+from lms.core import audit, ledger, nav
 from lms.core.errors import DomainError, NotFound
 from lms.core.forms import apply_domain_error
 from lms.core.i18n import pick
@@ -500,7 +500,16 @@ def journal_export(exam_id: int, fmt: str):
         abort(403)
     render, mimetype = journal.EXPORTS[fmt]
     data = render(db.session, exam)
-    audit.record(db.session, current_user.id, "export", "exam_access_journal", exam.id, fmt)
+    # the export as issued: its SHA-256 in the audit log identifies the very file handed out
+    audit.record(
+        db.session,
+        current_user.id,
+        "export",
+        "exam_access_journal",
+        exam.id,
+        fmt,
+        sha256=ledger.sha256(data),
+    )
     disposition = "inline" if fmt == "pdf" and request.args.get("print") else "attachment"
     return Response(
         data,

@@ -159,6 +159,12 @@ def test_access_journal_pages_and_exports(client, exam_setup):
     text = "".join(p.extract_text() for p in PdfReader(io.BytesIO(resp.data)).pages)
     assert "Access journal of exam session" in text and "Checked the cameras" in text
     assert client.get(f"/exams/{setup.exam.id}/journal.doc").status_code == 404
+    from lms.core import ledger
+    from lms.core.audit import AuditEntry
+
+    exported = db.session.query(AuditEntry).filter_by(object_type="exam_access_journal").all()
+    assert [e.summary for e in exported] == ["csv", "xlsx", "pdf"]
+    assert exported[-1].details["sha256"] == ledger.sha256(resp.data)
 
 
 def test_people_outside_the_exam_do_not_see_it(client, exam_setup, make_user):
