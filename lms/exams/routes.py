@@ -331,6 +331,19 @@ def add_candidate(exam_id: int):
     return redirect(url_for("exams.show", exam_id=exam.id, _anchor="people"))
 
 
+@bp.route("/<int:exam_id>/<kind>/<int:row_id>/withdraw", methods=["POST"])
+@requires("exams.manage")
+def withdraw(exam_id: int, kind: str, row_id: int):
+    if kind not in ("appointment", "candidate"):
+        abort(404)
+    exam = services.get_exam(db.session, exam_id)
+    if not ActionForm().validate_on_submit():
+        abort(400)
+    name = services.withdraw(db.session, exam, kind, row_id, current_user.id)
+    flash(_("%(name)s was taken off this exam.", name=name), "success")
+    return redirect(url_for("exams.show", exam_id=exam.id, _anchor="people"))
+
+
 @bp.route("/<int:exam_id>/tick", methods=["POST"])
 @requires("exams.run")
 def tick(exam_id: int):

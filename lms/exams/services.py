@@ -397,6 +397,31 @@ def add_candidate(session, exam: ExamSession, user: User, actor_id: int | None) 
     return c
 
 
+def withdraw(session, exam: ExamSession, kind: str, row_id: int, actor_id: int | None) -> str:
+    """Take back an appointment or a candidate while the exam is still planned; returns the
+    person's name. Nothing signed is touched: a planned exam has no results or signatures."""
+    if exam.state != "planned":
+        raise Conflict(_("Appointments and candidates change only before the exam is opened."))
+    model = ExamAppointment if kind == "appointment" else ExamCandidate
+    row = session.get(model, row_id)
+    if row is None or row.exam_id != exam.id:
+        raise NotFound(_("This person is not on this exam."))
+    if kind == "appointment" and row.role == "technician":
+        ticked = session.execute(
+            sa.select(ChecklistTick.id).where(
+                ChecklistTick.exam_id == exam.id, ChecklistTick.ticked_by_id == row.user_id
+            )
+        ).first()
+        if ticked is not None:
+            raise Conflict(_("This technician has already ticked the checklist of this exam."))
+    name = row.user.name
+    session.delete(row)
+    session.flush()
+    session.refresh(exam, ["appointments", "candidates"])
+    audit.record(session, actor_id, "withdraw", "exam_session", exam.id, name, kind=kind)
+    return name
+
+
 # ----- the checklists and the software check ---------------------------------------------------
 
 

@@ -132,6 +132,7 @@ EXAM_ROUTES = {
     "exams.show": "exams.run",
     "exams.appoint": "exams.manage",
     "exams.add_candidate": "exams.manage",
+    "exams.withdraw": "exams.manage",
     "exams.tick": "exams.run",
     "exams.open_exam": "exams.run",
     "exams.close_exam": "exams.run",

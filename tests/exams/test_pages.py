@@ -316,3 +316,22 @@ def test_a_line_is_corrected_on_its_own_page(client, exam_setup):
     assert client.get(url).status_code == 404  # the old line is no longer current
     page = text_of(client.get(f"/exams/{setup.exam.id}"))
     assert "corrected Came in ten minutes earlier" in page
+
+
+def test_appointments_and_candidates_are_taken_off_before_the_exam(client, login_as, exam_setup):
+    setup = exam_setup()
+    login_as("instructor")
+    tech = next(a for a in setup.exam.appointments if a.role == "technician")
+    boris = next(c for c in setup.exam.candidates if c.user_id == setup.boris.id)
+    resp = client.post(f"/exams/{setup.exam.id}/candidate/{boris.id}/withdraw")
+    assert resp.status_code == 302
+    db.session.expire_all()
+    exam = db.session.get(ExamSession, setup.exam.id)
+    assert [c.user_id for c in exam.candidates] == [setup.anna.id]
+    services.tick(
+        db.session, exam, services.active_items(exam.point, "pre")[0].id, setup.technician
+    )
+    db.session.commit()
+    resp = client.post(f"/exams/{setup.exam.id}/appointment/{tech.id}/withdraw")
+    assert resp.status_code == 409 and "already ticked" in text_of(resp)
+    assert client.post(f"/exams/{setup.exam.id}/candidate/999999/withdraw").status_code == 404
