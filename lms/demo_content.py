@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from lms.config import ROOT
+from lms.exams.demo import load_demo as load_exams
 
 
 def course_pack_folders() -> list:
@@ -40,8 +41,6 @@ def load_content(session, users: dict, password: str, echo: Callable[[str], None
     load_cascade(session, users, password, echo)
     load_compliance(session, users, echo)
     load_learning(session, users, password, echo)
-    from lms.exams.demo import load_demo as load_exams
-
     load_exams(session, users, echo)
 
 

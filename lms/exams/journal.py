@@ -14,6 +14,8 @@ from typing import Any
 
 from flask import current_app, render_template
 from flask_babel import gettext as _
+from openpyxl import Workbook
+from openpyxl.styles import Alignment, Font
 
 from lms.core import pdf
 from lms.core.model import utcnow
@@ -110,9 +112,6 @@ def to_csv(session, exam: ExamSession) -> bytes:
 
 
 def to_xlsx(session, exam: ExamSession) -> bytes:
-    from openpyxl import Workbook
-    from openpyxl.styles import Alignment, Font
-
     wb = Workbook()
     ws = wb.active
     ws.title = re.sub(r"[\\/?*\[\]:]", "-", title(exam))[:31]

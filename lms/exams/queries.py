@@ -10,6 +10,7 @@ from flask import current_app
 
 from lms.accounts.models import User
 from lms.exams.models import ExamAppointment, ExamCandidate, ExamPoint, ExamSession
+from lms.learning.models import Attempt
 from lms.programs.models import Program, ProgramVersion
 
 
@@ -71,8 +72,6 @@ def examinable_programs(session) -> list[Program]:
 def quiz_attempts(session, exam: ExamSession) -> dict[int, tuple[int, bool, datetime]]:
     """When the test is the program's quiz: each candidate's last submitted attempt made while
     the exam was open, {user id: (score, passed, finished at)}, for the commission to confirm."""
-    from lms.learning.models import Attempt
-
     if exam.test_kind != "quiz" or exam.opened_at is None:
         return {}
     # times of opening and closing are kept to the second: count the whole second of closing

@@ -37,6 +37,7 @@ from lms.exams.forms import (
 )
 from lms.exams.models import ExamSession
 from lms.extensions import db
+from lms.programs.models import Program
 
 bp = Blueprint("exams", __name__, url_prefix="/exams")
 
@@ -212,8 +213,6 @@ def new():
 
 
 def _program(program_id: int):
-    from lms.programs.models import Program
-
     program = db.session.get(Program, program_id)
     if program is None:
         raise DomainError(_("Choose a program."), field="program_id")

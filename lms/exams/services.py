@@ -10,6 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
 from flask import current_app
@@ -969,8 +970,6 @@ def sign_protocol(session, exam: ExamSession, signer: User, password: str) -> Pr
 
 def _grant_completions(session, exam: ExamSession, actor_id: int) -> None:
     """Completions for the candidates who passed, through the completions domain."""
-    from zoneinfo import ZoneInfo
-
     zone = ZoneInfo(current_app.config["LMS_CONFIG"].timezone)
     on = exam.starts_at.astimezone(zone).date()
     chair = chair_of(exam)
