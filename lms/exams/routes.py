@@ -354,9 +354,13 @@ def tick(exam_id: int):
     try:
         t = services.tick(db.session, exam, item_id, _user(), form.note.data or "")
     except DomainError as err:
-        _fail(err)
+        db.session.rollback()
         exam = services.get_exam(db.session, exam_id)
-        return _render_show(exam, err.status_code, tick_errors={item_id: err.message})
+        if any(i.id == item_id for i in exam.point.items):
+            # shown beside the item's button
+            return _render_show(exam, err.status_code, tick_errors={item_id: err.message})
+        flash(err.message, "error")
+        return _render_show(exam, err.status_code)
     flash(
         _("%(item)s: ticked at %(when)s.", item=t.item.label, when=queries.stamp(t.ticked_at)),
         "success",

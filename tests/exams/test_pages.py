@@ -335,3 +335,18 @@ def test_appointments_and_candidates_are_taken_off_before_the_exam(client, login
     resp = client.post(f"/exams/{setup.exam.id}/appointment/{tech.id}/withdraw")
     assert resp.status_code == 409 and "already ticked" in text_of(resp)
     assert client.post(f"/exams/{setup.exam.id}/candidate/999999/withdraw").status_code == 404
+
+
+def test_a_recording_place_is_asked_for_beside_the_item(client, exam_setup):
+    setup = exam_setup()
+    tick_pre(setup)
+    services.open_exam(db.session, setup.exam, setup.chair)
+    db.session.commit()
+    item = next(i for i in services.active_items(setup.exam.point, "post") if i.asks_where)
+    Auth(client).login(setup.technician)
+    resp = client.post(f"/exams/{setup.exam.id}/tick", data={"item_id": item.id, "note": " "})
+    assert resp.status_code == 400
+    html = resp.get_data(as_text=True)
+    assert html.count("Say where (for example, where the recordings were copied).") == 1
+    assert 'class="error" role="alert"' in html
+    assert db.session.query(ChecklistTick).count() == 4  # only the pre-exam items
