@@ -20,7 +20,7 @@ from openpyxl.styles import Alignment, Font
 from lms.core import pdf
 from lms.core.model import utcnow
 from lms.exams import queries, services
-from lms.exams.labels import ACCESS_ROLE_LABELS, AREA_LABELS
+from lms.exams.labels import ACCESS_ROLE_LABELS, APPOINTMENT_LABELS, AREA_LABELS
 from lms.exams.models import AccessEntry, ExamSession
 
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
@@ -152,3 +152,25 @@ EXPORTS = {
     "xlsx": (to_xlsx, "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"),
     "pdf": (to_pdf, "application/pdf"),
 }
+
+
+def protocol_pdf(session, exam: ExamSession) -> bytes:
+    """The exam protocol: the exam, the commission, each candidate's result and the
+    signatures with their times and the SHA-256 of what they signed."""
+    results = services.current_results(session, exam.id)
+    html = render_template(
+        "exams/protocol_pdf.html",
+        title=_("Exam protocol of exam session %(n)d", n=exam.id),
+        exam=exam,
+        commission=services.commission(exam),
+        technicians=[a for a in exam.appointments if a.role == "technician"],
+        rows=[(c.user, results.get(c.user_id)) for c in exam.candidates],
+        signatures=services.signatures(session, exam.id),
+        complete=services.protocol_complete(session, exam),
+        content_hash=services.protocol_hash(session, exam),
+        organisation=current_app.config["LMS_CONFIG"].organisation_name,
+        generated=queries.stamp(utcnow()),
+        stamp=queries.stamp,
+        labels=APPOINTMENT_LABELS,
+    )
+    return pdf.render(html)

@@ -537,6 +537,29 @@ def journal_export(exam_id: int, fmt: str):
 # ----- results and the protocol ----------------------------------------------------------------
 
 
+@bp.route("/<int:exam_id>/protocol.pdf")
+@requires("exams.run")
+def protocol_pdf(exam_id: int):
+    exam = services.load_exam_for(db.session, exam_id, _user())
+    if not services.may_see_everyone(exam, _user()):
+        abort(403)
+    data = journal.protocol_pdf(db.session, exam)
+    audit.record(
+        db.session,
+        current_user.id,
+        "export",
+        "exam_protocol",
+        exam.id,
+        "pdf",
+        sha256=ledger.sha256(data),
+    )
+    return Response(
+        data,
+        mimetype="application/pdf",
+        headers={"Content-Disposition": f'inline; filename="exam-{exam.id}-protocol.pdf"'},
+    )
+
+
 @bp.route("/<int:exam_id>/results", methods=["POST"])
 @requires("exams.run")
 def results(exam_id: int):

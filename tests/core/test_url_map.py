@@ -144,6 +144,7 @@ EXAM_ROUTES = {
     "exams.journal_export": "exams.run",
     "exams.results": "exams.run",
     "exams.sign": "exams.run",
+    "exams.protocol_pdf": "exams.run",
 }
 
 

@@ -236,6 +236,12 @@ def test_protocol_signed_twice_is_refused_and_completions_follow(client, exam_se
     )
     page = text_of(client.get(f"/exams/{setup.exam.id}"))
     assert "The protocol is signed by the whole commission" in page
+    resp = client.get(f"/exams/{setup.exam.id}/protocol.pdf")
+    assert resp.mimetype == "application/pdf"
+    text = " ".join(p.extract_text() for p in PdfReader(io.BytesIO(resp.data)).pages)
+    assert "Anna Candidate" in text and "Boris Candidate" in text and "failed" in text
+    assert "Member Person (Commission member) signed the exam protocol" in " ".join(text.split())
+    assert services.protocol_hash(db.session, setup.exam) in text.replace("\n", "")
     assert "Not admitted" in page and "Admitted" in page
     assert [c.user_id for c in db.session.query(Completion).all()] == [setup.anna.id]
     Auth(client).logout()
