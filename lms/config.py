@@ -32,6 +32,8 @@ class Config:
     mail_server: str | None = None
     mail_port: int = 25
     mail_sender: str = "brigade@localhost"
+    # hours before an exam by which the technicians must have checked the software
+    exam_software_check_hours: int = 2
     testing: bool = False
     csrf_enabled: bool = True
     extra: dict = field(default_factory=dict)
@@ -55,6 +57,7 @@ class Config:
             mail_server=env.get("LMS_MAIL_SERVER"),
             mail_port=int(env.get("LMS_MAIL_PORT", "25")),
             mail_sender=env.get("LMS_MAIL_SENDER", cls.mail_sender),
+            exam_software_check_hours=int(env.get("LMS_EXAM_SOFTWARE_CHECK_HOURS", "2")),
         )
         return cfg
 

@@ -11,6 +11,7 @@ from lms.compliance import services as compliance
 from lms.compliance.models import Requirement
 from lms.config import ROOT
 from lms.core.errors import Conflict
+from lms.exams.demo import load_demo as load_exams
 from lms.learning.demo import load_demo as load_learning
 from lms.programs import services as programs
 from lms.programs.models import Program
@@ -47,6 +48,7 @@ def load_content(session, users: dict, password: str, echo: Callable[[str], None
     load_compliance(session, users, echo)
     load_learning(session, users, password, echo)
     load_support(session, users, password, echo)
+    load_exams(session, users, echo)
 
 
 def load_compliance(session, users: dict, echo: Callable[[str], None]) -> None:

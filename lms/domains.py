@@ -23,6 +23,7 @@ DOMAINS: tuple[str, ...] = (
     "learning",
     "compliance",
     "cascade",
+    "exams",
     "auditor",
     "support",
 )

@@ -7,7 +7,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from lms.core.model import Base, CreatedMixin, UTCDateTime
 
-EARNED_BY = ("quiz", "session", "cascade", "record")
+EARNED_BY = ("quiz", "session", "cascade", "record", "exam")
 
 
 class Completion(CreatedMixin, Base):

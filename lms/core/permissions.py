@@ -51,6 +51,11 @@ PERMISSIONS: dict[str, frozenset[str]] = {
     "support.work": frozenset(ROLES),
     # appointing support staff and setting the times to first answer
     "support.admin": frozenset({"admin"}),
+    # exam sessions: managing points and sessions; seeing all of them (and their access
+    # journals); taking part (appointed or a candidate; object-level rules in exams.services)
+    "exams.manage": frozenset({"admin", "instructor"}),
+    "exams.view_all": frozenset({"admin", "instructor", "manager", "auditor"}),
+    "exams.run": frozenset(ROLES),
 }
 
 PUBLIC_ATTR = "_lms_public"

@@ -145,3 +145,42 @@ def test_a_route_without_a_permission_is_refused(app):
     lm.request_loader(lambda _r: Admin())
     probe.before_request(enforce_declared)
     assert probe.test_client().get("/undeclared").status_code == 403
+
+
+# The exam routes and the permission each declares (object-level rules live in
+# lms.exams.services: appointed people and candidates only, 404 for anyone else).
+EXAM_ROUTES = {
+    "exams.index": "exams.run",
+    "exams.points": "exams.manage",
+    "exams.point": "exams.manage",
+    "exams.retire_item": "exams.manage",
+    "exams.new": "exams.manage",
+    "exams.show": "exams.run",
+    "exams.appoint": "exams.manage",
+    "exams.add_candidate": "exams.manage",
+    "exams.withdraw": "exams.manage",
+    "exams.tick": "exams.run",
+    "exams.open_exam": "exams.run",
+    "exams.close_exam": "exams.run",
+    "exams.record_access": "exams.run",
+    "exams.record_exit": "exams.run",
+    "exams.correct_access": "exams.run",
+    "exams.sign_in": "exams.run",
+    "exams.sign_out": "exams.run",
+    "exams.journal_export": "exams.run",
+    "exams.results": "exams.run",
+    "exams.sign": "exams.run",
+    "exams.protocol_pdf": "exams.run",
+}
+
+
+def test_exam_routes_declare_the_expected_permissions(app):
+    found = {
+        rule.endpoint: declared(app.view_functions[rule.endpoint])
+        for rule in _rules(app)
+        if rule.endpoint.startswith("exams.")
+    }
+    assert found == EXAM_ROUTES
+    assert PERMISSIONS["exams.manage"] == {"admin", "instructor"}
+    assert PERMISSIONS["exams.view_all"] == {"admin", "instructor", "manager", "auditor"}
+    assert PERMISSIONS["exams.run"] == set(ROLES)
