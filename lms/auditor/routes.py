@@ -161,7 +161,15 @@ def _job(job_id: int) -> ExportJob:
 @bp.route("/auditor/exports/<int:job_id>")
 @requires("certificates.view")
 def export_status(job_id: int):
+    from lms.completions.exports import recover_stalled
+    from lms.core.afterwork import after_commit
+    from lms.jobs import export_certificates
+
     job = _job(job_id)
+    # the person waiting is the first to notice a worker that died: hand the job to another
+    for again_id, attempt in recover_stalled(db.session, [job.id]):
+        after_commit(lambda a=again_id, n=attempt: export_certificates(a, n))
+    db.session.refresh(job)
     response = make_response(render_template("auditor/export_status.html", job=job))
     if job.status in ("queued", "running"):
         response.headers["Refresh"] = "2"
