@@ -128,11 +128,12 @@ def export():
     from lms.accounts.services import subtree_ids
     from lms.completions.exports import certificate_query, start_export
     from lms.core.afterwork import after_commit
-    from lms.jobs import export_certificates
+    from lms.jobs import export_certificates, huey
 
     form = ConfirmForm()
     if not form.validate_on_submit():
         abort(400)
+    huey.pending_count()  # the job queue is reachable (else: 503 with a message, nothing saved)
     dept = request.form.get("department", type=int)
     filters = {
         "q": request.form.get("q", ""),

@@ -109,34 +109,47 @@ def _lease_expired_before():
 
 def recover_stalled(session, job_ids: list[int] | None = None) -> list[tuple[int, int]]:
     """Exports whose worker died (running, lease expired): back to the queue, or failed for
-    good after ``LMS_JOB_MAX_ATTEMPTS``. Returns (job id, next attempt) to enqueue after the
-    commit. Each change is a conditional update, so two sweeps at once requeue a job once."""
+    good after ``LMS_JOB_MAX_ATTEMPTS``. An export still queued a lease after it was queued
+    (its task was lost: the queue was away when it was sent) is sent again. Returns (job id,
+    next attempt) to enqueue after the commit. Each change is a conditional update, so two
+    sweeps at once requeue a job once; a task delivered twice is claimed once (run_export)."""
     config = current_app.config["LMS_CONFIG"]
-    stmt = sa.select(ExportJob.id, ExportJob.attempts).where(
-        ExportJob.status == "running", ExportJob.heartbeat_at < _lease_expired_before()
+    cutoff = _lease_expired_before()
+    stmt = sa.select(ExportJob.id, ExportJob.status, ExportJob.attempts).where(
+        sa.or_(
+            sa.and_(ExportJob.status == "running", ExportJob.heartbeat_at < cutoff),
+            sa.and_(
+                ExportJob.status == "queued",
+                sa.func.coalesce(ExportJob.heartbeat_at, ExportJob.created_at) < cutoff,
+            ),
+        )
     )
     if job_ids is not None:
         stmt = stmt.where(ExportJob.id.in_(job_ids))
     requeue: list[tuple[int, int]] = []
-    for job_id, attempts in session.execute(stmt).all():
+    for job_id, status, attempts in session.execute(stmt).all():
         owned = (
             sa.update(ExportJob)
             .where(
                 ExportJob.id == job_id,
-                ExportJob.status == "running",
+                ExportJob.status == status,
                 ExportJob.attempts == attempts,
+                sa.func.coalesce(ExportJob.heartbeat_at, ExportJob.created_at) < cutoff,
             )
             .execution_options(synchronize_session=False)
         )
-        if attempts >= config.job_max_attempts:
+        if status == "running" and attempts >= config.job_max_attempts:
             session.execute(owned.values(status="failed", error=LOST_WORKER, finished_at=utcnow()))
             current_app.logger.error(
                 "export #%s failed: its worker stopped %s times", job_id, attempts
             )
             continue
-        if session.execute(owned.values(status="queued", heartbeat_at=None)).rowcount:
+        # heartbeat_at marks when it was queued again: the next sweep waits another lease
+        if session.execute(owned.values(status="queued", heartbeat_at=utcnow())).rowcount:
             current_app.logger.warning(
-                "export #%s: worker lost during attempt %s, queued again", job_id, attempts
+                "export #%s: %s, queued again",
+                job_id,
+                f"worker lost during attempt {attempts}" if status == "running" else "task lost",
             )
             requeue.append((job_id, attempts + 1))
     session.flush()

@@ -167,3 +167,35 @@ def test_zip_is_readable_when_downloaded(client, login_as, certificates):
     resp = client.post("/auditor/export", data={"program": certificates.id})
     data = client.get(resp.headers["Location"] + "/download").data
     assert len(zipfile.ZipFile(io.BytesIO(data)).namelist()) == 3
+
+
+def test_an_export_whose_task_was_lost_is_sent_again(app, certificates, make_user):
+    job = new_job(make_user("auditor").id, certificates)
+    db.session.execute(
+        sa.update(ExportJob)
+        .where(ExportJob.id == job.id)
+        .values(created_at=utcnow() - timedelta(minutes=5))
+    )
+    db.session.commit()
+    again = exports.recover_stalled(db.session)
+    db.session.commit()
+    assert again == [(job.id, 1)]
+    assert exports.recover_stalled(db.session) == []  # not again before another lease
+    jobs.export_certificates(job.id, 1)
+    assert job_status(job.id) == "done"
+
+
+def job_status(job_id: int) -> str:
+    db.session.expire_all()
+    return db.session.get(ExportJob, job_id).status
+
+
+def test_with_the_queue_away_an_export_is_refused_with_503_and_nothing_saved(
+    app, client, login_as, certificates, monkeypatch
+):
+    monkeypatch.setattr(jobs, "huey", jobs.make_huey(Config(redis_url="redis://127.0.0.1:1/0")))
+    login_as("auditor")
+    resp = client.post("/auditor/export", data={"program": certificates.id})
+    assert resp.status_code == 503
+    assert "not reachable at the moment" in text_of(resp)
+    assert db.session.execute(sa.select(sa.func.count()).select_from(ExportJob)).scalar() == 0
