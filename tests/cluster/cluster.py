@@ -26,8 +26,11 @@ CSRF_RE = re.compile(
 class Process:
     """A child in its own process group: SIGKILL takes it and whatever it forked."""
 
-    def __init__(self, name: str, args: list[str], env: dict[str, str], log: Path) -> None:
+    def __init__(
+        self, name: str, args: list[str], env: dict[str, str], log: Path, stop_signal: int = 0
+    ) -> None:
         self.name = name
+        self.stop_signal = stop_signal or signal.SIGTERM
         self.log = log
         self._log = open(log, "ab")  # noqa: SIM115  (closed in stop)
         self.proc = subprocess.Popen(
@@ -45,7 +48,7 @@ class Process:
 
     def stop(self) -> None:
         if self.proc.poll() is None:
-            self.kill(signal.SIGTERM)
+            self.kill(self.stop_signal)
             try:
                 self.proc.wait(20)
             except subprocess.TimeoutExpired:
@@ -75,6 +78,7 @@ class Node:
             ],
             env,
             log_dir / f"{name}.log",
+            stop_signal=signal.SIGQUIT,  # gunicorn: quick shutdown (SIGTERM waits for requests)
         )
 
     def wait_ready(self, timeout: float = 60) -> None:
