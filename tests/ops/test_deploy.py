@@ -136,3 +136,12 @@ def test_the_readme_production_section_walks_through_these_files():
         assert f"deploy/{name}" in section, name
     for word in ("/readyz", "LMS_REDIS_URL", "LMS_TRUSTED_PROXIES", "redis-server"):
         assert word in section, word
+
+
+def test_make_run_serves_with_gunicorn_and_a_job_worker_not_the_development_server():
+    makefile = (ROOT / "Makefile").read_text()
+    recipe = makefile.split("\nrun:", 1)[1].split("\n\n", 1)[0]
+    assert "$(BIN)/gunicorn" in recipe and "wsgi:app" in recipe
+    assert "huey_consumer lms.jobs.huey" in recipe
+    assert "flask run" not in recipe
+    assert "cluster-test:" in makefile and "tests/cluster" in makefile
