@@ -166,7 +166,6 @@ def _json_logging(app: Flask) -> None:
     handler.setFormatter(JsonFormatter())
     app.logger.handlers[:] = [handler]
     app.logger.setLevel(logging.INFO)
-    app.logger.propagate = False
 
     @app.after_request
     def access_log(response):

@@ -79,6 +79,8 @@ def proxied_app(app):
     from flask import request
 
     config = dataclasses.replace(app.config["LMS_CONFIG"], trusted_proxies=1, log_json=True)
+    logger = logging.getLogger(app.import_name)  # one logger per name: shared by both apps
+    saved = (logger.handlers[:], logger.level, logger.disabled)
     other = create_app(config)
     other.test_client_class = app.test_client_class
     other.seen = {}
@@ -87,7 +89,8 @@ def proxied_app(app):
     def look():
         other.seen.update(addr=request.remote_addr, scheme=request.scheme, host=request.host)
 
-    return other
+    yield other
+    logger.handlers[:], logger.level, logger.disabled = saved
 
 
 def test_behind_a_trusted_proxy_the_client_address_scheme_and_host_are_the_real_ones(
@@ -143,6 +146,7 @@ def test_json_logs_carry_the_request_id(proxied_app, capsys):
 
     keep = Keep()
     proxied_app.logger.addHandler(keep)
+    proxied_app.logger.disabled = False  # Alembic's fileConfig (migration tests) disables it
     try:
         resp = proxied_app.test_client().get("/healthz", headers={"X-Request-ID": "abc-123"})
         fresh = proxied_app.test_client().get("/healthz")
