@@ -10,7 +10,7 @@ PORT ?= 5000
 DB ?= sqlite
 
 .DEFAULT_GOAL := help
-.PHONY: help install system-deps browser-deps translations extract-messages db demo run worker check test test-sqlite test-postgresql lint format bench clean
+.PHONY: help install system-deps browser-deps translations extract-messages db demo run worker check test test-sqlite test-postgresql cluster-test lint format bench clean
 
 help: ## List the targets
 	@grep -hE '^[a-zA-Z_-]+:.*?## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*?## "}; {printf "  make %-18s %s\n", $$1, $$2}'
@@ -45,11 +45,11 @@ db: install ## Create or upgrade the SQLite database under instance/
 demo: db ## Load the demo organisation and the course packs
 	$(BIN)/flask lms demo
 
-run: system-deps demo ## Install, migrate, load the demo and serve on http://127.0.0.1:5000 (with one job worker)
+run: system-deps demo ## Install, migrate, load the demo and serve with gunicorn on http://127.0.0.1:5000 (with one job worker)
 	@echo "Serving Brigade on http://$(HOST):$(PORT) (Ctrl+C stops); demo log-ins are listed above."
 	@$(BIN)/huey_consumer lms.jobs.huey -w 1 -q & worker=$$!; \
 	  trap 'kill $$worker 2>/dev/null' EXIT INT TERM; \
-	  $(BIN)/flask run --host $(HOST) --port $(PORT)
+	  $(BIN)/gunicorn --workers 2 --bind $(HOST):$(PORT) --access-logfile - wsgi:app
 
 worker: install ## Run a background-job worker (Huey) on its own
 	$(BIN)/huey_consumer lms.jobs.huey -w 2
@@ -69,6 +69,9 @@ test-sqlite: install browser-deps ## Run the suite on SQLite only
 
 test-postgresql: install browser-deps ## Run the suite on a throwaway PostgreSQL only
 	LMS_TEST_DB=postgresql $(BIN)/pytest
+
+cluster-test: system-deps install ## Two gunicorn servers and two job workers on PostgreSQL + Redis (also part of make test)
+	LMS_TEST_DB=postgresql $(BIN)/pytest tests/cluster
 
 lint: check ## Same as check (kept for habit)
 

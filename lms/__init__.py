@@ -2,14 +2,31 @@
 
 from __future__ import annotations
 
+import sys
+
 from flask import Flask
 
-from lms.config import ROOT, Config
+from lms.config import ROOT, Config, ConfigError
+
+EXIT_CONFIG = 4  # gunicorn's "app failed to load": the arbiter stops instead of respawning
 
 
 def create_app(config: Config | None = None) -> Flask:
-    """Build the application from a typed config (by default, from the environment)."""
-    config = config or Config.from_env()
+    """Build the application from a typed config (by default, from the environment).
+
+    Built from the environment (the CLI, gunicorn, a job worker), a configuration that cannot
+    work (no secret key in production, Redis unreachable...) ends the process with one line
+    and exit code 4 instead of a traceback."""
+    if config is None:
+        try:
+            return _create_app(Config.from_env())
+        except ConfigError as err:
+            print(f"brigade: {err}", file=sys.stderr)
+            raise SystemExit(EXIT_CONFIG) from None
+    return _create_app(config)
+
+
+def _create_app(config: Config) -> Flask:
     app = Flask(
         __name__,
         template_folder=str(ROOT / "templates"),

@@ -147,8 +147,8 @@ def import_course_cmd(path: str, head_email: str | None) -> None:
 def send_reminders_cmd(on, window_days: int, manager_after_days: int) -> None:
     """Queue today's reminders, then deliver every queued message (cron-friendly, idempotent).
 
-    Exits 1 only when every message it tried to deliver failed (e.g. the mail server is down);
-    undelivered messages stay queued for the next run.
+    Exits 1 when the mail server cannot be used (unreachable, TLS or log-in refused: said once)
+    or every message it tried failed; undelivered messages stay queued for the next run.
     """
     today = on.date() if on else local_today()
     queued = generate_reminders(
@@ -160,7 +160,9 @@ def send_reminders_cmd(on, window_days: int, manager_after_days: int) -> None:
     click.echo(
         f"{today.isoformat()}: queued {queued} reminder(s); sent {report.sent}, "
         f"failed {report.failed}, skipped {report.skipped} (inactive), "
-        f"not tried {report.deferred} (mail server unreachable)."
+        f"set aside {report.set_aside}, not tried {report.deferred} (mail server unusable)."
     )
-    if report.failed and not report.sent:
+    if report.server_error:
+        click.echo(f"Mail not delivered: {report.server_error}.", err=True)
+    if report.server_error or (report.failed and not report.sent):
         sys.exit(1)

@@ -14,6 +14,31 @@ class ConfigError(RuntimeError):
     """The configuration cannot start the application."""
 
 
+def _int(env, name: str, default: int) -> int:
+    raw = env.get(name, "")
+    if raw.strip() == "":
+        return default
+    try:
+        return int(raw)
+    except ValueError:
+        raise ConfigError(f"{name} must be a whole number, not {raw!r}") from None
+
+
+def _flag(env, name: str) -> bool:
+    return env.get(name, "").strip().lower() in ("1", "true", "yes", "on")
+
+
+def _tls_mode(raw: str) -> str:
+    value = raw.strip().lower()
+    if value in ("", "0", "no", "false", "off", "none"):
+        return ""
+    if value in ("1", "yes", "true", "on", "starttls"):
+        return "starttls"
+    if value in ("tls", "ssl", "smtps"):
+        return "tls"
+    raise ConfigError(f"LMS_MAIL_USE_TLS must be starttls, tls or empty, not {raw!r}")
+
+
 @dataclass
 class Config:
     """Everything the application reads from the outside world."""
@@ -26,14 +51,26 @@ class Config:
     timezone: str = "Europe/Riga"
     default_locale: str = "lv"
     locales: tuple[str, ...] = ("lv", "en", "ru")
-    ratelimit_storage_url: str = "memory://"
+    ratelimit_storage_url: str = ""  # empty: Redis when set, else a file shared by all workers
     login_limit: str = "10 per minute"
     redis_url: str | None = None
+    trusted_proxies: int = 0  # proxy hops in front of the app (X-Forwarded-For etc.)
+    jobs_immediate: bool = False  # run jobs in-process at once (tests, one-off scripts)
+    job_lease_seconds: int = 60  # a running job unheard of for this long is retried
+    job_max_attempts: int = 3
+    export_dir: str = str(INSTANCE / "exports")  # shared by all nodes when scaled out
     mail_server: str | None = None
     mail_port: int = 25
     mail_sender: str = "brigade@localhost"
     # hours before an exam by which the technicians must have checked the software
     exam_software_check_hours: int = 2
+    mail_use_tls: str = ""  # "", "starttls" or "tls" (implicit TLS, usually port 465)
+    mail_username: str | None = None
+    mail_password: str | None = None
+    mail_ca_file: str | None = None  # a CA bundle to trust for the mail server (own CA)
+    mail_max_attempts: int = 5  # then a message is set aside as failed for the admin
+    mail_backoff_minutes: int = 5  # first retry after this, doubling each time
+    log_json: bool = False
     testing: bool = False
     csrf_enabled: bool = True
     extra: dict = field(default_factory=dict)
@@ -49,17 +86,36 @@ class Config:
             base_url=env.get("LMS_BASE_URL", cls.base_url).rstrip("/"),
             timezone=env.get("LMS_TIMEZONE", cls.timezone),
             default_locale=env.get("LMS_DEFAULT_LOCALE", cls.default_locale),
-            ratelimit_storage_url=env.get(
-                "LMS_RATELIMIT_STORAGE_URL", env.get("LMS_REDIS_URL", "memory://")
-            ),
+            ratelimit_storage_url=env.get("LMS_RATELIMIT_STORAGE_URL", ""),
             login_limit=env.get("LMS_LOGIN_LIMIT", cls.login_limit),
-            redis_url=env.get("LMS_REDIS_URL"),
-            mail_server=env.get("LMS_MAIL_SERVER"),
-            mail_port=int(env.get("LMS_MAIL_PORT", "25")),
+            redis_url=env.get("LMS_REDIS_URL") or None,
+            trusted_proxies=_int(env, "LMS_TRUSTED_PROXIES", 0),
+            jobs_immediate=_flag(env, "LMS_JOBS_IMMEDIATE"),
+            job_lease_seconds=_int(env, "LMS_JOB_LEASE_SECONDS", cls.job_lease_seconds),
+            job_max_attempts=_int(env, "LMS_JOB_MAX_ATTEMPTS", cls.job_max_attempts),
+            export_dir=env.get("LMS_EXPORT_DIR", cls.export_dir),
+            mail_server=env.get("LMS_MAIL_SERVER") or None,
+            mail_port=_int(env, "LMS_MAIL_PORT", 25),
             mail_sender=env.get("LMS_MAIL_SENDER", cls.mail_sender),
             exam_software_check_hours=int(env.get("LMS_EXAM_SOFTWARE_CHECK_HOURS", "2")),
+            mail_use_tls=_tls_mode(env.get("LMS_MAIL_USE_TLS", "")),
+            mail_username=env.get("LMS_MAIL_USERNAME") or None,
+            mail_password=env.get("LMS_MAIL_PASSWORD") or None,
+            mail_ca_file=env.get("LMS_MAIL_CA_FILE") or None,
+            mail_max_attempts=_int(env, "LMS_MAIL_MAX_ATTEMPTS", cls.mail_max_attempts),
+            mail_backoff_minutes=_int(env, "LMS_MAIL_BACKOFF_MINUTES", cls.mail_backoff_minutes),
+            log_json=_flag(env, "LMS_LOG_JSON"),
         )
         return cfg
+
+    @property
+    def ratelimit_storage(self) -> str:
+        """Where rate-limit counters live: shared by every web process, never per-process."""
+        if self.ratelimit_storage_url:
+            return self.ratelimit_storage_url
+        if self.redis_url:
+            return self.redis_url
+        return f"brigade-sqlite:///{INSTANCE / 'ratelimit.db'}"
 
     @property
     def production(self) -> bool:
@@ -93,7 +149,7 @@ class Config:
             "BABEL_DEFAULT_LOCALE": self.default_locale,
             "BABEL_DEFAULT_TIMEZONE": self.timezone,
             "BABEL_TRANSLATION_DIRECTORIES": str(Path(__file__).parent / "translations"),
-            "RATELIMIT_STORAGE_URI": self.ratelimit_storage_url,
+            "RATELIMIT_STORAGE_URI": self.ratelimit_storage,
             "RATELIMIT_HEADERS_ENABLED": True,
             "LMS_CONFIG": self,
         }

@@ -10,6 +10,7 @@ from flask_migrate import Migrate
 from flask_sqlalchemy import SQLAlchemy
 from flask_wtf import CSRFProtect
 
+from lms.core import ratestore  # noqa: F401  (registers the brigade-sqlite:// storage)
 from lms.core.model import Base
 
 db = SQLAlchemy(model_class=Base)
@@ -17,7 +18,9 @@ migrate = Migrate()
 login_manager = LoginManager()
 csrf = CSRFProtect()
 babel = Babel()
-limiter = Limiter(key_func=get_remote_address, default_limits=[])
+# Counters live in Redis (LMS_REDIS_URL) or in a file shared by every worker
+# (lms.core.ratestore), never in one process's memory: see Config.ratelimit_storage.
+limiter = Limiter(key_func=get_remote_address, default_limits=[], strategy="fixed-window")
 
 
 def _sqlite_pragmas(dbapi_connection, _record) -> None:

@@ -1,29 +1,35 @@
 """Background jobs on a real task queue (Huey).
 
 SqliteHuey under instance/ by default; RedisHuey when LMS_REDIS_URL is set, so workers can run
-on other machines. Tests and LMS_JOBS_IMMEDIATE=1 run jobs in-process at once.
+on other machines. Tests and LMS_JOBS_IMMEDIATE=1 run jobs in-process at once. Settings come
+from the typed configuration (``Config.from_env``), like the application's.
 Start a worker with: .venv/bin/huey_consumer lms.jobs.huey
+
+A worker can die in the middle of a job (SIGKILL, a lost machine): Huey has then already taken
+the task off the queue. Jobs therefore keep a lease in the database (``ExportJob.heartbeat_at``,
+renewed while they run); ``recover_stalled`` puts a job whose lease ran out back on the queue
+for another worker, at most ``LMS_JOB_MAX_ATTEMPTS`` times, and then marks it failed with the
+reason. It runs every minute in each worker (a periodic task), when a worker starts, and when
+someone looks at the job's progress page.
 """
 
 from __future__ import annotations
 
-import os
+from huey import Huey, RedisHuey, SqliteHuey, crontab
 
-from huey import RedisHuey, SqliteHuey
-
-from lms.config import INSTANCE
+from lms.config import INSTANCE, Config
 
 
-def _make_huey():
-    immediate = os.environ.get("LMS_JOBS_IMMEDIATE") == "1"
-    redis_url = os.environ.get("LMS_REDIS_URL")
-    if redis_url:
-        return RedisHuey("brigade", url=redis_url, immediate=immediate)
+def make_huey(config: Config) -> Huey:
+    if config.redis_url:
+        return RedisHuey("brigade", url=config.redis_url, immediate=config.jobs_immediate)
     INSTANCE.mkdir(parents=True, exist_ok=True)
-    return SqliteHuey("brigade", filename=str(INSTANCE / "huey.db"), immediate=immediate)
+    return SqliteHuey(
+        "brigade", filename=str(INSTANCE / "huey.db"), immediate=config.jobs_immediate
+    )
 
 
-huey = _make_huey()
+huey = make_huey(Config.from_env())
 _app = None
 
 
@@ -42,8 +48,31 @@ def app_context():
 
 
 @huey.task()
-def export_certificates(job_id: int) -> None:
+def export_certificates(job_id: int, attempt: int = 1) -> None:
     from lms.completions.exports import run_export
 
     with app_context():
-        run_export(job_id)
+        run_export(job_id, attempt)
+
+
+def recover() -> list[tuple[int, int]]:
+    """Requeue exports whose worker died (see the module docstring); returns what it queued."""
+    from lms.completions.exports import recover_stalled
+    from lms.extensions import db
+
+    with app_context():
+        again = recover_stalled(db.session)
+        db.session.commit()
+    for job_id, attempt in again:
+        export_certificates(job_id, attempt)
+    return again
+
+
+@huey.periodic_task(crontab(minute="*"))
+def recover_stalled_jobs() -> None:
+    recover()
+
+
+@huey.on_startup()
+def _recover_on_start() -> None:
+    recover()

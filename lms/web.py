@@ -40,6 +40,9 @@ ERROR_TITLES = {
 
 
 def init_app(app: Flask) -> None:
+    from lms import ops
+
+    ops.init_app(app, app.config["LMS_CONFIG"])
     domains.load_models()
     db.init_app(app)
     configure_engine(app)

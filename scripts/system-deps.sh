@@ -13,6 +13,7 @@ need postgresql bash -c 'ls /usr/lib/postgresql/*/bin/pg_ctl'
 need libpango-1.0-0 bash -c 'ldconfig -p | grep -q libpango-1.0'
 need libpangoft2-1.0-0 bash -c 'ldconfig -p | grep -q libpangoft2-1.0'
 need fonts-dejavu-core test -f /usr/share/fonts/truetype/dejavu/DejaVuSans.ttf
+need redis-server bash -c 'command -v redis-server || test -x /usr/bin/redis-server'
 need nodejs command -v node
 need npm command -v npm
 

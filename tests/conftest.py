@@ -39,6 +39,31 @@ def database_url():
         yield f"sqlite:///{Path(tmp) / 'test.db'}"
 
 
+@pytest.fixture(scope="session")
+def redis_server():
+    """A throwaway redis-server on a free loopback port (started on first use)."""
+    from tests.redisserver import RedisServer
+
+    server = RedisServer()
+    server.start()
+    yield server
+    server.cleanup()
+
+
+@pytest.fixture
+def redis_limiter(redis_server):
+    """The rate limits of this test counted in the throwaway Redis, as with LMS_REDIS_URL."""
+    from limits.storage import storage_from_string
+    from limits.strategies import FixedWindowRateLimiter
+
+    saved = (limiter._storage, limiter._limiter)
+    storage = storage_from_string(redis_server.url)
+    storage.reset()
+    limiter._storage, limiter._limiter = storage, FixedWindowRateLimiter(storage)
+    yield storage
+    limiter._storage, limiter._limiter = saved
+
+
 class IsolatedClient(FlaskClient):
     """Each request runs in its own app context, as in production: its own g and db session,
     not the test's."""
@@ -59,6 +84,8 @@ def app(database_url):
         database_url=database_url,
         testing=True,
         csrf_enabled=False,
+        ratelimit_storage_url=f"brigade-sqlite:///{tempfile.mkdtemp(prefix='brigade-rl-')}/rl.db",
+        export_dir=tempfile.mkdtemp(prefix="brigade-exports-"),
         extra={"LMS_PASSWORD_METHOD": "pbkdf2:sha256:1000"},
     )
     app = create_app(config)

@@ -3,7 +3,6 @@ from __future__ import annotations
 from flask import (
     Blueprint,
     abort,
-    current_app,
     flash,
     redirect,
     render_template,
@@ -11,11 +10,12 @@ from flask import (
     session,
     url_for,
 )
+from flask_babel import format_time
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_user, logout_user
 
-from lms.accounts import queries, services
+from lms.accounts import queries, services, throttle
 from lms.accounts.forms import (
     ROLE_LABELS,
     ConfirmForm,
@@ -33,30 +33,37 @@ from lms.core.http import page_arg, safe_next
 from lms.core.i18n import LANGUAGE_NAMES, normalise
 from lms.core.pagination import paginate
 from lms.core.permissions import public, requires
-from lms.extensions import db, limiter
+from lms.extensions import db
 
 bp = Blueprint("accounts", __name__)
 
 
-def _login_limit() -> str:
-    return current_app.config["LMS_CONFIG"].login_limit
-
-
 @bp.route("/login", methods=["GET", "POST"])
 @public
-@limiter.limit(_login_limit, methods=["POST"], deduct_when=lambda resp: resp.status_code == 401)
 def login():
     if current_user.is_authenticated:
         return redirect(url_for("accounts.home"))
     form = LoginForm(next=request.args.get("next", ""))
     status = 200
     if form.validate_on_submit():
+        attempt = throttle.Attempt(form.email.data, request.remote_addr)
+        if attempt.refused:
+            flash(
+                _(
+                    "Too many failed sign-ins for this account or from this address. "
+                    "Try again at %(time)s.",
+                    time=format_time(attempt.retry_at, "medium"),
+                ),
+                "error",
+            )
+            return render_template("accounts/login.html", form=form), 429
         try:
             user = services.authenticate(db.session, form.email.data, form.password.data)
         except DomainError as err:
             flash(err.message, "error")
             status = 401
         else:
+            attempt.succeeded()
             login_user(user, remember=form.remember.data)
             session["lang"] = user.locale or session.get("lang")
             return redirect(safe_next(form.next.data, url_for("accounts.home")))
@@ -74,13 +81,6 @@ def logout():
     logout_user()
     flash(_("You have signed out."), "info")
     return redirect(url_for("accounts.login"))
-
-
-@bp.route("/healthz")
-@public
-def healthz():
-    """For load balancers and monitoring: the process answers (no database work)."""
-    return "ok", 200, {"Content-Type": "text/plain; charset=utf-8", "Cache-Control": "no-store"}
 
 
 @bp.route("/")
@@ -261,8 +261,27 @@ def user_edit(user_id: int):
     elif request.method == "POST":
         status = 400
     return render_template(
-        "accounts/user_form.html", form=form, user=user, toggle=ConfirmForm()
+        "accounts/user_form.html",
+        form=form,
+        user=user,
+        toggle=ConfirmForm(),
+        locked_until=throttle.locked_until(user.email),
     ), status
+
+
+@bp.route("/admin/users/<int:user_id>/unlock", methods=["POST"])
+@requires("accounts.admin")
+def user_unlock(user_id: int):
+    """Lift the sign-in lock after too many failed attempts on this account."""
+    user = queries.get_user(db.session, user_id)
+    if not ConfirmForm().validate_on_submit():
+        abort(400)
+    throttle.lift(user.email)
+    from lms.core import audit
+
+    audit.record(db.session, current_user.id, "login_unlock", "user", user.id, user.email)
+    flash(_("%(name)s can try to sign in again.", name=user.name), "success")
+    return redirect(url_for("accounts.user_edit", user_id=user.id)), 303
 
 
 @bp.route("/admin/users/<int:user_id>/active", methods=["POST"])

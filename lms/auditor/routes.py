@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 from datetime import datetime, time, timedelta
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -22,7 +23,7 @@ from flask_login import current_user
 from lms.accounts.forms import ConfirmForm
 from lms.accounts.services import department_tree, subtree_ids
 from lms.auditor import queries
-from lms.completions.exports import certificate_query, start_export
+from lms.completions.exports import certificate_query, recover_stalled, start_export
 from lms.core import audit, nav
 from lms.core.afterwork import after_commit
 from lms.core.errors import DomainError
@@ -31,7 +32,7 @@ from lms.core.model import utcnow
 from lms.core.pagination import paginate
 from lms.core.permissions import requires
 from lms.extensions import db
-from lms.jobs import export_certificates
+from lms.jobs import export_certificates, huey
 
 bp = Blueprint("auditor", __name__)
 STATES = ("valid", "expired", "revoked")
@@ -114,6 +115,7 @@ def export():
     form = ConfirmForm()
     if not form.validate_on_submit():
         abort(400)
+    huey.pending_count()  # the job queue is reachable (else: 503 with a message, nothing saved)
     dept = request.form.get("department", type=int)
     filters: dict[str, Any] = {
         "q": request.form.get("q", ""),
@@ -136,6 +138,10 @@ def export():
 @requires("certificates.view")
 def export_status(job_id: int):
     job = queries.export_job(db.session, current_user, job_id)
+    # the person waiting is the first to notice a worker that died: hand the job to another
+    for again_id, attempt in recover_stalled(db.session, [job.id]):
+        after_commit(partial(export_certificates, again_id, attempt))
+    db.session.refresh(job)
     response = make_response(render_template("auditor/export_status.html", job=job))
     if job.status in ("queued", "running"):
         response.headers["Refresh"] = "2"

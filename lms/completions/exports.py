@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
 import multiprocessing
 import os
+import threading
 import zipfile
 from collections import deque
 from collections.abc import Callable, Iterator
@@ -17,7 +19,6 @@ from flask_babel import gettext as _
 
 from lms.accounts.models import User
 from lms.completions.models import Certificate, Completion, ExportJob, Revocation
-from lms.config import INSTANCE
 from lms.core import audit
 from lms.core.errors import DomainError
 from lms.core.model import utcnow
@@ -92,8 +93,113 @@ def start_export(session, user_id: int, filters: dict, stmt) -> ExportJob:
     return job
 
 
+LOST_WORKER = "lost-worker"  # ExportJob.error: the workers running it kept disappearing
+
+
 def export_path(job_id: int) -> Path:
-    return INSTANCE / "exports" / f"certificates-{job_id}.zip"
+    return Path(current_app.config["LMS_CONFIG"].export_dir) / f"certificates-{job_id}.zip"
+
+
+def _lease_expired_before():
+    from datetime import timedelta
+
+    lease = current_app.config["LMS_CONFIG"].job_lease_seconds
+    return utcnow() - timedelta(seconds=lease)
+
+
+def recover_stalled(session, job_ids: list[int] | None = None) -> list[tuple[int, int]]:
+    """Exports whose worker died (running, lease expired): back to the queue, or failed for
+    good after ``LMS_JOB_MAX_ATTEMPTS``. An export still queued a lease after it was queued
+    (its task was lost: the queue was away when it was sent) is sent again. Returns (job id,
+    next attempt) to enqueue after the commit. Each change is a conditional update, so two
+    sweeps at once requeue a job once; a task delivered twice is claimed once (run_export)."""
+    config = current_app.config["LMS_CONFIG"]
+    cutoff = _lease_expired_before()
+    stmt = sa.select(ExportJob.id, ExportJob.status, ExportJob.attempts).where(
+        sa.or_(
+            sa.and_(ExportJob.status == "running", ExportJob.heartbeat_at < cutoff),
+            sa.and_(
+                ExportJob.status == "queued",
+                sa.func.coalesce(ExportJob.heartbeat_at, ExportJob.created_at) < cutoff,
+            ),
+        )
+    )
+    if job_ids is not None:
+        stmt = stmt.where(ExportJob.id.in_(job_ids))
+    requeue: list[tuple[int, int]] = []
+    for job_id, status, attempts in session.execute(stmt).all():
+        owned = (
+            sa.update(ExportJob)
+            .where(
+                ExportJob.id == job_id,
+                ExportJob.status == status,
+                ExportJob.attempts == attempts,
+                sa.func.coalesce(ExportJob.heartbeat_at, ExportJob.created_at) < cutoff,
+            )
+            .execution_options(synchronize_session=False)
+        )
+        if status == "running" and attempts >= config.job_max_attempts:
+            session.execute(owned.values(status="failed", error=LOST_WORKER, finished_at=utcnow()))
+            current_app.logger.error(
+                "export #%s failed: its worker stopped %s times", job_id, attempts
+            )
+            continue
+        # heartbeat_at marks when it was queued again: the next sweep waits another lease
+        if session.execute(owned.values(status="queued", heartbeat_at=utcnow())).rowcount:
+            current_app.logger.warning(
+                "export #%s: %s, queued again",
+                job_id,
+                f"worker lost during attempt {attempts}" if status == "running" else "task lost",
+            )
+            requeue.append((job_id, attempts + 1))
+    session.flush()
+    return requeue
+
+
+class _Lease:
+    """Renews the job's lease from a thread while the export runs; ``lost`` is set when
+    another attempt took the job over (this worker was presumed dead)."""
+
+    def __init__(self, job_id: int, attempt: int) -> None:
+        self.job_id, self.attempt = job_id, attempt
+        self.lost = False
+        self.interval = max(1.0, current_app.config["LMS_CONFIG"].job_lease_seconds / 4)
+        self._stop = threading.Event()
+        self._engine = db.engine
+        self._thread = threading.Thread(target=self._run, name=f"lease-{job_id}", daemon=True)
+
+    def renew(self) -> bool:
+        with self._engine.begin() as conn:
+            taken = conn.execute(
+                sa.update(ExportJob)
+                .where(
+                    ExportJob.id == self.job_id,
+                    ExportJob.attempts == self.attempt,
+                    ExportJob.status == "running",
+                )
+                .values(heartbeat_at=utcnow())
+            )
+        if not taken.rowcount:
+            self.lost = True
+        return not self.lost
+
+    def _run(self) -> None:
+        while not self._stop.wait(self.interval):
+            with contextlib.suppress(Exception):  # a database hiccup: try again next time
+                if not self.renew():
+                    return
+
+    def __enter__(self) -> _Lease:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self._stop.set()
+        self._thread.join()
+
+
+class _Superseded(Exception):
+    """Another attempt owns the job now; this one stops without touching it."""
 
 
 _app = None  # the application, for worker processes forked by _pdf_batches
@@ -144,19 +250,35 @@ def _pdf_batches(
             yield done, future.result()
 
 
-def run_export(job_id: int) -> None:
-    """Render every matching certificate in batches (one layout pass per batch) into a ZIP."""
+def run_export(job_id: int, attempt: int = 1) -> None:
+    """Render every matching certificate in batches (one layout pass per batch) into a ZIP.
+
+    Crash-safe and idempotent: attempt ``n`` claims the job only while it is queued after
+    ``n - 1`` attempts; the ZIP is written under a temporary name and renamed into place
+    (atomic) only when complete, so nobody ever sees half a ZIP, and a retry replaces nothing
+    but that one file. A worker that loses its lease (presumed dead, the job handed to another)
+    stops without writing anything more.
+    """
     from flask_babel import get_timezone  # noqa: F401  (needs the app context)
 
     from lms.completions import certificates, services
 
     session = db.session
-    job = session.get(ExportJob, job_id)
-    if job is None or job.status not in ("queued", "failed"):
-        return
-    job.status = "running"
-    job.done = 0
+    claimed = session.execute(
+        sa.update(ExportJob)
+        .where(
+            ExportJob.id == job_id,
+            ExportJob.status == "queued",
+            ExportJob.attempts == attempt - 1,
+        )
+        .values(status="running", attempts=attempt, done=0, error="", heartbeat_at=utcnow())
+        .execution_options(synchronize_session=False)
+    ).rowcount
     session.commit()
+    if not claimed:
+        return
+    job = session.get(ExportJob, job_id)
+    session.refresh(job)
     f = job.filters
     stmt = certificate_query(
         q=f.get("q", ""),
@@ -168,7 +290,9 @@ def run_export(job_id: int) -> None:
     ids = list(session.execute(stmt.with_only_columns(Certificate.id)).scalars())
     path = export_path(job_id)
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_suffix(".part")
+    for stale in path.parent.glob(f"certificates-{job_id}.*.part"):  # left by a dead worker
+        stale.unlink(missing_ok=True)
+    tmp = path.with_name(f"certificates-{job_id}.{attempt}.{os.getpid()}.part")
 
     def load(batch: list[int]) -> list[Certificate]:
         return list(
@@ -177,24 +301,60 @@ def run_export(job_id: int) -> None:
             ).scalars()
         )
 
+    def still_mine() -> sa.ColumnElement[bool]:
+        return sa.and_(ExportJob.id == job_id, ExportJob.attempts == attempt)
+
     try:
-        with zipfile.ZipFile(tmp, "w", compression=zipfile.ZIP_STORED) as zf:
-            batches = [ids[i : i + BATCH] for i in range(0, len(ids), BATCH)]
-            for chunk, pdfs in _pdf_batches(batches, load, certificates.render_many):
-                for cert, pdf in zip(chunk, pdfs, strict=True):
-                    services.record_pdf_hash(session, cert, pdf)
-                    zf.writestr(f"{cert.number}.pdf", pdf)
-                job.done = min(job.total, job.done + len(chunk))
-                session.commit()
-        tmp.replace(path)
-        job.status = "done"
-        job.path = str(path)
-        job.finished_at = utcnow()
-        session.commit()
+        with _Lease(job_id, attempt) as lease:
+            with zipfile.ZipFile(tmp, "w", compression=zipfile.ZIP_STORED) as zf:
+                batches = [ids[i : i + BATCH] for i in range(0, len(ids), BATCH)]
+                done = 0
+                for chunk, pdfs in _pdf_batches(batches, load, certificates.render_many):
+                    if lease.lost:
+                        raise _Superseded
+                    for cert, pdf in zip(chunk, pdfs, strict=True):
+                        services.record_pdf_hash(session, cert, pdf)
+                        zf.writestr(f"{cert.number}.pdf", pdf)
+                    done = min(len(ids), done + len(chunk))
+                    session.execute(
+                        sa.update(ExportJob)
+                        .where(still_mine())
+                        .values(done=done, heartbeat_at=utcnow())
+                        .execution_options(synchronize_session=False)
+                    )
+                    session.commit()
+            with open(tmp, "rb") as fh:
+                os.fsync(fh.fileno())
+            if lease.lost or not lease.renew():
+                raise _Superseded
+            tmp.replace(path)
+            session.execute(
+                sa.update(ExportJob)
+                .where(still_mine())
+                .values(
+                    status="done",
+                    path=str(path),
+                    finished_at=utcnow(),
+                    done=len(ids),
+                    total=len(ids),
+                )
+                .execution_options(synchronize_session=False)
+            )
+            session.commit()
+    except _Superseded:
+        session.rollback()
+        tmp.unlink(missing_ok=True)
+        current_app.logger.warning("export #%s attempt %s superseded; stopped", job_id, attempt)
     except Exception as err:  # the job records the failure for the person waiting on it
         session.rollback()
-        job = session.get(ExportJob, job_id)
-        job.status = "failed"
-        job.error = str(err)[:500]
+        tmp.unlink(missing_ok=True)
+        session.execute(
+            sa.update(ExportJob)
+            .where(still_mine())
+            .values(
+                status="failed", error=f"{type(err).__name__}: {err}"[:500], finished_at=utcnow()
+            )
+            .execution_options(synchronize_session=False)
+        )
         session.commit()
         raise

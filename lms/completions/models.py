@@ -138,3 +138,6 @@ class ExportJob(CreatedMixin, Base):
     path: Mapped[str] = mapped_column(sa.String(300), default="")
     error: Mapped[str] = mapped_column(sa.String(500), default="")
     finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    # crash safety (lms.jobs): attempts started, and the lease the running worker renews
+    attempts: Mapped[int] = mapped_column(default=0, server_default="0")
+    heartbeat_at: Mapped[datetime | None] = mapped_column(UTCDateTime())

@@ -13,12 +13,27 @@ a no-op write takes the database's write lock, which serialises the runs) and re
 
 Without ``LMS_MAIL_SERVER`` (development) messages are written to the application log and
 marked sent.
+
+Delivery: ``LMS_MAIL_USE_TLS=starttls`` (upgrade a plain connection, usually port 587) or
+``tls`` (TLS from the first byte, usually 465), with log-in when ``LMS_MAIL_USERNAME`` is set;
+the server's certificate is checked (``LMS_MAIL_CA_FILE`` adds an organisation's own CA).
+
+Failures:
+- the server cannot be reached, refuses TLS or the log-in: the run stops at once, reports it
+  once (one log line, in the report), and leaves every message as it was: the server is at
+  fault, not the messages;
+- a message refused for good (a 5xx reply: no such mailbox, or a message the format cannot
+  carry) is set aside at once (``failed_at``): the admin lists it and can send it again;
+- a message refused for now (4xx, the connection broke) is retried after a backoff
+  (``LMS_MAIL_BACKOFF_MINUTES``, doubling), and set aside after ``LMS_MAIL_MAX_ATTEMPTS``.
 """
 
 from __future__ import annotations
 
 import smtplib
+import ssl
 from dataclasses import dataclass
+from datetime import timedelta
 from email.message import EmailMessage
 from email.utils import format_datetime, formataddr
 
@@ -42,6 +57,8 @@ class DeliveryReport:
     failed: int = 0  # tried and not accepted: still queued, attempts raised
     skipped: int = 0  # recipient deactivated: marked done without sending
     deferred: int = 0  # not tried in this run because the server could not be reached
+    set_aside: int = 0  # failed for good (or too often): moved aside for the admin
+    server_error: str = ""  # why the server could not be used in this run (reported once)
 
     @property
     def tried(self) -> int:
@@ -75,13 +92,19 @@ def build_email(msg: OutboxMessage, user: User, config) -> EmailMessage:
     return email
 
 
+def _due():
+    """Queued, not set aside, and not waiting for its backoff to pass."""
+    return sa.and_(
+        OutboxMessage.sent_at.is_(None),
+        OutboxMessage.failed_at.is_(None),
+        sa.or_(OutboxMessage.next_attempt_at.is_(None), OutboxMessage.next_attempt_at <= utcnow()),
+    )
+
+
 def _pending_ids(session, limit: int) -> list[int]:
     return list(
         session.execute(
-            sa.select(OutboxMessage.id)
-            .where(OutboxMessage.sent_at.is_(None))
-            .order_by(OutboxMessage.id)
-            .limit(limit)
+            sa.select(OutboxMessage.id).where(_due()).order_by(OutboxMessage.id).limit(limit)
         ).scalars()
     )
 
@@ -92,7 +115,7 @@ def _claim(session, msg_id: int) -> tuple[OutboxMessage, User] | None:
     if session.get_bind().dialect.name == "sqlite":
         taken = session.execute(
             sa.update(OutboxMessage)
-            .where(OutboxMessage.id == msg_id, OutboxMessage.sent_at.is_(None))
+            .where(OutboxMessage.id == msg_id, _due())
             .values(attempts=OutboxMessage.attempts)
             .execution_options(synchronize_session=False)
         )
@@ -101,7 +124,7 @@ def _claim(session, msg_id: int) -> tuple[OutboxMessage, User] | None:
     row = session.execute(
         sa.select(OutboxMessage, User)
         .join(User, User.id == OutboxMessage.user_id)
-        .where(OutboxMessage.id == msg_id, OutboxMessage.sent_at.is_(None))
+        .where(OutboxMessage.id == msg_id, _due())
         .with_for_update(skip_locked=True, of=OutboxMessage)
         .execution_options(populate_existing=True)
     ).first()
@@ -118,12 +141,71 @@ def _log(msg: OutboxMessage, user: User, email: EmailMessage) -> None:
     )
 
 
-def _failed(session, msg: OutboxMessage, err: Exception, report: DeliveryReport) -> None:
+def _permanent(err: Exception) -> bool:
+    """A refusal that trying again will not change (SMTP 5xx), or a message we cannot build."""
+    if isinstance(err, ValueError):
+        return True
+    if isinstance(err, smtplib.SMTPRecipientsRefused):
+        return all(code >= 500 for code, _msg in err.recipients.values())
+    code = getattr(err, "smtp_code", 0) or 0
+    return code >= 500
+
+
+def _failed(session, msg: OutboxMessage, err: Exception, report: DeliveryReport, config) -> None:
     msg.attempts = (msg.attempts or 0) + 1
     msg.last_error = f"{type(err).__name__}: {err}"[:500]
+    if _permanent(err) or msg.attempts >= config.mail_max_attempts:
+        msg.failed_at = utcnow()
+        report.set_aside += 1
+        current_app.logger.error(
+            "mail: outbox #%s set aside after %s attempt(s) (%s)",
+            msg.id,
+            msg.attempts,
+            msg.last_error,
+        )
+    else:
+        backoff = config.mail_backoff_minutes * 2 ** (msg.attempts - 1)
+        msg.next_attempt_at = utcnow() + timedelta(minutes=backoff)
+        current_app.logger.warning(
+            "mail: outbox #%s not delivered, next try in %s min (%s)",
+            msg.id,
+            backoff,
+            msg.last_error,
+        )
     session.commit()
     report.failed += 1
-    current_app.logger.warning("mail: outbox #%s not delivered (%s)", msg.id, msg.last_error)
+
+
+def connect(config) -> smtplib.SMTP:
+    """An SMTP connection as configured: plain, STARTTLS or TLS, logged in when a user is set.
+    Raises OSError or smtplib.SMTPException when the server cannot be used."""
+    context = ssl.create_default_context(cafile=config.mail_ca_file or None)
+    smtp: smtplib.SMTP
+    if config.mail_use_tls == "tls":
+        smtp = smtplib.SMTP_SSL(
+            config.mail_server, config.mail_port, timeout=SMTP_TIMEOUT, context=context
+        )
+    else:
+        smtp = smtplib.SMTP(config.mail_server, config.mail_port, timeout=SMTP_TIMEOUT)
+    try:
+        if config.mail_use_tls == "starttls":
+            smtp.starttls(context=context)
+        if config.mail_username:
+            smtp.login(config.mail_username, config.mail_password or "")
+    except BaseException:
+        smtp.close()
+        raise
+    return smtp
+
+
+def _server_unusable(err: Exception, config) -> str:
+    if isinstance(err, smtplib.SMTPAuthenticationError):
+        return (
+            f"the mail server {config.mail_server} refused the log-in of "
+            f"{config.mail_username!r} ({err.smtp_code}); check LMS_MAIL_USERNAME and "
+            "LMS_MAIL_PASSWORD"
+        )
+    return f"the mail server {config.mail_server}:{config.mail_port} cannot be used ({type(err).__name__}: {err})"
 
 
 def deliver_pending(session, *, limit: int = 500) -> DeliveryReport:
@@ -132,10 +214,8 @@ def deliver_pending(session, *, limit: int = 500) -> DeliveryReport:
     A batch job, not a service: it commits the session it is given (first whatever is pending
     in it, then each message), so call it from the CLI or a job, never inside a request.
 
-    A message is marked sent only after the SMTP server accepted it. When sending fails, the
-    message stays queued with ``attempts`` raised and ``last_error`` set, and the next run tries
-    again. When the server cannot be reached at all the run stops there: the rest stay queued,
-    untouched, for the next run. Deactivated recipients are marked done with last_error
+    A message is marked sent only after the SMTP server accepted it; see the module docstring
+    for what happens when it is not. Deactivated recipients are marked done with last_error
     "inactive" and get nothing.
     """
     config = current_app.config["LMS_CONFIG"]
@@ -159,7 +239,7 @@ def deliver_pending(session, *, limit: int = 500) -> DeliveryReport:
             try:
                 email = build_email(msg, user, config)
             except ValueError as err:  # an address or header the mail format cannot carry
-                _failed(session, msg, err, report)
+                _failed(session, msg, err, report, config)
                 continue
             if not config.mail_server:
                 _log(msg, user, email)
@@ -169,17 +249,21 @@ def deliver_pending(session, *, limit: int = 500) -> DeliveryReport:
                 continue
             if smtp is None:
                 try:
-                    smtp = smtplib.SMTP(config.mail_server, config.mail_port, timeout=SMTP_TIMEOUT)
-                except (OSError, smtplib.SMTPException) as err:  # unreachable: stop the run
-                    _failed(session, msg, err, report)
-                    report.deferred = len(ids) - position - 1
+                    smtp = connect(config)
+                except (OSError, smtplib.SMTPException) as err:  # the server: stop the run
+                    session.rollback()
+                    report.server_error = _server_unusable(err, config)
+                    report.deferred = len(ids) - position
+                    current_app.logger.error(
+                        "mail: %s; %s message(s) left queued", report.server_error, report.deferred
+                    )
                     break
             try:
                 smtp.send_message(email, from_addr=config.mail_sender, to_addrs=[user.email])
             except _MESSAGE_ERRORS as err:
-                _failed(session, msg, err, report)
+                _failed(session, msg, err, report, config)
             except (OSError, smtplib.SMTPException) as err:  # the connection broke
-                _failed(session, msg, err, report)
+                _failed(session, msg, err, report, config)
                 _close(smtp)
                 smtp = None
             else:
@@ -192,6 +276,32 @@ def deliver_pending(session, *, limit: int = 500) -> DeliveryReport:
         if smtp is not None:
             _close(smtp)
     return report
+
+
+def set_aside_select():
+    """Messages that failed for good, newest first (the admin's list)."""
+    return (
+        sa.select(OutboxMessage, User)
+        .join(User, User.id == OutboxMessage.user_id)
+        .where(OutboxMessage.failed_at.is_not(None), OutboxMessage.sent_at.is_(None))
+        .order_by(OutboxMessage.failed_at.desc(), OutboxMessage.id.desc())
+    )
+
+
+def send_again(session, msg_id: int) -> bool:
+    """Put a set-aside message back in the queue (after the address was corrected)."""
+    result = session.execute(
+        sa.update(OutboxMessage)
+        .where(
+            OutboxMessage.id == msg_id,
+            OutboxMessage.failed_at.is_not(None),
+            OutboxMessage.sent_at.is_(None),
+        )
+        .values(failed_at=None, next_attempt_at=None, attempts=0)
+        .execution_options(synchronize_session=False)
+    )
+    session.flush()
+    return bool(result.rowcount)
 
 
 def _close(smtp: smtplib.SMTP) -> None:

@@ -9,6 +9,10 @@ the next day, for the same due date) queues nothing new:
 - ``overdue:{user}:{program}:{due_on}``: it is overdue;
 - ``overdue-manager:{manager}:{user}:{program}:{due_on}``: a copy to the person's manager once
   it has been overdue for more than ``manager_after_days``;
+- ``flagged:{user}:{program}:{completed_on}``: the person's briefing was given by a trainer
+  whose own right lapsed: to be briefed again;
+- people never trained for a required program are reminded like any other due date (their
+  start date), due soon or overdue;
 - ``session-1d:{session}:{user}``: an enrolled person's session starts tomorrow (in the
   organisation's time zone).
 
@@ -44,6 +48,7 @@ KIND_DUE = "reminder_due"
 KIND_OVERDUE = "reminder_overdue"
 KIND_OVERDUE_MANAGER = "reminder_overdue_manager"
 KIND_SESSION = "reminder_session"
+KIND_FLAGGED = "reminder_flagged"
 
 
 @dataclass(frozen=True)
@@ -113,7 +118,7 @@ def _status_drafts(session, today: date, window_days: int, manager_after_days: i
         )
         .join(Program, Program.id == s.c.program_id)
         .join(ProgramVersion, ProgramVersion.id == Program.current_version_id)
-        .where(s.c.status.in_(("due_soon", "overdue")))
+        .where(s.c.status.in_(("due_soon", "overdue", "never_trained", "flagged")))
         .order_by(s.c.due_on, s.c.user_id, s.c.program_id)
     ).all()
     if not rows:
@@ -128,7 +133,23 @@ def _status_drafts(session, today: date, window_days: int, manager_after_days: i
     drafts = []
     for r in rows:
         facts = {"code": r.code, "title": r.title, "due_on": r.due_on, "person_id": r.user_id}
-        if r.status == "due_soon":
+        status = r.status
+        if status == "flagged":  # their briefing no longer counts: to be briefed again
+            drafts.append(
+                _Draft(
+                    f"flagged:{r.user_id}:{r.program_id}:{r.due_on}",
+                    r.user_id,
+                    KIND_FLAGGED,
+                    "/learning/",
+                    facts,
+                )
+            )
+            continue
+        if status == "never_trained":  # due from the start date, like any other due date
+            if r.due_on > today + timedelta(days=window_days):
+                continue
+            status = "overdue" if r.due_on < today else "due_soon"
+        if status == "due_soon":
             drafts.append(
                 _Draft(
                     f"due:{r.user_id}:{r.program_id}:{r.due_on}",
@@ -238,6 +259,14 @@ def _render(draft: _Draft, recipient: User, people: dict[int, User]) -> tuple[st
             title=title,
             code=f["code"],
             date=due,
+        )
+    elif draft.kind == KIND_FLAGGED:
+        subject = _("Briefing to repeat: %(title)s", title=title)
+        text = _(
+            "Your training %(title)s (%(code)s) no longer counts because the person who "
+            "briefed you lost the right to do so. Please take the briefing again.",
+            title=title,
+            code=f["code"],
         )
     elif draft.kind == KIND_OVERDUE:
         subject = _("Training overdue: %(title)s, due %(date)s", title=title, date=due)

@@ -511,3 +511,7 @@ nav.register(
 from lms.compliance import notify  # noqa: E402  (the notifications views register on bp)
 
 notify.register(bp)
+
+from lms.compliance import mailadmin  # noqa: E402  (the admin's undelivered e-mail list)
+
+mailadmin.register(bp)

@@ -17,6 +17,7 @@ from aiosmtpd.controller import Controller
 
 from lms.accounts.services import set_active
 from lms.compliance import mail, reminders
+from lms.core.model import utcnow
 from lms.core.outbox import OutboxMessage, queue
 from lms.extensions import db
 from tests.conftest import DB_KIND, text_of
@@ -40,11 +41,14 @@ class Inbox:
     def __init__(self) -> None:
         self.port = _free_port()
         self.received: list[email.message.EmailMessage] = []
+        self.temporary: set[str] = set()  # addresses refused for now (451)
         self.controller: Controller | None = None
 
     async def handle_RCPT(self, server, session, envelope, address, rcpt_options):
         if address.startswith("bounce"):
             return "550 5.1.1 No such mailbox here"
+        if address in self.temporary:
+            return "451 4.3.0 Try again later"
         envelope.rcpt_tos.append(address)
         return "250 OK"
 
@@ -84,12 +88,17 @@ def inbox(app):
 
 @pytest.fixture
 def org(time_travel, make_department, make_user, make_program, require, complete):
-    """A plant with a manager (never trained: no reminder of her own); Anna is due soon,
+    """A plant with a manager (starting next year: no reminder of her own); Anna is due soon,
     Boris 40 days overdue, Carla compliant."""
     time_travel(NOW)
     plant = make_department("Plant", "PLANT")
     manager = make_user(
-        "manager", name="Maija Manager", email="maija@example.test", department=plant, locale="en"
+        "manager",
+        name="Maija Manager",
+        email="maija@example.test",
+        department=plant,
+        locale="en",
+        start_date=date(2027, 6, 1),
     )
     plant.manager_id = manager.id
     db.session.commit()
@@ -283,13 +292,13 @@ def test_server_down_keeps_messages_queued_and_each_arrives_once_later(org, inbo
     inbox.stop()
     down = send(runner)
     assert down.exit_code == 1, down.output
-    assert "sent 0, failed 1" in down.output
+    assert "sent 0, failed 0" in down.output and "not tried 3" in down.output
+    assert down.output.count("cannot be used") == 1  # said once per run, not per message
     rows = outbox_rows()
-    assert len(rows) == 3 and all(r.sent_at is None for r in rows)
-    assert rows[0].attempts == 1 and "refused" in rows[0].last_error.lower()
+    # the server is at fault, not the messages: nothing counted against them
+    assert len(rows) == 3 and all(r.sent_at is None and r.attempts == 0 for r in rows)
 
-    assert send(runner).exit_code == 1  # still down: tried again, nothing lost
-    assert outbox_rows()[0].attempts == 2
+    assert send(runner).exit_code == 1  # still down: tried again next run, nothing lost
 
     inbox.start()
     up = send(runner)
@@ -308,14 +317,76 @@ def test_server_down_keeps_messages_queued_and_each_arrives_once_later(org, inbo
     assert mail.message_id(first, "brigade@localhost") in {m["Message-ID"] for m in inbox.received}
 
 
-def test_a_refused_recipient_stays_queued_while_the_rest_go_out(org, inbox, runner):
+def test_a_refused_recipient_is_set_aside_for_the_admin_while_the_rest_go_out(
+    org, inbox, runner, client, login_as
+):
     org["person"]("Bounce", "bounce@example.test", date(2025, 12, 1))
     result = send(runner)
     assert result.exit_code == 0, result.output
-    assert "sent 3, failed 1" in result.output
+    assert "sent 3, failed 1" in result.output and "set aside 1" in result.output
     [stuck] = [r for r in outbox_rows() if r.sent_at is None]
-    assert stuck.attempts == 1 and "550" in stuck.last_error
+    assert stuck.attempts == 1 and "550" in stuck.last_error and stuck.failed_at is not None
     assert len(inbox.received) == 3
+    assert "sent 0, failed 0" in send(runner).output  # a 5xx is final: not tried again
+
+    login_as("admin")
+    page = client.get("/compliance/mail/failed")
+    assert page.status_code == 200
+    text = page.get_data(as_text=True)
+    assert "bounce@example.test" in text and "550" in text
+    again = client.post(f"/compliance/mail/failed/{stuck.id}/retry")
+    assert again.status_code == 303
+    stuck = outbox_rows()[-1]
+    assert stuck.failed_at is None and stuck.attempts == 0
+    assert "bounce@example.test" not in client.get("/compliance/mail/failed").get_data(True)
+
+
+def test_a_temporary_refusal_is_retried_with_backoff_then_set_aside(
+    org, inbox, runner, time_travel
+):
+    inbox.temporary = {"anna@example.test"}
+    now = utcnow()
+    waits = []
+    for _n in range(5):
+        send(runner)
+        [row] = [r for r in outbox_rows() if r.sent_at is None]
+        if row.failed_at is not None:
+            break
+        waits.append(round((row.next_attempt_at - now).total_seconds() / 60))
+        assert "sent 0, failed 0" in send(runner).output  # waiting for its backoff
+        now = row.next_attempt_at
+        time_travel(now)
+    # 5 attempts (LMS_MAIL_MAX_ATTEMPTS): 4 waits of 5, 10, 20, 40 minutes, then set aside
+    assert row.attempts == 5 and row.failed_at is not None and "451" in row.last_error
+    assert waits == [5, 10, 20, 40]
+    assert inbox.to("anna@example.test") == []
+
+
+def test_never_trained_and_flagged_people_are_reminded(org, inbox, runner, make_user, complete):
+    from lms.completions import services as completions
+
+    program = org["program"]
+    make_user(name="Nina New", email="nina@example.test", department=org["plant"], locale="en")
+    trainer = make_user("manager", name="Trainer", email="trainer@example.test", locale="en")
+    trainer_c = complete(trainer, program, date(2026, 1, 2))
+    fiona = make_user(
+        name="Fiona Flagged", email="fiona@example.test", department=org["plant"], locale="en"
+    )
+    complete(
+        fiona, program, date(2026, 7, 1), trainer_id=trainer.id, trainer_completion_id=trainer_c.id
+    )
+    completions.revoke(db.session, trainer_c, "Not qualified", None)
+    db.session.commit()
+
+    result = send(runner)
+    assert result.exit_code == 0, result.output
+    [nina] = inbox.to("nina@example.test")  # never trained, due from her start (today)
+    assert nina["Subject"].startswith("Training due soon: Program 1")
+    # besides the cascade's notice at the moment of the lapse, a reminder of her own
+    [fiona_mail] = [
+        m for m in inbox.to("fiona@example.test") if m["Subject"] == "Briefing to repeat: Program 1"
+    ]
+    assert "take the briefing again" in fiona_mail.get_content()
 
 
 def test_deactivated_people_get_nothing(org, inbox):
