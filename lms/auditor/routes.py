@@ -20,6 +20,7 @@ from flask_babel import get_timezone
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 
+from lms import jobs
 from lms.accounts.forms import ConfirmForm
 from lms.accounts.services import department_tree, subtree_ids
 from lms.auditor import queries
@@ -32,7 +33,6 @@ from lms.core.model import utcnow
 from lms.core.pagination import paginate
 from lms.core.permissions import requires
 from lms.extensions import db
-from lms.jobs import export_certificates, huey
 
 bp = Blueprint("auditor", __name__)
 STATES = ("valid", "expired", "revoked")
@@ -115,7 +115,7 @@ def export():
     form = ConfirmForm()
     if not form.validate_on_submit():
         abort(400)
-    huey.pending_count()  # the job queue is reachable (else: 503 with a message, nothing saved)
+    jobs.huey.pending_count()  # the job queue is reachable (else: 503 with a message, nothing saved)
     dept = request.form.get("department", type=int)
     filters: dict[str, Any] = {
         "q": request.form.get("q", ""),
@@ -130,7 +130,7 @@ def export():
         flash(err.message, "error")
         return redirect(url_for("auditor.portal")), 303
     job_id = job.id
-    after_commit(lambda: export_certificates(job_id))
+    after_commit(lambda: jobs.export_certificates(job_id))
     return redirect(url_for("auditor.export_status", job_id=job_id))
 
 
@@ -140,7 +140,7 @@ def export_status(job_id: int):
     job = queries.export_job(db.session, current_user, job_id)
     # the person waiting is the first to notice a worker that died: hand the job to another
     for again_id, attempt in recover_stalled(db.session, [job.id]):
-        after_commit(partial(export_certificates, again_id, attempt))
+        after_commit(partial(jobs.export_certificates, again_id, attempt))
     db.session.refresh(job)
     response = make_response(render_template("auditor/export_status.html", job=job))
     if job.status in ("queued", "running"):
