@@ -16,6 +16,7 @@ DOMAINS: tuple[str, ...] = (
     "compliance",
     "cascade",
     "auditor",
+    "api",
 )
 
 

@@ -15,6 +15,8 @@ need libpangoft2-1.0-0 bash -c 'ldconfig -p | grep -q libpangoft2-1.0'
 need fonts-dejavu-core test -f /usr/share/fonts/truetype/dejavu/DejaVuSans.ttf
 need nodejs command -v node
 need npm command -v npm
+need slapd test -x /usr/sbin/slapd
+need ldap-utils command -v ldapadd
 
 if [ ${#missing[@]} -eq 0 ]; then
   exit 0

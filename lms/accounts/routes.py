@@ -14,7 +14,7 @@ from flask import (
 from flask_babel import gettext as _
 from flask_login import current_user, login_user, logout_user
 
-from lms.accounts import services
+from lms.accounts import directory, services
 from lms.accounts.forms import (
     ROLE_LABELS,
     ConfirmForm,
@@ -51,7 +51,7 @@ def login():
     status = 200
     if form.validate_on_submit():
         try:
-            user = services.authenticate(db.session, form.email.data, form.password.data)
+            user = directory.sign_in(db.session, form.email.data, form.password.data)
         except DomainError as err:
             flash(err.message, "error")
             status = 401
