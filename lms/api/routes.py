@@ -1,3 +1,596 @@
-from flask import Blueprint
+"""REST API under /api/v1: token auth with scopes, the same permissions as the pages, problem
+details (RFC 9457) for every error, an OpenAPI 3.1 document and an interactive docs page."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import UTC, datetime, time
+from functools import wraps
+from typing import Any
+
+import sqlalchemy as sa
+from flask import Blueprint, Response, g, jsonify, render_template, request
+from spectree import Response as Resp
+from spectree import SecurityScheme, SpecTree
+from spectree.models import SecureType, SecuritySchemeData
+from werkzeug.exceptions import HTTPException
+
+from lms.accounts import services as accounts
+from lms.accounts.models import Department, User, UserRole
+from lms.accounts.people import Absence, mask_personal_code, normalise_personal_code, record_absence
+from lms.api import schemas as s
+from lms.api.queries import status_rows
+from lms.api.tokens import find_token
+from lms.completions import services as completions
+from lms.completions.models import Certificate, Completion, Revocation
+from lms.core.errors import DomainError
+from lms.core.model import utcnow
+from lms.core.permissions import PUBLIC_ATTR, public
+from lms.extensions import csrf, db
+from lms.programs.models import Program, ProgramVersion
+from lms.sessions import services as sessions
+from lms.sessions.models import Enrolment, TrainingSession
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
+csrf.exempt(bp)  # token-authenticated: no cookies, no CSRF
+MAX_ID = 2_147_483_647
+
+
+class Problem(Exception):
+    def __init__(self, status: int, title: str, detail: str | None = None, errors=None):
+        super().__init__(title)
+        self.status, self.title, self.detail, self.errors = status, title, detail, errors
+
+
+def problem_response(status: int, title: str, detail: str | None = None, errors=None) -> Response:
+    body: dict[str, Any] = {"type": "about:blank", "title": title, "status": status}
+    if detail:
+        body["detail"] = detail
+    if errors:
+        body["errors"] = errors
+    resp = jsonify(body)
+    resp.status_code = status
+    resp.mimetype = "application/problem+json"
+    return resp
+
+
+def _validation_problem(req, resp, req_validation_error, instance, *_args) -> None:
+    if req_validation_error is not None:
+        errors = [
+            {"field": ".".join(str(p) for p in e.get("loc", ())), "reason": str(e.get("msg", ""))}
+            for e in req_validation_error.errors()
+        ]
+        raise Problem(422, "Invalid request", "The request does not match the schema.", errors)
+
+
+spec = SpecTree(
+    "flask",
+    mode="strict",
+    title="Brigade API",
+    version="1.0.0",
+    description="Training records: people, departments, programs, status, completions, "
+    "certificates, sessions. Authenticate with `Authorization: Bearer <token>`.",
+    path="api/docs-spectree",
+    validation_error_status=422,
+    validation_error_model=s.Problem,
+    before=_validation_problem,
+    security_schemes=[
+        SecurityScheme(
+            name="bearer", data=SecuritySchemeData(type=SecureType.HTTP, scheme="bearer")
+        ),
+    ],
+    security={"bearer": []},
+)
+
+
+@bp.record_once
+def _attach(state) -> None:
+    spec.app = state.app
+
+
+@bp.errorhandler(Problem)
+def _problem(err: Problem):
+    return problem_response(err.status, err.title, err.detail, err.errors)
+
+
+@bp.errorhandler(DomainError)
+def _domain(err: DomainError):
+    errors = [{"field": err.field, "reason": err.message}] if err.field else None
+    return problem_response(err.status_code, err.message, None, errors)
+
+
+@bp.errorhandler(HTTPException)
+def _http(err: HTTPException):
+    return problem_response(err.code or 500, err.name, err.description)
+
+
+def api(permission: str, scope: str) -> Callable[[Callable], Callable]:
+    """Token authentication: 401 without a valid, unrevoked token; 403 without the scope or
+    without the permission the pages ask for (the token acts as its person)."""
+
+    def decorate(view: Callable) -> Callable:
+        @wraps(view)
+        def wrapper(*args: Any, **kwargs: Any):
+            header = request.headers.get("Authorization", "")
+            secret = header[7:].strip() if header.lower().startswith("bearer ") else ""
+            token = find_token(db.session, secret) if secret else None
+            if token is None or token.revoked_at is not None or not token.user.active:
+                raise Problem(401, "Unauthorized", "A valid, unrevoked API token is required.")
+            if scope not in token.scope_set:
+                raise Problem(403, "Forbidden", f"The token lacks the scope {scope}.")
+            if not token.user.can(permission):
+                raise Problem(403, "Forbidden", "The token's person lacks this permission.")
+            g.api_user = token.user
+            token.last_used_at = utcnow()
+            return view(*args, **kwargs)
+
+        setattr(wrapper, PUBLIC_ATTR, True)  # reached without a session; the token decides
+        return wrapper
+
+    return decorate
+
+
+def _r(ok: dict[str, Any], *codes: int) -> Resp:
+    extra = {f"HTTP_{c}": s.Problem for c in (401, 403, *codes)}
+    return Resp(**ok, **extra)
+
+
+def _get(model: type, ident: int):
+    obj = db.session.get(model, ident) if 0 < ident <= MAX_ID else None
+    if obj is None:
+        raise Problem(404, "Not Found", f"No {model.__name__} with id {ident}.")
+    return obj
+
+
+def _page(stmt, page: s.Page) -> tuple[int, list]:
+    total = db.session.execute(sa.select(sa.func.count()).select_from(stmt.subquery())).scalar_one()
+    rows = (
+        db.session.execute(stmt.offset((page.page - 1) * page.per_page).limit(page.per_page))
+        .scalars()
+        .all()
+    )
+    return total, list(rows)
+
+
+def _person(u: User) -> s.Person:
+    return s.Person(
+        id=u.id,
+        employee_number=u.employee_number,
+        name=u.name,
+        patronymic=u.patronymic,
+        email=u.email,
+        personal_code=mask_personal_code(u.personal_code, g.api_user.roles) or None,
+        job_title=u.job_title,
+        department_id=u.department_id,
+        manager_id=u.manager_id,
+        hire_date=u.start_date,
+        leaving_date=u.leaving_date,
+        worker_category=u.worker_category,
+        hazardous_work=u.hazardous_work,
+        active=u.active,
+        roles=sorted(u.roles),
+    )
+
+
+# ----- docs ------------------------------------------------------------------------------------
+
+
+@bp.get("/openapi.json")
+@public
+def openapi():
+    return jsonify(spec.spec)
+
+
+@bp.get("/docs")
+@public
+def docs():
+    return render_template("api/docs.html")
+
+
+# ----- people and departments ------------------------------------------------------------------
+
+
+@bp.get("/people")
+@api("accounts.admin", "people:read")
+@spec.validate(query=s.PeopleQuery, resp=_r({"HTTP_200": s.PersonList}), tags=["people"])
+def list_people(query: s.PeopleQuery):
+    """People, filtered by text, department, active and employee number."""
+    stmt = accounts.search_users(db.session, query.q or "", query.department_id, None, query.active)
+    if query.employee_number:
+        stmt = stmt.where(User.employee_number == query.employee_number)
+    total, rows = _page(stmt, query)
+    return s.PersonList(
+        items=[_person(u) for u in rows], page=query.page, per_page=query.per_page, total=total
+    )
+
+
+@bp.get("/people/<int:person_id>")
+@api("accounts.admin", "people:read")
+@spec.validate(resp=_r({"HTTP_200": s.Person}, 404), tags=["people"])
+def get_person(person_id: int):
+    """One person."""
+    return _person(_get(User, person_id))
+
+
+@bp.put("/people/by-number/<employee_number>")
+@api("accounts.admin", "people:write")
+@spec.validate(json=s.PersonIn, resp=_r({"HTTP_200": s.Person}, 400, 404, 409), tags=["people"])
+def put_person(employee_number: str, json: s.PersonIn):
+    """HR sync: create or update the person with this employee number."""
+    if not employee_number.strip() or len(employee_number) > 40 or "\x00" in employee_number:
+        raise Problem(400, "Bad Request", "Invalid employee number.")
+    code = normalise_personal_code(json.personal_code)
+    if json.department_id is not None and db.session.get(Department, json.department_id) is None:
+        raise Problem(404, "Not Found", "Unknown department.")
+    if json.hire_date and json.leaving_date and json.leaving_date < json.hire_date:
+        raise DomainError("The leaving date is before the hire date.", field="leaving_date")
+    manager_id = None
+    if json.manager_employee_number:
+        manager_id = db.session.scalar(
+            sa.select(User.id).where(User.employee_number == json.manager_employee_number)
+        )
+        if manager_id is None:
+            raise Problem(404, "Not Found", "Unknown manager employee number.")
+    email = json.email.strip().lower()
+    user = db.session.scalar(sa.select(User).where(User.employee_number == employee_number))
+    clash = accounts.find_by_email(db.session, email)
+    if clash is not None and clash is not user:
+        raise DomainError("A person with this e-mail address already exists.", field="email")
+    if user is None:
+        user = User(
+            email=email,
+            name=json.name,
+            password_hash="!",
+            employee_number=employee_number,
+            auth_source="hr",
+        )
+        user.role_rows = [UserRole(role="employee")]
+        db.session.add(user)
+    if user.department_id != json.department_id or user.job_title != json.job_title:
+        if user.id is not None:
+            from lms.accounts.people import record_transfer
+
+            record_transfer(
+                db.session,
+                user.id,
+                utcnow().date(),
+                from_department_id=user.department_id,
+                to_department_id=json.department_id,
+                from_job_title=user.job_title,
+                to_job_title=json.job_title,
+                source="api",
+            )
+    user.name, user.email, user.patronymic = json.name.strip(), email, json.patronymic
+    user.personal_code, user.job_title, user.department_id = (
+        code,
+        json.job_title,
+        json.department_id,
+    )
+    user.manager_id, user.start_date, user.leaving_date = (
+        manager_id,
+        json.hire_date,
+        json.leaving_date,
+    )
+    user.worker_category, user.hazardous_work = json.worker_category, json.hazardous_work
+    if json.leaving_date and json.leaving_date <= utcnow().date() and user.active:
+        user.active = False
+        user.session_version += 1
+    db.session.flush()
+    return _person(user)
+
+
+@bp.get("/people/<int:person_id>/absences")
+@api("accounts.admin", "people:read")
+@spec.validate(resp=_r({"HTTP_200": s.AbsenceList}, 404), tags=["people"])
+def list_absences(person_id: int):
+    """A person's absences."""
+    user = _get(User, person_id)
+    rows = db.session.scalars(
+        sa.select(Absence).where(Absence.user_id == user.id).order_by(Absence.starts_on)
+    )
+    return s.AbsenceList(
+        items=[
+            s.Absence(
+                id=a.id, person_id=a.user_id, starts_on=a.starts_on, ends_on=a.ends_on, kind=a.kind
+            )
+            for a in rows
+        ]
+    )
+
+
+@bp.post("/people/<int:person_id>/absences")
+@api("accounts.admin", "people:write")
+@spec.validate(json=s.AbsenceIn, resp=_r({"HTTP_201": s.Absence}, 400, 404), tags=["people"])
+def add_absence(person_id: int, json: s.AbsenceIn):
+    """Record an absence (the same start date updates it)."""
+    user = _get(User, person_id)
+    a = record_absence(
+        db.session, user.id, json.starts_on, json.ends_on, kind=json.kind, source="api"
+    )
+    return s.Absence(
+        id=a.id, person_id=a.user_id, starts_on=a.starts_on, ends_on=a.ends_on, kind=a.kind
+    ), 201
+
+
+@bp.get("/departments")
+@api("compliance.view", "people:read")
+@spec.validate(query=s.Page, resp=_r({"HTTP_200": s.DepartmentList}), tags=["departments"])
+def list_departments(query: s.Page):
+    """Departments."""
+    total, rows = _page(sa.select(Department).order_by(Department.id), query)
+    return s.DepartmentList(
+        items=[
+            s.Department(
+                id=d.id, name=d.name, code=d.code, parent_id=d.parent_id, manager_id=d.manager_id
+            )
+            for d in rows
+        ],
+        page=query.page,
+        per_page=query.per_page,
+        total=total,
+    )
+
+
+@bp.post("/departments")
+@api("accounts.admin", "people:write")
+@spec.validate(
+    json=s.DepartmentIn, resp=_r({"HTTP_201": s.Department}, 400, 409), tags=["departments"]
+)
+def add_department(json: s.DepartmentIn):
+    """Create a department."""
+    d = accounts.create_department(
+        db.session, name=json.name, code=json.code, parent_id=json.parent_id, actor_id=g.api_user.id
+    )
+    return s.Department(
+        id=d.id, name=d.name, code=d.code, parent_id=d.parent_id, manager_id=d.manager_id
+    ), 201
+
+
+# ----- programs, status, completions, certificates ---------------------------------------------
+
+
+@bp.get("/programs")
+@api("programs.view", "training:read")
+@spec.validate(query=s.Page, resp=_r({"HTTP_200": s.ProgramList}), tags=["programs"])
+def list_programs(query: s.Page):
+    """Programs with the title of their current version."""
+    total, rows = _page(sa.select(Program).order_by(Program.id), query)
+    items = []
+    for p in rows:
+        current = (
+            db.session.get(ProgramVersion, p.current_version_id) if p.current_version_id else None
+        )
+        items.append(
+            s.Program(
+                id=p.id,
+                code=p.code,
+                category=p.category,
+                current_version_id=p.current_version_id,
+                title=current.title if current else {},
+            )
+        )
+    return s.ProgramList(items=items, page=query.page, per_page=query.per_page, total=total)
+
+
+@bp.get("/programs/<int:program_id>/versions")
+@api("programs.view", "training:read")
+@spec.validate(resp=_r({"HTTP_200": s.VersionList}, 404), tags=["programs"])
+def list_versions(program_id: int):
+    """The versions of a program."""
+    p = _get(Program, program_id)
+    rows = db.session.scalars(
+        sa.select(ProgramVersion)
+        .where(ProgramVersion.program_id == p.id)
+        .order_by(ProgramVersion.number)
+    )
+    return s.VersionList(
+        items=[
+            s.Version(
+                id=v.id,
+                number=v.number,
+                status=v.status,
+                title=v.title,
+                briefing_type=v.briefing_type,
+                delivery_mode=v.delivery_mode,
+                refresher_months=v.refresher_months,
+            )
+            for v in rows
+        ]
+    )
+
+
+@bp.get("/status")
+@api("compliance.view", "training:read")
+@spec.validate(query=s.StatusQuery, resp=_r({"HTTP_200": s.StatusList}), tags=["status"])
+def list_status(query: s.StatusQuery):
+    """Training status per person and required program."""
+    total, rows = status_rows(
+        db.session,
+        utcnow().date(),
+        user_ids=(query.person_id,) if query.person_id else None,
+        program_ids=(query.program_id,) if query.program_id else None,
+        department_ids=tuple(accounts.subtree_ids(db.session, query.department_id))
+        if query.department_id
+        else None,
+        status=query.status,
+        offset=(query.page - 1) * query.per_page,
+        limit=query.per_page,
+    )
+    return s.StatusList(
+        items=[
+            s.Status(
+                person_id=r.user_id,
+                program_id=r.program_id,
+                department_id=r.department_id,
+                status=r.status,
+                due_on=r.due_on,
+                completed_on=r.completed_on,
+            )
+            for r in rows
+        ],
+        page=query.page,
+        per_page=query.per_page,
+        total=total,
+    )
+
+
+@bp.get("/completions")
+@api("compliance.view", "training:read")
+@spec.validate(
+    query=s.CompletionQuery, resp=_r({"HTTP_200": s.CompletionList}), tags=["completions"]
+)
+def list_completions(query: s.CompletionQuery):
+    """Completions, newest first."""
+    stmt = sa.select(Completion).order_by(Completion.completed_on.desc(), Completion.id.desc())
+    if query.person_id:
+        stmt = stmt.where(Completion.user_id == query.person_id)
+    if query.program_id:
+        stmt = stmt.where(Completion.program_id == query.program_id)
+    if query.since:
+        stmt = stmt.where(Completion.completed_on >= query.since)
+    total, rows = _page(stmt, query)
+    ids = [c.id for c in rows]
+    revoked = set(
+        db.session.scalars(
+            sa.select(Revocation.completion_id).where(Revocation.completion_id.in_(ids))
+        )
+    )
+    numbers = dict(
+        db.session.execute(
+            sa.select(Certificate.completion_id, Certificate.number).where(
+                Certificate.completion_id.in_(ids)
+            )
+        ).all()
+    )
+    return s.CompletionList(
+        items=[
+            s.Completion(
+                id=c.id,
+                person_id=c.user_id,
+                program_id=c.program_id,
+                version_id=c.version_id,
+                completed_on=c.completed_on,
+                expires_on=c.expires_on,
+                earned_by=c.earned_by,
+                revoked=c.id in revoked,
+                certificate_number=numbers.get(c.id),
+            )
+            for c in rows
+        ],
+        page=query.page,
+        per_page=query.per_page,
+        total=total,
+    )
+
+
+def _certificate(number: str) -> Certificate:
+    cert = db.session.scalar(sa.select(Certificate).where(Certificate.number == number[:40]))
+    if cert is None:
+        raise Problem(404, "Not Found", "No certificate has this number.")
+    return cert
+
+
+def _cert_out(cert: Certificate) -> s.Certificate:
+    return s.Certificate(
+        number=cert.number,
+        code=cert.code,
+        person_name=cert.completion.user.name,
+        program_id=cert.completion.program_id,
+        issued_at=cert.issued_at,
+        state=completions.certificate_state(cert, utcnow().date()),
+    )
+
+
+@bp.get("/certificates/<number>")
+@api("certificates.view", "training:read")
+@spec.validate(resp=_r({"HTTP_200": s.Certificate}, 404), tags=["certificates"])
+def get_certificate(number: str):
+    """A certificate by its number."""
+    return _cert_out(_certificate(number))
+
+
+@bp.get("/certificates/<number>/pdf")
+@api("certificates.view", "training:read")
+@spec.validate(resp=_r({"HTTP_200": None}, 404), tags=["certificates"])
+def certificate_pdf(number: str):
+    """The certificate as PDF."""
+    cert = _certificate(number)
+    pdf = completions.certificate_pdf(db.session, cert)
+    return Response(pdf, mimetype="application/pdf")
+
+
+@bp.get("/verify/<code>")
+@api("login", "training:read")
+@spec.validate(resp=_r({"HTTP_200": s.Certificate}, 400, 404), tags=["certificates"])
+def verify_certificate(code: str):
+    """Verify a certificate by its verification code."""
+    return _cert_out(completions.find_by_code(db.session, code))
+
+
+# ----- sessions and enrolments -----------------------------------------------------------------
+
+
+def _ts(t: TrainingSession) -> s.TrainingSession:
+    return s.TrainingSession(
+        id=t.id,
+        program_id=t.program_id,
+        version_id=t.version_id,
+        instructor_id=t.instructor_id,
+        department_id=t.department_id,
+        starts_at=t.starts_at,
+        ends_at=t.ends_at,
+        place=t.place,
+        capacity=t.capacity,
+        status=t.status,
+    )
+
+
+@bp.get("/sessions")
+@api("sessions.view_all", "training:read")
+@spec.validate(query=s.SessionQuery, resp=_r({"HTTP_200": s.SessionList}), tags=["sessions"])
+def list_sessions(query: s.SessionQuery):
+    """Scheduled sessions, by start time."""
+    stmt = sa.select(TrainingSession).order_by(TrainingSession.starts_at, TrainingSession.id)
+    if query.program_id:
+        stmt = stmt.where(TrainingSession.program_id == query.program_id)
+    if query.since:
+        stmt = stmt.where(TrainingSession.starts_at >= datetime.combine(query.since, time.min, UTC))
+    total, rows = _page(stmt, query)
+    return s.SessionList(
+        items=[_ts(t) for t in rows], page=query.page, per_page=query.per_page, total=total
+    )
+
+
+@bp.get("/sessions/<int:session_id>/enrolments")
+@api("sessions.view_all", "training:read")
+@spec.validate(resp=_r({"HTTP_200": s.EnrolmentList}, 404), tags=["sessions"])
+def list_enrolments(session_id: int):
+    """The enrolments of a session."""
+    ts = _get(TrainingSession, session_id)
+    rows = db.session.scalars(
+        sa.select(Enrolment).where(Enrolment.session_id == ts.id).order_by(Enrolment.id)
+    )
+    return s.EnrolmentList(
+        items=[
+            s.Enrolment(id=e.id, session_id=e.session_id, person_id=e.user_id, status=e.status)
+            for e in rows
+        ]
+    )
+
+
+@bp.post("/sessions/<int:session_id>/enrolments")
+@api("sessions.run", "sessions:write")
+@spec.validate(
+    json=s.EnrolmentIn, resp=_r({"HTTP_201": s.EnrolResult}, 400, 404, 409), tags=["sessions"]
+)
+def enrol(session_id: int, json: s.EnrolmentIn):
+    """Enrol a person in a session (waitlisted when full), as the pages do."""
+    _get(TrainingSession, session_id)
+    _get(User, json.person_id)
+    ts = sessions.managed_session(db.session, g.api_user, session_id)
+    result = sessions.invite_person(db.session, ts, json.person_id, g.api_user)
+    return s.EnrolResult(
+        enrolled=[u.id for u in result.enrolled],
+        waitlisted=[u.id for u in result.waitlisted],
+        skipped=[u.id for u in result.skipped],
+    ), 201

@@ -1,0 +1,70 @@
+"""Token auth: revoked 401, missing scope 403, the page permission still applies, problem details."""
+
+from __future__ import annotations
+
+from lms.api.tokens import create_token, revoke_token
+from lms.extensions import db
+
+
+def _token(user, scopes):
+    token, secret = create_token(db.session, name="t", user=user, scopes=scopes, actor_id=None)
+    db.session.commit()
+    return token, {"Authorization": f"Bearer {secret}"}
+
+
+def test_revoked_401_missing_scope_403_permission_403(client, make_user):
+    admin = make_user("admin")
+    token, headers = _token(admin, ["people:read"])
+    assert client.get("/api/v1/people", headers=headers).status_code == 200
+    assert token.token_hash not in (None, "") and len(token.token_hash) == 64
+    resp = client.get("/api/v1/programs", headers=headers)
+    assert resp.status_code == 403 and resp.mimetype == "application/problem+json"
+    assert resp.get_json()["status"] == 403
+    revoke_token(db.session, token, admin.id)
+    db.session.commit()
+    resp = client.get("/api/v1/people", headers=headers)
+    assert resp.status_code == 401 and resp.get_json()["title"] == "Unauthorized"
+    employee = make_user("employee")
+    _, headers = _token(employee, ["people:read"])
+    assert client.get("/api/v1/people", headers=headers).status_code == 403
+    assert client.get("/api/v1/people").status_code == 401
+
+
+def test_hr_sync_write_and_validation_problem(client, make_user, make_department):
+    admin = make_user("admin")
+    dept = make_department("Plant", "PLANT")
+    _, headers = _token(admin, ["people:read", "people:write"])
+    body = {
+        "name": "Ilze",
+        "email": "ilze@example.test",
+        "department_id": dept.id,
+        "personal_code": "32000000001",
+    }
+    resp = client.put("/api/v1/people/by-number/E9", json=body, headers=headers)
+    assert resp.status_code == 200, resp.get_json()
+    person = resp.get_json()
+    assert person["employee_number"] == "E9" and person["personal_code"] == "320000-00001"
+    resp = client.post(
+        f"/api/v1/people/{person['id']}/absences",
+        json={"starts_on": "2025-05-01", "ends_on": "2025-04-01"},
+        headers=headers,
+    )
+    assert resp.status_code == 400 and resp.mimetype == "application/problem+json"
+    resp = client.put("/api/v1/people/by-number/E9", json={"name": "x"}, headers=headers)
+    assert resp.status_code == 422
+    assert any(e["field"] == "email" for e in resp.get_json()["errors"])
+    resp = client.put(
+        "/api/v1/people/by-number/E10",
+        json={**body, "email": "z@example.test", "personal_code": "120345-12344"},
+        headers=headers,
+    )
+    assert resp.status_code == 400 and "check digit" in resp.get_json()["title"]
+
+
+def test_docs_page_served_from_the_app(client):
+    html = client.get("/api/v1/docs").get_data(as_text=True)
+    assert (
+        "/static/vendor/swagger-ui/swagger-ui-bundle.js" in html
+        and "http" not in html.split("<body>")[1]
+    )
+    assert client.get("/api/v1/openapi.json").get_json()["openapi"].startswith("3.1")
