@@ -172,11 +172,11 @@ directory {db}
             try:
                 with socket.create_connection(("127.0.0.1", self.port), timeout=0.2):
                     return self
-            except OSError:
+            except OSError as err:
                 if self.proc.poll() is not None:
                     raise RuntimeError(
                         self.proc.stderr.read().decode() if self.proc.stderr else "slapd exited"
-                    )
+                    ) from err
                 time.sleep(0.1)
         raise RuntimeError("slapd did not start")
 

@@ -29,7 +29,7 @@ from lms.accounts.people import (
     normalise_personal_code,
 )
 from lms.core import audit
-from lms.core.errors import DomainError
+from lms.core.errors import Conflict, DomainError
 from lms.core.model import utcnow
 
 PEOPLE_COLUMNS: tuple[str, ...] = (
@@ -687,3 +687,93 @@ def apply_import(
 ) -> ImportReport:
     """Apply the file in the caller's transaction; ImportRefused (nothing written) on errors."""
     return _run(session, data, filename, apply=True, actor_id=actor_id)
+
+
+def sync_person(
+    session,
+    employee_number: str,
+    *,
+    name: str,
+    email: str,
+    patronymic: str = "",
+    personal_code: str | None = None,
+    job_title: str = "",
+    department_id: int | None = None,
+    manager_employee_number: str | None = None,
+    hire_date: date | None = None,
+    leaving_date: date | None = None,
+    worker_category: str = "employee",
+    hazardous_work: bool = False,
+    actor_id: int | None = None,
+) -> User:
+    """HR sync of one person (the API): create or update by employee number, with the same
+    rules as the file import (transfers kept, leavers deactivated)."""
+    number = employee_number.strip()
+    if not number or len(number) > 40:
+        raise DomainError(_("An employee number is required."), field="employee_number")
+    code = normalise_personal_code(personal_code)
+    email = email.strip().lower()
+    if department_id is not None and session.get(Department, department_id) is None:
+        raise DomainError(_("Unknown department."), field="department_id")
+    if hire_date and leaving_date and leaving_date < hire_date:
+        raise DomainError(_("The leaving date is before the hire date."), field="leaving_date")
+    if worker_category not in WORKER_CATEGORIES:
+        raise DomainError(_("Unknown worker category."), field="worker_category")
+    manager_id = None
+    if manager_employee_number:
+        manager_id = session.scalar(
+            sa.select(User.id).where(User.employee_number == manager_employee_number)
+        )
+        if manager_id is None:
+            raise DomainError(
+                _("Unknown employee number of the manager."), field="manager_employee_number"
+            )
+    user = session.scalar(sa.select(User).where(User.employee_number == number))
+    clash = session.scalar(sa.select(User).where(sa.func.lower(User.email) == email))
+    if clash is not None and clash is not user:
+        raise Conflict(_("A person with this e-mail address already exists."), field="email")
+    p = _Person(
+        line=0,
+        employee_number=number,
+        name=name.strip(),
+        patronymic=patronymic.strip(),
+        email=email,
+        personal_code=code,
+        job_title=job_title.strip(),
+        department_id=department_id,
+        hire_date=hire_date,
+        leaving_date=leaving_date,
+        manager=manager_employee_number or "",
+        worker_category=worker_category,
+        hazardous_work=hazardous_work,
+    )
+    today = _today()
+    if user is None:
+        user = User(email=email, name=p.name, password_hash=UNUSABLE_PASSWORD, auth_source="hr")
+        user.employee_number = number
+        user.role_rows = [UserRole(role="employee")]
+        session.add(user)
+        _assign(user, p)
+        session.flush()
+        audit.record(session, actor_id, "create", "user", user.id, user.name, source="api")
+    else:
+        if user.department_id != department_id or user.job_title != p.job_title:
+            session.add(
+                Transfer(
+                    user_id=user.id,
+                    effective_on=today,
+                    from_department_id=user.department_id,
+                    to_department_id=department_id,
+                    from_job_title=user.job_title,
+                    to_job_title=p.job_title,
+                    source="api",
+                )
+            )
+        _assign(user, p)
+        audit.record(session, actor_id, "hr_sync", "user", user.id, user.name, source="api")
+    user.manager_id = manager_id
+    if leaving_date is not None and leaving_date <= today and user.active:
+        user.active = False
+        user.session_version += 1
+    session.flush()
+    return user

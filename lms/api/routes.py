@@ -4,36 +4,34 @@ details (RFC 9457) for every error, an OpenAPI 3.1 document and an interactive d
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import UTC, datetime, time
 from functools import wraps
 from typing import Any
 
-import sqlalchemy as sa
 from flask import Blueprint, Response, g, jsonify, render_template, request
 from spectree import Response as Resp
 from spectree import SecurityScheme, SpecTree
 from spectree.models import SecureType, SecuritySchemeData
 from werkzeug.exceptions import HTTPException
 
+from lms.accounts import hr
 from lms.accounts import services as accounts
-from lms.accounts.models import Department, User, UserRole
-from lms.accounts.people import Absence, mask_personal_code, normalise_personal_code, record_absence
+from lms.accounts.models import Department, User
+from lms.accounts.people import absences_of, mask_personal_code, record_absence
+from lms.api import queries
 from lms.api import schemas as s
-from lms.api.queries import status_rows
 from lms.api.tokens import find_token
 from lms.completions import services as completions
-from lms.completions.models import Certificate, Completion, Revocation
+from lms.completions.models import Certificate
 from lms.core.errors import DomainError
 from lms.core.model import utcnow
 from lms.core.permissions import PUBLIC_ATTR, public
 from lms.extensions import csrf, db
-from lms.programs.models import Program, ProgramVersion
+from lms.programs.models import Program
 from lms.sessions import services as sessions
-from lms.sessions.models import Enrolment, TrainingSession
+from lms.sessions.models import TrainingSession
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
 csrf.exempt(bp)  # token-authenticated: no cookies, no CSRF
-MAX_ID = 2_147_483_647
 
 
 class Problem(Exception):
@@ -136,20 +134,14 @@ def _r(ok: dict[str, Any], *codes: int) -> Resp:
 
 
 def _get(model: type, ident: int):
-    obj = db.session.get(model, ident) if 0 < ident <= MAX_ID else None
+    obj = queries.get(db.session, model, ident)
     if obj is None:
         raise Problem(404, "Not Found", f"No {model.__name__} with id {ident}.")
     return obj
 
 
 def _page(stmt, page: s.Page) -> tuple[int, list]:
-    total = db.session.execute(sa.select(sa.func.count()).select_from(stmt.subquery())).scalar_one()
-    rows = (
-        db.session.execute(stmt.offset((page.page - 1) * page.per_page).limit(page.per_page))
-        .scalars()
-        .all()
-    )
-    return total, list(rows)
+    return queries.page(db.session, stmt, page.page, page.per_page)
 
 
 def _person(u: User) -> s.Person:
@@ -195,9 +187,9 @@ def docs():
 @spec.validate(query=s.PeopleQuery, resp=_r({"HTTP_200": s.PersonList}), tags=["people"])
 def list_people(query: s.PeopleQuery):
     """People, filtered by text, department, active and employee number."""
-    stmt = accounts.search_users(db.session, query.q or "", query.department_id, None, query.active)
-    if query.employee_number:
-        stmt = stmt.where(User.employee_number == query.employee_number)
+    stmt = queries.people_stmt(
+        db.session, query.q or "", query.department_id, query.active, query.employee_number
+    )
     total, rows = _page(stmt, query)
     return s.PersonList(
         items=[_person(u) for u in rows], page=query.page, per_page=query.per_page, total=total
@@ -214,69 +206,17 @@ def get_person(person_id: int):
 
 @bp.put("/people/by-number/<employee_number>")
 @api("accounts.admin", "people:write")
-@spec.validate(json=s.PersonIn, resp=_r({"HTTP_200": s.Person}, 400, 404, 409), tags=["people"])
+@spec.validate(json=s.PersonIn, resp=_r({"HTTP_200": s.Person}, 400, 409), tags=["people"])
 def put_person(employee_number: str, json: s.PersonIn):
     """HR sync: create or update the person with this employee number."""
-    if not employee_number.strip() or len(employee_number) > 40 or "\x00" in employee_number:
-        raise Problem(400, "Bad Request", "Invalid employee number.")
-    code = normalise_personal_code(json.personal_code)
-    if json.department_id is not None and db.session.get(Department, json.department_id) is None:
-        raise Problem(404, "Not Found", "Unknown department.")
-    if json.hire_date and json.leaving_date and json.leaving_date < json.hire_date:
-        raise DomainError("The leaving date is before the hire date.", field="leaving_date")
-    manager_id = None
-    if json.manager_employee_number:
-        manager_id = db.session.scalar(
-            sa.select(User.id).where(User.employee_number == json.manager_employee_number)
-        )
-        if manager_id is None:
-            raise Problem(404, "Not Found", "Unknown manager employee number.")
-    email = json.email.strip().lower()
-    user = db.session.scalar(sa.select(User).where(User.employee_number == employee_number))
-    clash = accounts.find_by_email(db.session, email)
-    if clash is not None and clash is not user:
-        raise DomainError("A person with this e-mail address already exists.", field="email")
-    if user is None:
-        user = User(
-            email=email,
-            name=json.name,
-            password_hash="!",
-            employee_number=employee_number,
-            auth_source="hr",
-        )
-        user.role_rows = [UserRole(role="employee")]
-        db.session.add(user)
-    if user.department_id != json.department_id or user.job_title != json.job_title:
-        if user.id is not None:
-            from lms.accounts.people import record_transfer
-
-            record_transfer(
-                db.session,
-                user.id,
-                utcnow().date(),
-                from_department_id=user.department_id,
-                to_department_id=json.department_id,
-                from_job_title=user.job_title,
-                to_job_title=json.job_title,
-                source="api",
-            )
-    user.name, user.email, user.patronymic = json.name.strip(), email, json.patronymic
-    user.personal_code, user.job_title, user.department_id = (
-        code,
-        json.job_title,
-        json.department_id,
-    )
-    user.manager_id, user.start_date, user.leaving_date = (
-        manager_id,
-        json.hire_date,
-        json.leaving_date,
-    )
-    user.worker_category, user.hazardous_work = json.worker_category, json.hazardous_work
-    if json.leaving_date and json.leaving_date <= utcnow().date() and user.active:
-        user.active = False
-        user.session_version += 1
-    db.session.flush()
+    user = hr.sync_person(db.session, employee_number, **json.model_dump(), actor_id=g.api_user.id)
     return _person(user)
+
+
+def _absence(a) -> s.Absence:
+    return s.Absence(
+        id=a.id, person_id=a.user_id, starts_on=a.starts_on, ends_on=a.ends_on, kind=a.kind
+    )
 
 
 @bp.get("/people/<int:person_id>/absences")
@@ -285,17 +225,7 @@ def put_person(employee_number: str, json: s.PersonIn):
 def list_absences(person_id: int):
     """A person's absences."""
     user = _get(User, person_id)
-    rows = db.session.scalars(
-        sa.select(Absence).where(Absence.user_id == user.id).order_by(Absence.starts_on)
-    )
-    return s.AbsenceList(
-        items=[
-            s.Absence(
-                id=a.id, person_id=a.user_id, starts_on=a.starts_on, ends_on=a.ends_on, kind=a.kind
-            )
-            for a in rows
-        ]
-    )
+    return s.AbsenceList(items=[_absence(a) for a in absences_of(db.session, user.id)])
 
 
 @bp.post("/people/<int:person_id>/absences")
@@ -307,9 +237,13 @@ def add_absence(person_id: int, json: s.AbsenceIn):
     a = record_absence(
         db.session, user.id, json.starts_on, json.ends_on, kind=json.kind, source="api"
     )
-    return s.Absence(
-        id=a.id, person_id=a.user_id, starts_on=a.starts_on, ends_on=a.ends_on, kind=a.kind
-    ), 201
+    return _absence(a), 201
+
+
+def _dept(d: Department) -> s.Department:
+    return s.Department(
+        id=d.id, name=d.name, code=d.code, parent_id=d.parent_id, manager_id=d.manager_id
+    )
 
 
 @bp.get("/departments")
@@ -317,17 +251,9 @@ def add_absence(person_id: int, json: s.AbsenceIn):
 @spec.validate(query=s.Page, resp=_r({"HTTP_200": s.DepartmentList}), tags=["departments"])
 def list_departments(query: s.Page):
     """Departments."""
-    total, rows = _page(sa.select(Department).order_by(Department.id), query)
+    total, rows = _page(queries.departments_stmt(), query)
     return s.DepartmentList(
-        items=[
-            s.Department(
-                id=d.id, name=d.name, code=d.code, parent_id=d.parent_id, manager_id=d.manager_id
-            )
-            for d in rows
-        ],
-        page=query.page,
-        per_page=query.per_page,
-        total=total,
+        items=[_dept(d) for d in rows], page=query.page, per_page=query.per_page, total=total
     )
 
 
@@ -341,9 +267,7 @@ def add_department(json: s.DepartmentIn):
     d = accounts.create_department(
         db.session, name=json.name, code=json.code, parent_id=json.parent_id, actor_id=g.api_user.id
     )
-    return s.Department(
-        id=d.id, name=d.name, code=d.code, parent_id=d.parent_id, manager_id=d.manager_id
-    ), 201
+    return _dept(d), 201
 
 
 # ----- programs, status, completions, certificates ---------------------------------------------
@@ -354,21 +278,18 @@ def add_department(json: s.DepartmentIn):
 @spec.validate(query=s.Page, resp=_r({"HTTP_200": s.ProgramList}), tags=["programs"])
 def list_programs(query: s.Page):
     """Programs with the title of their current version."""
-    total, rows = _page(sa.select(Program).order_by(Program.id), query)
-    items = []
-    for p in rows:
-        current = (
-            db.session.get(ProgramVersion, p.current_version_id) if p.current_version_id else None
+    total, rows = _page(queries.programs_stmt(), query)
+    titles = queries.current_titles(db.session, rows)
+    items = [
+        s.Program(
+            id=p.id,
+            code=p.code,
+            category=p.category,
+            current_version_id=p.current_version_id,
+            title=titles.get(p.current_version_id or 0, {}),
         )
-        items.append(
-            s.Program(
-                id=p.id,
-                code=p.code,
-                category=p.category,
-                current_version_id=p.current_version_id,
-                title=current.title if current else {},
-            )
-        )
+        for p in rows
+    ]
     return s.ProgramList(items=items, page=query.page, per_page=query.per_page, total=total)
 
 
@@ -378,11 +299,6 @@ def list_programs(query: s.Page):
 def list_versions(program_id: int):
     """The versions of a program."""
     p = _get(Program, program_id)
-    rows = db.session.scalars(
-        sa.select(ProgramVersion)
-        .where(ProgramVersion.program_id == p.id)
-        .order_by(ProgramVersion.number)
-    )
     return s.VersionList(
         items=[
             s.Version(
@@ -394,7 +310,7 @@ def list_versions(program_id: int):
                 delivery_mode=v.delivery_mode,
                 refresher_months=v.refresher_months,
             )
-            for v in rows
+            for v in queries.versions_of(db.session, p.id)
         ]
     )
 
@@ -404,34 +320,28 @@ def list_versions(program_id: int):
 @spec.validate(query=s.StatusQuery, resp=_r({"HTTP_200": s.StatusList}), tags=["status"])
 def list_status(query: s.StatusQuery):
     """Training status per person and required program."""
-    total, rows = status_rows(
+    total, rows = queries.status_rows(
         db.session,
         utcnow().date(),
         user_ids=(query.person_id,) if query.person_id else None,
         program_ids=(query.program_id,) if query.program_id else None,
-        department_ids=tuple(accounts.subtree_ids(db.session, query.department_id))
-        if query.department_id
-        else None,
+        department_id=query.department_id,
         status=query.status,
         offset=(query.page - 1) * query.per_page,
         limit=query.per_page,
     )
-    return s.StatusList(
-        items=[
-            s.Status(
-                person_id=r.user_id,
-                program_id=r.program_id,
-                department_id=r.department_id,
-                status=r.status,
-                due_on=r.due_on,
-                completed_on=r.completed_on,
-            )
-            for r in rows
-        ],
-        page=query.page,
-        per_page=query.per_page,
-        total=total,
-    )
+    items = [
+        s.Status(
+            person_id=r.user_id,
+            program_id=r.program_id,
+            department_id=r.department_id,
+            status=r.status,
+            due_on=r.due_on,
+            completed_on=r.completed_on,
+        )
+        for r in rows
+    ]
+    return s.StatusList(items=items, page=query.page, per_page=query.per_page, total=total)
 
 
 @bp.get("/completions")
@@ -441,50 +351,28 @@ def list_status(query: s.StatusQuery):
 )
 def list_completions(query: s.CompletionQuery):
     """Completions, newest first."""
-    stmt = sa.select(Completion).order_by(Completion.completed_on.desc(), Completion.id.desc())
-    if query.person_id:
-        stmt = stmt.where(Completion.user_id == query.person_id)
-    if query.program_id:
-        stmt = stmt.where(Completion.program_id == query.program_id)
-    if query.since:
-        stmt = stmt.where(Completion.completed_on >= query.since)
+    stmt = queries.completions_stmt(query.person_id, query.program_id, query.since)
     total, rows = _page(stmt, query)
-    ids = [c.id for c in rows]
-    revoked = set(
-        db.session.scalars(
-            sa.select(Revocation.completion_id).where(Revocation.completion_id.in_(ids))
+    revoked, numbers = queries.completion_extras(db.session, [c.id for c in rows])
+    items = [
+        s.Completion(
+            id=c.id,
+            person_id=c.user_id,
+            program_id=c.program_id,
+            version_id=c.version_id,
+            completed_on=c.completed_on,
+            expires_on=c.expires_on,
+            earned_by=c.earned_by,
+            revoked=c.id in revoked,
+            certificate_number=numbers.get(c.id),
         )
-    )
-    numbers = dict(
-        db.session.execute(
-            sa.select(Certificate.completion_id, Certificate.number).where(
-                Certificate.completion_id.in_(ids)
-            )
-        ).all()
-    )
-    return s.CompletionList(
-        items=[
-            s.Completion(
-                id=c.id,
-                person_id=c.user_id,
-                program_id=c.program_id,
-                version_id=c.version_id,
-                completed_on=c.completed_on,
-                expires_on=c.expires_on,
-                earned_by=c.earned_by,
-                revoked=c.id in revoked,
-                certificate_number=numbers.get(c.id),
-            )
-            for c in rows
-        ],
-        page=query.page,
-        per_page=query.per_page,
-        total=total,
-    )
+        for c in rows
+    ]
+    return s.CompletionList(items=items, page=query.page, per_page=query.per_page, total=total)
 
 
 def _certificate(number: str) -> Certificate:
-    cert = db.session.scalar(sa.select(Certificate).where(Certificate.number == number[:40]))
+    cert = queries.certificate_by_number(db.session, number)
     if cert is None:
         raise Problem(404, "Not Found", "No certificate has this number.")
     return cert
@@ -513,9 +401,8 @@ def get_certificate(number: str):
 @api("certificates.view", "training:read")
 @spec.validate(resp=_r({"HTTP_200": None}, 404), tags=["certificates"])
 def certificate_pdf(number: str):
-    """The certificate as PDF."""
-    cert = _certificate(number)
-    pdf = completions.certificate_pdf(db.session, cert)
+    """The certificate as PDF (application/pdf)."""
+    pdf = completions.certificate_pdf(db.session, _certificate(number))
     return Response(pdf, mimetype="application/pdf")
 
 
@@ -550,12 +437,7 @@ def _ts(t: TrainingSession) -> s.TrainingSession:
 @spec.validate(query=s.SessionQuery, resp=_r({"HTTP_200": s.SessionList}), tags=["sessions"])
 def list_sessions(query: s.SessionQuery):
     """Scheduled sessions, by start time."""
-    stmt = sa.select(TrainingSession).order_by(TrainingSession.starts_at, TrainingSession.id)
-    if query.program_id:
-        stmt = stmt.where(TrainingSession.program_id == query.program_id)
-    if query.since:
-        stmt = stmt.where(TrainingSession.starts_at >= datetime.combine(query.since, time.min, UTC))
-    total, rows = _page(stmt, query)
+    total, rows = _page(queries.sessions_stmt(query.program_id, query.since), query)
     return s.SessionList(
         items=[_ts(t) for t in rows], page=query.page, per_page=query.per_page, total=total
     )
@@ -567,13 +449,10 @@ def list_sessions(query: s.SessionQuery):
 def list_enrolments(session_id: int):
     """The enrolments of a session."""
     ts = _get(TrainingSession, session_id)
-    rows = db.session.scalars(
-        sa.select(Enrolment).where(Enrolment.session_id == ts.id).order_by(Enrolment.id)
-    )
     return s.EnrolmentList(
         items=[
             s.Enrolment(id=e.id, session_id=e.session_id, person_id=e.user_id, status=e.status)
-            for e in rows
+            for e in queries.enrolments_of(db.session, ts.id)
         ]
     )
 
@@ -584,13 +463,14 @@ def list_enrolments(session_id: int):
     json=s.EnrolmentIn, resp=_r({"HTTP_201": s.EnrolResult}, 400, 404, 409), tags=["sessions"]
 )
 def enrol(session_id: int, json: s.EnrolmentIn):
-    """Enrol a person in a session (waitlisted when full), as the pages do."""
+    """Enrol a person in a session (waitlisted when full), with the pages' rules."""
     _get(TrainingSession, session_id)
     _get(User, json.person_id)
     ts = sessions.managed_session(db.session, g.api_user, session_id)
     result = sessions.invite_person(db.session, ts, json.person_id, g.api_user)
-    return s.EnrolResult(
+    out = s.EnrolResult(
         enrolled=[u.id for u in result.enrolled],
         waitlisted=[u.id for u in result.waitlisted],
         skipped=[u.id for u in result.skipped],
-    ), 201
+    )
+    return out, 201
