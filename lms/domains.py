@@ -37,3 +37,4 @@ def blueprints():
     for name in DOMAINS:
         module = importlib.import_module(f"lms.{name}.routes")
         yield module.bp
+        yield from getattr(module, "EXTRA_BLUEPRINTS", ())

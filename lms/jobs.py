@@ -47,3 +47,12 @@ def export_certificates(job_id: int) -> None:
 
     with app_context():
         run_export(job_id)
+
+
+@huey.task()
+def apply_hr_import(import_id: int) -> None:
+    from lms.accounts.hr import run_apply
+    from lms.extensions import db
+
+    with app_context():
+        run_apply(db.session, import_id)

@@ -100,4 +100,4 @@ class User(UserMixin, CreatedMixin, Base):
         return self.name
 
 
-from lms.accounts.people import Absence, Transfer  # noqa: E402,F401  (one metadata)
+from lms.accounts.people import Absence, HrImport, Transfer  # noqa: E402,F401  (one metadata)

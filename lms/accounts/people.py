@@ -8,14 +8,15 @@ Latvian format and shown masked to everyone but admins, auditors and registers.
 from __future__ import annotations
 
 import re
-from datetime import date
+from datetime import date, datetime
+from typing import Any
 
 import sqlalchemy as sa
 from flask_babel import gettext as _
 from sqlalchemy.orm import Mapped, mapped_column
 
 from lms.core.errors import DomainError
-from lms.core.model import Base, CreatedMixin
+from lms.core.model import Base, CreatedMixin, UTCDateTime
 
 WORKER_CATEGORIES: tuple[str, ...] = ("employee", "contractor", "trainee", "other_company")
 ABSENCE_KINDS: tuple[str, ...] = ("leave", "sick", "parental", "other")
@@ -57,6 +58,22 @@ class Transfer(CreatedMixin, Base):
     from_job_title: Mapped[str] = mapped_column(sa.String(200), default="")
     to_job_title: Mapped[str] = mapped_column(sa.String(200), default="")
     source: Mapped[str] = mapped_column(sa.String(10), default="form")
+
+
+class HrImport(CreatedMixin, Base):
+    """An uploaded HR file: its dry-run report, then the result of applying it (by a job)."""
+
+    __tablename__ = "hr_imports"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    filename: Mapped[str] = mapped_column(sa.String(200))
+    sha256: Mapped[str] = mapped_column(sa.String(64))
+    data: Mapped[bytes] = mapped_column(sa.LargeBinary, deferred=True)
+    uploaded_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id"))
+    status: Mapped[str] = mapped_column(sa.String(12), default="planned")
+    report: Mapped[dict[str, Any]] = mapped_column(sa.JSON, default=dict)
+    error: Mapped[str] = mapped_column(sa.Text, default="")
+    applied_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
 
 def normalise_personal_code(value: str | None) -> str | None:

@@ -17,7 +17,7 @@ from lms.accounts import hr
 from lms.accounts import services as accounts
 from lms.accounts.models import Department, User
 from lms.accounts.people import absences_of, mask_personal_code, record_absence
-from lms.api import queries
+from lms.api import pages, queries
 from lms.api import schemas as s
 from lms.api.tokens import find_token
 from lms.completions import services as completions
@@ -31,6 +31,7 @@ from lms.sessions import services as sessions
 from lms.sessions.models import TrainingSession
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
+EXTRA_BLUEPRINTS = (pages.bp,)  # the admin pages: HR import, API tokens
 csrf.exempt(bp)  # token-authenticated: no cookies, no CSRF
 
 

@@ -1,8 +1,8 @@
-"""people (personal code, absences, transfers), HR import, directory sign-in, API tokens
+"""people (personal code, absences, transfers), HR imports, directory sign-in, API tokens
 
 Revision ID: 19b9a8a23142
 Revises: 2fd86f71dac0
-Create Date: 2026-12-03 15:10:47.439122
+Create Date: 2026-12-03 15:20:33.495859
 
 """
 from alembic import op
@@ -56,6 +56,20 @@ def upgrade():
     with op.batch_alter_table('api_tokens', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_api_tokens_user_id'), ['user_id'], unique=False)
 
+    op.create_table('hr_imports',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('filename', sa.String(length=200), nullable=False),
+    sa.Column('sha256', sa.String(length=64), nullable=False),
+    sa.Column('data', sa.LargeBinary(), nullable=False),
+    sa.Column('uploaded_by_id', sa.Integer(), nullable=True),
+    sa.Column('status', sa.String(length=12), nullable=False),
+    sa.Column('report', sa.JSON(), nullable=False),
+    sa.Column('error', sa.Text(), nullable=False),
+    sa.Column('applied_at', lms.core.model.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('created_at', lms.core.model.UTCDateTime(timezone=True), nullable=False),
+    sa.ForeignKeyConstraint(['uploaded_by_id'], ['users.id'], name=op.f('fk_hr_imports_uploaded_by_id_users')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_hr_imports'))
+    )
     op.create_table('transfers',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('user_id', sa.Integer(), nullable=False),
@@ -109,6 +123,7 @@ def downgrade():
         batch_op.drop_index(batch_op.f('ix_transfers_user_id'))
 
     op.drop_table('transfers')
+    op.drop_table('hr_imports')
     with op.batch_alter_table('api_tokens', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_api_tokens_user_id'))
 
