@@ -62,13 +62,19 @@ def _validation_problem(req, resp, req_validation_error, instance, *_args) -> No
         raise Problem(422, "Invalid request", "The request does not match the schema.", errors)
 
 
+# The OpenAPI document is for developers and, like the command line, speaks English.
+API_DESCRIPTION = (
+    "Training records: people, departments, programs, status, completions, certificates, "
+    "sessions. Authenticate with `Authorization: Bearer <token>` (tokens are created by an "
+    "administrator under Administration > API tokens). Errors are RFC 9457 problem details."
+)
+
 spec = SpecTree(
     "flask",
     mode="strict",
     title="Brigade API",
     version="1.0.0",
-    description="Training records: people, departments, programs, status, completions, "
-    "certificates, sessions. Authenticate with `Authorization: Bearer <token>`.",
+    description=API_DESCRIPTION,
     path="api/docs-spectree",
     validation_error_status=422,
     validation_error_model=s.Problem,

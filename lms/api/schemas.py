@@ -9,6 +9,8 @@ from pydantic import BaseModel, ConfigDict, Field
 
 Text = Annotated[str, Field(max_length=200, pattern=r"^[^\x00]*$")]
 Id = Annotated[int, Field(ge=1, le=2_147_483_647)]
+# The OpenAPI document is for developers and, like the command line, speaks English.
+MASKED_NOTE = "Masked unless the token's person is an admin or auditor"
 Day = Annotated[date, Field(ge=date(1900, 1, 1), le=date(2999, 12, 31))]
 
 
@@ -42,9 +44,7 @@ class Person(BaseModel):
     name: str
     patronymic: str
     email: str
-    personal_code: str | None = Field(
-        None, description="Masked unless the token's person is an admin or auditor"
-    )
+    personal_code: str | None = Field(None, description=MASKED_NOTE)
     job_title: str
     department_id: int | None
     manager_id: int | None

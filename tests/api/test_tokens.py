@@ -68,3 +68,20 @@ def test_docs_page_served_from_the_app(client):
         and "http" not in html.split("<body>")[1]
     )
     assert client.get("/api/v1/openapi.json").get_json()["openapi"].startswith("3.1")
+
+
+def test_every_api_operation_needs_a_token(app, client):
+    """API endpoints are public to Flask's session check only: each one asks for a token."""
+    import re
+
+    seen = 0
+    for rule in app.url_map.iter_rules():
+        if not rule.endpoint.startswith("api.") or rule.endpoint in ("api.openapi", "api.docs"):
+            continue
+        url = re.sub(r"<(?:int:)?(\w+)>", "1", rule.rule)
+        for method in rule.methods - {"HEAD", "OPTIONS"}:
+            resp = client.open(url, method=method, json={})
+            assert resp.status_code == 401, (rule.rule, method, resp.status_code)
+            assert resp.mimetype == "application/problem+json"
+            seen += 1
+    assert seen >= 17
