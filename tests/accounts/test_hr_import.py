@@ -152,6 +152,9 @@ def test_cli_and_5000_people_under_a_minute(depts, runner, tmp_path, capsys):
     ]
     path = tmp_path / "people.csv"
     path.write_bytes(_csv(rows))
+    dry = runner.invoke(args=["lms", "import-people", "--dry-run", str(path)])
+    assert dry.exit_code == 0 and "Would change: added 5000" in dry.output, dry.output
+    assert db.session.scalar(sa.select(sa.func.count(User.id))) == 0
     started = time.perf_counter()
     result = runner.invoke(args=["lms", "import-people", str(path)])
     first = time.perf_counter() - started
