@@ -216,10 +216,13 @@ def read_file(data: bytes, filename: str) -> _Sheets:
     first_line = text.split("\n", 1)[0]
     delimiter = ";" if first_line.count(";") > first_line.count(",") else ","
     reader = csv.reader(io.StringIO(text), delimiter=delimiter)
-    header = next(reader, None)
-    if not header:
-        raise DomainError(_("The file is empty."))
-    rows = _rows(header, ((reader.line_num, list(r)) for r in reader))
+    try:
+        header: list[str] | None = next(reader, None)
+        if not header:
+            raise DomainError(_("The file is empty."))
+        rows = _rows(header, ((reader.line_num, list(r)) for r in reader))
+    except csv.Error as err:
+        raise DomainError(_("The file is neither CSV nor XLSX.")) from err
     if _kind_of(header) == "absences":
         sheets.absences = rows
     else:

@@ -183,3 +183,47 @@ def transfers_of(session, user_id: int) -> list[Transfer]:
             .order_by(Transfer.effective_on, Transfer.id)
         ).scalars()
     )
+
+
+def hr_record(session, user_id: int) -> dict[str, Any]:
+    """What the person page shows of the HR history: absences and transfers (newest first),
+    with department names."""
+    from lms.accounts.models import Department
+
+    names = dict(session.execute(sa.select(Department.id, Department.name)).all())
+    transfers = [
+        {
+            "effective_on": t.effective_on,
+            "from_department": names.get(t.from_department_id or 0, ""),
+            "to_department": names.get(t.to_department_id or 0, ""),
+            "from_job_title": t.from_job_title,
+            "to_job_title": t.to_job_title,
+        }
+        for t in reversed(transfers_of(session, user_id))
+    ]
+    return {"absences": list(reversed(absences_of(session, user_id))), "transfers": transfers}
+
+
+def template_labels() -> dict[str, Any]:
+    from flask_babel import lazy_gettext as _l
+
+    return {
+        "mask_personal_code": mask_personal_code,
+        "worker_category_labels": {
+            "employee": _l("Employee"),
+            "contractor": _l("Contractor"),
+            "trainee": _l("Trainee"),
+            "other_company": _l("Another company's worker"),
+        },
+        "auth_source_labels": {
+            "local": _l("Brigade password"),
+            "ldap": _l("Company directory"),
+            "hr": _l("Not yet (created by the HR import)"),
+        },
+        "absence_kind_labels": {
+            "leave": _l("Leave"),
+            "sick": _l("Sick leave"),
+            "parental": _l("Parental leave"),
+            "other": _l("Other"),
+        },
+    }

@@ -14,7 +14,7 @@ from flask import (
 from flask_babel import gettext as _
 from flask_login import current_user, login_user, logout_user
 
-from lms.accounts import directory, services
+from lms.accounts import directory, people, services
 from lms.accounts.forms import (
     ROLE_LABELS,
     ConfirmForm,
@@ -35,6 +35,11 @@ from lms.core.permissions import public, requires
 from lms.extensions import db, limiter
 
 bp = Blueprint("accounts", __name__)
+
+
+@bp.context_processor
+def _people_labels() -> dict:
+    return people.template_labels()
 
 
 def _login_limit() -> str:
@@ -259,7 +264,11 @@ def user_edit(user_id: int):
     elif request.method == "POST":
         status = 400
     return render_template(
-        "accounts/user_form.html", form=form, user=user, toggle=ConfirmForm()
+        "accounts/user_form.html",
+        form=form,
+        user=user,
+        toggle=ConfirmForm(),
+        hr=people.hr_record(db.session, user.id),
     ), status
 
 

@@ -86,3 +86,24 @@ def test_token_page_shows_secret_once_and_revokes(client, login_as):
         "/admin/api-tokens", data={"name": "x", "email": "nobody@x.test", "scopes": ["people:read"]}
     )
     assert refused.status_code == 400 and "No person has this e-mail address" in text_of(refused)
+
+
+def test_person_page_shows_the_hr_record(client, login_as, make_department):
+    make_department("Plant", "PLANT")
+    make_department("Office", "OFFICE")
+    from lms.accounts import hr
+
+    hr.apply_import(db.session, CSV.encode())
+    db.session.commit()
+    moved = CSV.replace(
+        "E1,Anna Ozola,anna@example.test,PLANT", "E1,Anna Ozola,anna@example.test,OFFICE"
+    )
+    hr.apply_import(db.session, (moved + "").encode())
+    db.session.commit()
+    anna = db.session.scalar(sa.select(User).where(User.employee_number == "E1"))
+    login_as("admin")
+    text = text_of(client.get(f"/admin/users/{anna.id}"))
+    assert "HR record" in text and "E1" in text
+    assert "320000-00001" in text  # admins see the personal code in full
+    assert "Plant, Welder" in text and "Office, Welder" in text  # the transfer, kept
+    assert "Not yet (created by the HR import)" in text
