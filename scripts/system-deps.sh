@@ -17,6 +17,7 @@ need nodejs command -v node
 need npm command -v npm
 need slapd test -x /usr/sbin/slapd
 need ldap-utils command -v ldapadd
+need openssl command -v openssl
 
 if [ ${#missing[@]} -eq 0 ]; then
   exit 0

@@ -446,7 +446,11 @@ def _run(session, data: bytes, filename: str, *, apply: bool, actor_id: int | No
     file_numbers = {p.employee_number for p in people}
     for p in people:
         other = by_email.get(p.email)
-        if other is not None and other.employee_number not in (None, p.employee_number):
+        mine = by_number.get(p.employee_number)
+        if other is not None and (
+            (mine is not None and other is not mine)
+            or (mine is None and other.employee_number not in (None, p.employee_number))
+        ):
             errors.append(
                 RowError(
                     sheets.people_sheet,
@@ -858,3 +862,28 @@ def run_apply(session, import_id: int) -> None:
 
 def recent_imports(session, limit: int = 20) -> list[HrImport]:
     return list(session.scalars(sa.select(HrImport).order_by(HrImport.id.desc()).limit(limit)))
+
+
+def sync_department(
+    session, code: str, *, name: str, parent_id: int | None, actor_id: int | None
+) -> Department:
+    """HR sync of one department by its code: created, or renamed and moved (idempotent)."""
+    from lms.accounts import services
+
+    code = code.strip().upper()
+    dept = session.scalar(sa.select(Department).where(Department.code == code))
+    if dept is None:
+        return services.create_department(
+            session, name=name, code=code, parent_id=parent_id, actor_id=actor_id
+        )
+    if parent_id is not None and session.get(Department, parent_id) is None:
+        raise DomainError(_("Unknown parent department."), field="parent_id")
+    return services.update_department(
+        session,
+        dept,
+        name=name,
+        code=code,
+        parent_id=parent_id,
+        manager_id=dept.manager_id,
+        actor_id=actor_id,
+    )

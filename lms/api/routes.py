@@ -3,6 +3,7 @@ details (RFC 9457) for every error, an OpenAPI 3.1 document and an interactive d
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from functools import wraps
 from typing import Any
@@ -33,6 +34,9 @@ from lms.sessions.models import TrainingSession
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
 EXTRA_BLUEPRINTS = (pages.bp,)  # the admin pages: HR import, API tokens
 csrf.exempt(bp)  # token-authenticated: no cookies, no CSRF
+
+
+CODE = re.compile(r"^[A-Za-z0-9_.-]{1,40}$")
 
 
 class Problem(Exception):
@@ -275,6 +279,21 @@ def add_department(json: s.DepartmentIn):
         db.session, name=json.name, code=json.code, parent_id=json.parent_id, actor_id=g.api_user.id
     )
     return _dept(d), 201
+
+
+@bp.put("/departments/by-code/<code>")
+@api("accounts.admin", "people:write")
+@spec.validate(
+    json=s.DepartmentSync, resp=_r({"HTTP_200": s.Department}, 400, 409), tags=["departments"]
+)
+def put_department(code: str, json: s.DepartmentSync):
+    """HR sync: create the department with this code, or rename or move it."""
+    if not CODE.match(code):
+        raise Problem(400, "Bad Request", "A department code is 1 to 40 letters, digits, _ . -")
+    d = hr.sync_department(
+        db.session, code, name=json.name, parent_id=json.parent_id, actor_id=g.api_user.id
+    )
+    return _dept(d)
 
 
 # ----- programs, status, completions, certificates ---------------------------------------------

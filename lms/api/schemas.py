@@ -104,6 +104,13 @@ class DepartmentIn(BaseModel):
     parent_id: Id | None = None
 
 
+class DepartmentSync(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    name: Annotated[str, Field(min_length=1, max_length=200, pattern=r"^[^\x00]*\S[^\x00]*$")]
+    parent_id: Id | None = None
+
+
 class Absence(BaseModel):
     id: int
     person_id: int

@@ -145,6 +145,20 @@ def test_errors_name_rows_and_apply_nothing(depts):
     assert db.session.scalar(sa.select(sa.func.count(User.id))) == 0
 
 
+def test_an_email_taken_by_someone_else_is_refused(depts, make_user):
+    make_user(email="taken@example.test")  # a local account without an employee number
+    hr.apply_import(db.session, _csv([person(1)]))
+    db.session.commit()
+    plan = hr.plan_import(db.session, _csv([person(1, email="taken@example.test")]))
+    assert [(e.row, e.column) for e in plan.errors] == [(2, "email")]
+    # the local account itself is linked by its e-mail address on first import
+    linked = hr.plan_import(db.session, _csv([person(1), person(2, email="taken@example.test")]))
+    assert not linked.errors and not linked.added
+    (entry,) = linked.changed + linked.moved
+    assert entry.employee_number == "E00002"
+    assert entry.changes[0] == ("employee_number", "", "E00002")
+
+
 def test_cli_and_5000_people_under_a_minute(depts, runner, tmp_path, capsys):
     rows = [
         person(n, department="WS1" if n % 2 else "PLANT", manager="E00001" if n > 1 else "")

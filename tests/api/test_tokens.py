@@ -84,4 +84,31 @@ def test_every_api_operation_needs_a_token(app, client):
             assert resp.status_code == 401, (rule.rule, method, resp.status_code)
             assert resp.mimetype == "application/problem+json"
             seen += 1
-    assert seen >= 17
+    assert seen >= 18
+
+
+def test_department_sync_by_code_is_idempotent(client, make_user):
+    admin = make_user("admin")
+    _, headers = _token(admin, ["people:read", "people:write"])
+    first = client.put("/api/v1/departments/by-code/PLANT", json={"name": "Plant"}, headers=headers)
+    assert first.status_code == 200
+    plant = first.get_json()
+    shop = client.put(
+        "/api/v1/departments/by-code/WS1",
+        json={"name": "Workshop", "parent_id": plant["id"]},
+        headers=headers,
+    ).get_json()
+    again = client.put(
+        "/api/v1/departments/by-code/WS1",
+        json={"name": "Workshop 1", "parent_id": plant["id"]},
+        headers=headers,
+    ).get_json()
+    assert again["id"] == shop["id"] and again["name"] == "Workshop 1"
+    loop = client.put(
+        "/api/v1/departments/by-code/PLANT",
+        json={"name": "Plant", "parent_id": shop["id"]},
+        headers=headers,
+    )
+    assert loop.status_code == 400 and loop.mimetype == "application/problem+json"
+    listed = client.get("/api/v1/departments?per_page=1", headers=headers).get_json()
+    assert listed["total"] == 2 and len(listed["items"]) == 1

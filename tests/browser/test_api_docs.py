@@ -17,6 +17,6 @@ def test_docs_page_renders_every_operation_under_csp(new_page, live_server):
     )
     page.goto("/api/v1/docs")
     expect(page.locator(".opblock").first).to_be_visible()
-    assert page.locator(".opblock").count() == 17
+    assert page.locator(".opblock").count() == 18
     expect(page.get_by_text("/api/v1/people/by-number/{employee_number}")).to_be_visible()
     assert not [u for u in outside if not u.startswith("data:")], outside
