@@ -12,6 +12,7 @@ from lms.accounts import services as accounts
 from lms.accounts.models import Department, User
 from lms.completions.models import Certificate, Completion, Revocation
 from lms.compliance.engine import Scope, status_select
+from lms.compliance.queries import visible_department_ids
 from lms.programs.models import Program, ProgramVersion
 from lms.sessions.models import Enrolment, TrainingSession
 
@@ -68,9 +69,22 @@ def versions_of(session, program_id: int) -> list[ProgramVersion]:
     )
 
 
+def department_scope(session, viewer: User, department_id: int | None) -> tuple[int, ...] | None:
+    """The departments a list may show: the viewer's visible ones (as on the compliance
+    pages), narrowed to the subtree asked for. None means every department."""
+    visible = visible_department_ids(session, viewer)
+    asked = accounts.subtree_ids(session, department_id) if department_id else None
+    if visible is None:
+        return tuple(asked) if asked is not None else None
+    if asked is None:
+        return tuple(visible)
+    return tuple(set(visible) & set(asked))
+
+
 def status_rows(
     session,
     today: date,
+    viewer: User,
     *,
     user_ids: tuple[int, ...] | None = None,
     program_ids: tuple[int, ...] | None = None,
@@ -80,7 +94,7 @@ def status_rows(
     limit: int = 50,
 ) -> tuple[int, list[sa.Row]]:
     """(total, rows of user_id, department_id, program_id, status, due_on, completed_on)."""
-    department_ids = tuple(accounts.subtree_ids(session, department_id)) if department_id else None
+    department_ids = department_scope(session, viewer, department_id)
     scope = Scope(department_ids=department_ids, program_ids=program_ids, user_ids=user_ids)
     sub = status_select(session, today, scope=scope).subquery()
     stmt = sa.select(sub)
@@ -94,9 +108,18 @@ def status_rows(
 
 
 def completions_stmt(
-    person_id: int | None = None, program_id: int | None = None, since: date | None = None
+    session,
+    viewer: User,
+    person_id: int | None = None,
+    program_id: int | None = None,
+    since: date | None = None,
 ):
     stmt = sa.select(Completion).order_by(Completion.completed_on.desc(), Completion.id.desc())
+    departments = department_scope(session, viewer, None)
+    if departments is not None:
+        stmt = stmt.where(
+            Completion.user_id.in_(sa.select(User.id).where(User.department_id.in_(departments)))
+        )
     if person_id:
         stmt = stmt.where(Completion.user_id == person_id)
     if program_id:

@@ -349,6 +349,7 @@ def list_status(query: s.StatusQuery):
     total, rows = queries.status_rows(
         db.session,
         utcnow().date(),
+        g.api_user,
         user_ids=(query.person_id,) if query.person_id else None,
         program_ids=(query.program_id,) if query.program_id else None,
         department_id=query.department_id,
@@ -377,7 +378,9 @@ def list_status(query: s.StatusQuery):
 )
 def list_completions(query: s.CompletionQuery):
     """Completions, newest first."""
-    stmt = queries.completions_stmt(query.person_id, query.program_id, query.since)
+    stmt = queries.completions_stmt(
+        db.session, g.api_user, query.person_id, query.program_id, query.since
+    )
     total, rows = _page(stmt, query)
     revoked, numbers = queries.completion_extras(db.session, [c.id for c in rows])
     items = [

@@ -112,3 +112,36 @@ def test_department_sync_by_code_is_idempotent(client, make_user):
     assert loop.status_code == 400 and loop.mimetype == "application/problem+json"
     listed = client.get("/api/v1/departments?per_page=1", headers=headers).get_json()
     assert listed["total"] == 2 and len(listed["items"]) == 1
+
+
+def test_a_manager_token_sees_only_their_departments_as_on_the_pages(
+    client, make_user, make_department, make_program
+):
+    from datetime import date
+
+    from lms.completions.services import record_completion
+    from lms.programs.models import ProgramVersion
+
+    mine, other = make_department("Mine", "MINE"), make_department("Other", "OTHER")
+    manager = make_user("manager", department=mine)
+    inside, outside = make_user(department=mine), make_user(department=other)
+    program = make_program()
+    version = db.session.get(ProgramVersion, program.current_version_id)
+    for person in (inside, outside):
+        record_completion(
+            db.session,
+            user_id=person.id,
+            version=version,
+            completed_on=date(2026, 1, 5),
+            earned_by="record",
+            actor_id=None,
+        )
+    db.session.commit()
+    _, headers = _token(manager, ["training:read"])
+    people = {
+        c["person_id"]
+        for c in client.get("/api/v1/completions", headers=headers).get_json()["items"]
+    }
+    assert people == {inside.id}
+    asked = client.get(f"/api/v1/status?department_id={other.id}", headers=headers).get_json()
+    assert asked["total"] == 0
