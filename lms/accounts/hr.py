@@ -217,13 +217,13 @@ def read_file(data: bytes, filename: str) -> _Sheets:
     delimiter = ";" if first_line.count(";") > first_line.count(",") else ","
     reader = csv.reader(io.StringIO(text), delimiter=delimiter)
     try:
-        header: list[str] | None = next(reader, None)
-        if not header:
+        first_row: list[str] | None = next(reader, None)
+        if not first_row:
             raise DomainError(_("The file is empty."))
-        rows = _rows(header, ((reader.line_num, list(r)) for r in reader))
+        rows = _rows(first_row, ((reader.line_num, list(r)) for r in reader))
     except csv.Error as err:
         raise DomainError(_("The file is neither CSV nor XLSX.")) from err
-    if _kind_of(header) == "absences":
+    if _kind_of(first_row) == "absences":
         sheets.absences = rows
     else:
         sheets.people = rows
