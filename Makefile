@@ -10,7 +10,7 @@ PORT ?= 5000
 DB ?= sqlite
 
 .DEFAULT_GOAL := help
-.PHONY: help install system-deps browser-deps translations extract-messages db demo run worker check test test-sqlite test-postgresql cluster-test lint format bench clean
+.PHONY: help install api-docs-assets system-deps browser-deps translations extract-messages db demo run worker check test test-sqlite test-postgresql cluster-test lint format bench clean
 
 help: ## List the targets
 	@grep -hE '^[a-zA-Z_-]+:.*?## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*?## "}; {printf "  make %-18s %s\n", $$1, $$2}'
@@ -21,7 +21,7 @@ $(STAMP): pyproject.toml
 	$(BIN)/pip install -q -e '.[test]'
 	@touch $(STAMP)
 
-install: $(STAMP) translations ## Create .venv and install Brigade with its test tools
+install: $(STAMP) translations api-docs-assets ## Create .venv and install Brigade with its test tools
 
 system-deps: ## Install the Debian packages Brigade needs (as root, only when missing)
 	@bash scripts/system-deps.sh
@@ -30,6 +30,13 @@ AXE := .cache/npm/node_modules/axe-core/axe.min.js
 
 browser-deps: ## Install axe-core (accessibility checks in browser tests) under .cache/npm
 	@test -f $(AXE) || npm install --prefix .cache/npm --no-audit --no-fund axe-core@4
+
+SWAGGER := static/vendor/swagger-ui/swagger-ui-bundle.js
+
+api-docs-assets: ## Vendor Swagger UI (npm swagger-ui-dist@5) into static/vendor for the API docs page
+	@test -f $(SWAGGER) || { npm install --prefix .cache/npm --no-audit --no-fund swagger-ui-dist@5 >/dev/null && \
+	  mkdir -p static/vendor/swagger-ui && \
+	  cp .cache/npm/node_modules/swagger-ui-dist/{swagger-ui-bundle.js,swagger-ui.css,LICENSE} static/vendor/swagger-ui/; }
 
 translations: $(STAMP) ## Compile the message catalogues (lv, ru, en)
 	@$(BIN)/pybabel compile -d lms/translations -f 2>&1 | grep -v "^compiling" || true

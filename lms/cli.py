@@ -129,6 +129,46 @@ def import_course_cmd(path: str, head_email: str | None) -> None:
         click.echo(f"{result.program.code}: content unchanged, nothing imported.")
 
 
+@lms_cli.command("import-people")
+@click.argument("path", type=click.Path(exists=True, dir_okay=False))
+@click.option("--dry-run", is_flag=True, help="Show what would change and write nothing.")
+def import_people_cmd(path: str, dry_run: bool) -> None:
+    """Import people and absences from an HR file (CSV or XLSX), keyed on employee number."""
+    import time
+
+    from lms.accounts import hr
+    from lms.core.errors import DomainError
+
+    with open(path, "rb") as fh:
+        data = fh.read()
+    started = time.perf_counter()
+    try:
+        if dry_run:
+            report = hr.plan_import(db.session, data, path)
+        else:
+            report = hr.apply_import(db.session, data, path)
+    except hr.ImportRefused as err:
+        db.session.rollback()
+        for e in err.errors:
+            click.echo(str(e), err=True)
+        raise click.ClickException(f"Nothing imported: {len(err.errors)} error(s).") from err
+    except DomainError as err:
+        db.session.rollback()
+        raise click.ClickException(f"Nothing imported. {err}") from err
+    if report.errors:
+        for e in report.errors:
+            click.echo(str(e), err=True)
+        raise click.ClickException(f"Nothing imported: {len(report.errors)} error(s).")
+    if dry_run:
+        db.session.rollback()
+    else:
+        db.session.commit()
+    took = time.perf_counter() - started
+    counts = ", ".join(f"{k} {v}" for k, v in report.summary().items())
+    verb = "Would change" if dry_run else "Imported"
+    click.echo(f"{verb}: {counts} ({took:.1f} s).")
+
+
 @lms_cli.command("send-reminders")
 @click.option(
     "--date",

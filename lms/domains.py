@@ -26,6 +26,7 @@ DOMAINS: tuple[str, ...] = (
     "exams",
     "auditor",
     "support",
+    "api",
 )
 
 
@@ -43,3 +44,4 @@ def blueprints() -> Iterator[Blueprint]:
         module = importlib.import_module(f"lms.{name}.routes")
         bp: Blueprint = module.bp
         yield bp
+        yield from getattr(module, "EXTRA_BLUEPRINTS", ())

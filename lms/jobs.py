@@ -76,3 +76,12 @@ def recover_stalled_jobs() -> None:
 @huey.on_startup()
 def _recover_on_start() -> None:
     recover()
+
+
+@huey.task()
+def apply_hr_import(import_id: int) -> None:
+    from lms.accounts.hr import run_apply
+    from lms.extensions import db
+
+    with app_context():
+        run_apply(db.session, import_id)

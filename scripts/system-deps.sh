@@ -16,6 +16,9 @@ need fonts-dejavu-core test -f /usr/share/fonts/truetype/dejavu/DejaVuSans.ttf
 need redis-server bash -c 'command -v redis-server || test -x /usr/bin/redis-server'
 need nodejs command -v node
 need npm command -v npm
+need slapd test -x /usr/sbin/slapd
+need ldap-utils command -v ldapadd
+need openssl command -v openssl
 
 if [ ${#missing[@]} -eq 0 ]; then
   exit 0

@@ -60,12 +60,22 @@ class User(UserMixin, CreatedMixin, Base):
     password_hash: Mapped[str] = mapped_column(sa.String(255))
     pin_hash: Mapped[str | None] = mapped_column(sa.String(255))
     locale: Mapped[str | None] = mapped_column(sa.String(8))
-    start_date: Mapped[date | None] = mapped_column(sa.Date)
+    start_date: Mapped[date | None] = mapped_column(sa.Date)  # the hire date
+    # Person fields fed by the HR import (lms/accounts/people.py) and directory sign-in.
+    employee_number: Mapped[str | None] = mapped_column(sa.String(40), unique=True)
+    personal_code: Mapped[str | None] = mapped_column(sa.String(12))  # never in URLs/logs/mail
+    patronymic: Mapped[str] = mapped_column(sa.String(200), default="")
+    worker_category: Mapped[str] = mapped_column(sa.String(20), default="employee")
+    hazardous_work: Mapped[bool] = mapped_column(default=False)
+    leaving_date: Mapped[date | None] = mapped_column(sa.Date)
+    manager_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id"), index=True)
+    auth_source: Mapped[str] = mapped_column(sa.String(10), default="local")
     calendar_token: Mapped[str] = mapped_column(sa.String(64), unique=True, default=new_token)
     session_version: Mapped[int] = mapped_column(default=1)
     last_login_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
     department: Mapped[Department | None] = relationship(foreign_keys=[department_id])
+    manager: Mapped[User | None] = relationship(remote_side="User.id", foreign_keys=[manager_id])
     role_rows: Mapped[list[UserRole]] = relationship(cascade="all, delete-orphan", lazy="selectin")
 
     @property
@@ -88,3 +98,6 @@ class User(UserMixin, CreatedMixin, Base):
 
     def __str__(self) -> str:
         return self.name
+
+
+from lms.accounts.people import Absence, HrImport, Transfer  # noqa: E402,F401  (one metadata)

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import sqlalchemy as sa
 from flask_babel import gettext as _
 
+from lms.accounts import people
 from lms.accounts.models import Department, User
 from lms.accounts.services import search_users
 from lms.core.errors import NotFound
@@ -38,3 +41,23 @@ def department_id_by_code(session: DbSession, code: str) -> int | None:
         sa.select(Department.id).where(Department.code == code.upper())
     ).scalar()
     return found
+
+
+def hr_record(session: DbSession, user_id: int) -> dict[str, Any]:
+    """What the person page shows of the HR history: absences and transfers (newest first),
+    with department names."""
+    names = dict(session.execute(sa.select(Department.id, Department.name)).all())
+    transfers = [
+        {
+            "effective_on": t.effective_on,
+            "from_department": names.get(t.from_department_id or 0, ""),
+            "to_department": names.get(t.to_department_id or 0, ""),
+            "from_job_title": t.from_job_title,
+            "to_job_title": t.to_job_title,
+        }
+        for t in reversed(people.transfers_of(session, user_id))
+    ]
+    return {
+        "absences": list(reversed(people.absences_of(session, user_id))),
+        "transfers": transfers,
+    }

@@ -15,7 +15,7 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_user, logout_user
 
-from lms.accounts import queries, services, throttle
+from lms.accounts import directory, people, queries, services, throttle
 from lms.accounts.forms import (
     ROLE_LABELS,
     ConfirmForm,
@@ -38,6 +38,11 @@ from lms.extensions import db
 bp = Blueprint("accounts", __name__)
 
 
+@bp.context_processor
+def _people_labels() -> dict:
+    return people.template_labels()
+
+
 @bp.route("/login", methods=["GET", "POST"])
 @public
 def login():
@@ -58,7 +63,7 @@ def login():
             )
             return render_template("accounts/login.html", form=form), 429
         try:
-            user = services.authenticate(db.session, form.email.data, form.password.data)
+            user = directory.sign_in(db.session, form.email.data, form.password.data)
         except DomainError as err:
             flash(err.message, "error")
             status = 401
@@ -266,6 +271,7 @@ def user_edit(user_id: int):
         user=user,
         toggle=ConfirmForm(),
         locked_until=throttle.locked_until(user.email),
+        hr=queries.hr_record(db.session, user.id),
     ), status
 
 
