@@ -20,6 +20,8 @@ def create_app(config: Config | None = None) -> Flask:
     app.config.update(config.extra)
 
     from lms import web
+    from lms.core import seal
 
+    seal.init_app(app, config)
     web.init_app(app)
     return app

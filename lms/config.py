@@ -32,6 +32,13 @@ class Config:
     mail_server: str | None = None
     mail_port: int = 25
     mail_sender: str = "brigade@localhost"
+    # the organisation seal (PKCS#12) on issued PDFs; optional: PDFs may go out unsealed when
+    # the seal cannot be loaded
+    seal_file: str | None = None
+    seal_passphrase: str | None = None
+    seal_optional: bool = False
+    # where daily ledger checkpoints are written and read by `flask lms verify`
+    checkpoint_dir: str = str(INSTANCE / "checkpoints")
     testing: bool = False
     csrf_enabled: bool = True
     extra: dict = field(default_factory=dict)
@@ -55,6 +62,10 @@ class Config:
             mail_server=env.get("LMS_MAIL_SERVER"),
             mail_port=int(env.get("LMS_MAIL_PORT", "25")),
             mail_sender=env.get("LMS_MAIL_SENDER", cls.mail_sender),
+            seal_file=env.get("LMS_SEAL_FILE") or None,
+            seal_passphrase=env.get("LMS_SEAL_PASSPHRASE"),
+            seal_optional=env.get("LMS_SEAL_OPTIONAL", "") in ("1", "true", "yes"),
+            checkpoint_dir=env.get("LMS_CHECKPOINT_DIR", cls.checkpoint_dir),
         )
         return cfg
 

@@ -141,6 +141,7 @@ class Generator:
         self.ledger_rows: list[dict] = []
         self.attempt_numbers: dict[tuple[int, int], int] = {}
         self.last_hash = ledger.GENESIS  # read afresh before the history is chained
+        self.last_seq: int | None = None
 
     # ----- plumbing -------------------------------------------------------------------------
 
@@ -168,6 +169,7 @@ class Generator:
         self.ledger_rows.append(
             {
                 "id": self.new_id(LedgerEntry.__table__),
+                "seq": self.new_seq(),
                 "kind": kind,
                 "object_id": str(object_id),
                 "content_hash": content_hash,
@@ -178,6 +180,12 @@ class Generator:
             }
         )
         self.last_hash = entry_hash
+
+    def new_seq(self) -> int:
+        if self.last_seq is None:
+            self.last_seq = (self.s.execute(sa.select(sa.func.max(LedgerEntry.seq))).scalar()) or 0
+        self.last_seq += 1
+        return self.last_seq
 
     def flush_ledger(self) -> None:
         self.insert(LedgerEntry.__table__, self.ledger_rows)
@@ -560,7 +568,7 @@ class Generator:
         self.ledger_items.sort(key=lambda item: item[0])
         self.last_hash = (
             self.s.execute(
-                sa.select(LedgerEntry.entry_hash).order_by(LedgerEntry.id.desc()).limit(1)
+                sa.select(LedgerEntry.entry_hash).order_by(LedgerEntry.seq.desc()).limit(1)
             ).scalar()
             or ledger.GENESIS
         )

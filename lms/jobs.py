@@ -47,3 +47,12 @@ def export_certificates(job_id: int) -> None:
 
     with app_context():
         run_export(job_id)
+
+
+@huey.task(retries=2, retry_delay=10)
+def render_certificate(cert_id: int) -> None:
+    """Render, seal and store a newly issued certificate's PDF (once, however often it runs)."""
+    from lms.completions.issued import render_job
+
+    with app_context():
+        render_job(cert_id)
