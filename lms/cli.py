@@ -72,8 +72,9 @@ def demo_cmd(password: str) -> None:
 
     logins = load_demo(db.session, password=password, echo=click.echo)
     db.session.commit()
-    path, data = write_checkpoint()
-    click.echo(f"Ledger checkpoint: entry {data['seq']} written to {path}")
+    written = write_checkpoint()
+    if written:
+        click.echo(f"Ledger checkpoint: entry {written[1]['seq']} written to {written[0]}")
     click.echo("")
     click.echo(f"Demo log-ins (password: {password}):")
     for role, email in logins:
@@ -103,7 +104,7 @@ def _anchors(files: tuple[str, ...]) -> list:
 
     from lms.core import ledger
 
-    folder = Path(current_app.config["LMS_CONFIG"].checkpoint_dir)
+    folder = current_app.config["LMS_CONFIG"].checkpoint_folder
     try:
         found = ledger.checkpoint_anchors(folder)
         found += [ledger.read_anchor(Path(f)) for f in files]
@@ -144,9 +145,7 @@ def verify_cmd(processes: int | None, anchor_files: tuple[str, ...]) -> None:
 
 def write_checkpoint():
     """Write the chain head to the checkpoint folder; e-mail it to the auditors when mail is
-    configured. Returns (path, data)."""
-    from pathlib import Path
-
+    configured. Returns (path, data), None when no folder is configured."""
     import sqlalchemy as sa
     from flask import current_app
     from flask_babel import gettext as _
@@ -155,9 +154,9 @@ def write_checkpoint():
     from lms.core import ledger, outbox
 
     cfg = current_app.config["LMS_CONFIG"]
-    path, data = ledger.write_checkpoint(
-        db.session, Path(cfg.checkpoint_dir), cfg.organisation_name
-    )
+    if cfg.checkpoint_folder is None:
+        return None
+    path, data = ledger.write_checkpoint(db.session, cfg.checkpoint_folder, cfg.organisation_name)
     if cfg.mail_server:
         auditors = db.session.scalars(
             sa.select(User)
@@ -200,7 +199,10 @@ def write_checkpoint():
 @lms_cli.command("checkpoint")
 def checkpoint_cmd() -> None:
     """Write today's ledger checkpoint (run daily, e.g. from cron)."""
-    path, data = write_checkpoint()
+    written = write_checkpoint()
+    if written is None:
+        raise click.ClickException("No checkpoint folder is configured (LMS_CHECKPOINT_DIR).")
+    path, data = written
     click.echo(f"Ledger checkpoint: entry {data['seq']} ({data['entry_hash']}) written to {path}")
 
 

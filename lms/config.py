@@ -37,8 +37,9 @@ class Config:
     seal_file: str | None = None
     seal_passphrase: str | None = None
     seal_optional: bool = False
-    # where daily ledger checkpoints are written and read by `flask lms verify`
-    checkpoint_dir: str = str(INSTANCE / "checkpoints")
+    # where daily ledger checkpoints are written and read by `flask lms verify` (None:
+    # instance/checkpoints, except in tests, which name their own)
+    checkpoint_dir: str | None = None
     testing: bool = False
     csrf_enabled: bool = True
     extra: dict = field(default_factory=dict)
@@ -65,9 +66,15 @@ class Config:
             seal_file=env.get("LMS_SEAL_FILE") or None,
             seal_passphrase=env.get("LMS_SEAL_PASSPHRASE"),
             seal_optional=env.get("LMS_SEAL_OPTIONAL", "") in ("1", "true", "yes"),
-            checkpoint_dir=env.get("LMS_CHECKPOINT_DIR", cls.checkpoint_dir),
+            checkpoint_dir=env.get("LMS_CHECKPOINT_DIR") or None,
         )
         return cfg
+
+    @property
+    def checkpoint_folder(self) -> Path | None:
+        if self.checkpoint_dir:
+            return Path(self.checkpoint_dir)
+        return None if self.testing else INSTANCE / "checkpoints"
 
     @property
     def production(self) -> bool:

@@ -145,8 +145,9 @@ class Problem:
         if self.seq is None and self.entry_id is None:
             return f"{self.kind} {self.object_id}: {self.reason}"
         where = self.seq if self.seq is not None else f"id {self.entry_id}"
-        what = f" ({self.kind} {self.object_id})" if self.kind != "?" else ""
-        return f"ledger entry {where}{what}: {self.reason}"
+        if self.kind == "?":  # an entry known only by its number
+            return f"ledger entry {where} {self.reason}"
+        return f"ledger entry {where} ({self.kind} {self.object_id}): {self.reason}"
 
 
 @dataclass
@@ -241,7 +242,10 @@ def pdf_anchor(data: bytes, source: str) -> Anchor:
 
     try:
         info = PdfFileReader(io.BytesIO(data), strict=False).trailer_view.get("/Info")
-        value = info.get_object().get("/" + PDF_HEAD_KEY) if info is not None else None
+        # WeasyPrint writes the <meta> name in lower case
+        wanted = "/" + PDF_HEAD_KEY.lower()
+        entries = info.get_object().items() if info is not None else []
+        value = next((v for k, v in entries if str(k).lower() == wanted), None)
     except (PdfReadError, ValueError, KeyError) as err:
         raise ValueError(f"{source}: the PDF cannot be read ({err})") from err
     if value is None:

@@ -215,7 +215,13 @@ def check(data: bytes, seal: Seal | None = None) -> SealCheck | None:
     )
 
 
-def make_demo_seal(path: Path, passphrase: str, organisation: str, days: int = 3650) -> None:
+def make_demo_seal(
+    path: Path,
+    passphrase: str,
+    organisation: str,
+    days: int = 3650,
+    valid_from: datetime | None = None,
+) -> None:
     """A self-signed seal certificate for the demo (``make run``)."""
     from cryptography import x509 as cx509
     from cryptography.hazmat.primitives import hashes
@@ -231,7 +237,7 @@ def make_demo_seal(path: Path, passphrase: str, organisation: str, days: int = 3
             cx509.NameAttribute(NameOID.COMMON_NAME, f"{organisation} (demo seal)"),
         ]
     )
-    now = datetime.now(UTC)
+    now = valid_from or datetime.now(UTC)
     cert = (
         cx509.CertificateBuilder()
         .subject_name(name)
