@@ -247,3 +247,62 @@ def test_issued_in_the_holders_language_with_its_numbers(make_completion, make_u
     assert "1,2" in pdf_text(services.certificate_pdf(db.session, lv))
     en = cert_of(make_completion(user=make_user(locale="en")))
     assert "1.2" in pdf_text(services.certificate_pdf(db.session, en))
+
+
+def test_a_background_job_renders_the_certificate_after_the_commit(app, make_user, make_program):
+    from lms.core import afterwork
+
+    person = make_user()
+    version = make_program(approved=True).versions[0]
+    with app.test_request_context("/"):
+        c = services.record_completion(
+            db.session,
+            user_id=person.id,
+            version=version,
+            completed_on=datetime(2026, 3, 2).date(),
+            earned_by="session",
+            actor_id=None,
+        )
+        cert = cert_of(c)
+        assert issued.stored(db.session, cert.id) is None  # nothing before the commit
+        db.session.commit()
+        afterwork.run_pending()  # what the request does after its commit: queue the job
+    db.session.expire_all()
+    row = issued.stored(db.session, cert.id)
+    assert row is not None and row.sha256 == db.session.get(Certificate, cert.id).pdf_sha256
+    assert ledger.verify(db.session).ok
+
+
+def test_the_data_step_stores_certificates_issued_before_pdfs_were_stored(make_completion):
+    """What the migration does: certificates with a recorded PDF hash (issued with layout 1,
+    unsealed) are rendered as they were made and stored, checked against their hash."""
+    same, drifted = cert_of(make_completion()), cert_of(make_completion())
+    for cert in (same, drifted):
+        db.session.execute(
+            sa.update(Certificate).where(Certificate.id == cert.id).values(template_version=None)
+        )
+    db.session.commit()
+    db.session.expire_all()
+    legacy = certificates.render_pdf(db.session.get(Certificate, same.id))  # as first made
+    db.session.execute(
+        sa.update(Certificate)
+        .where(Certificate.id == same.id)
+        .values(pdf_sha256=ledger.sha256(legacy))
+    )
+    db.session.execute(  # rendered with other fonts back then: its hash cannot be reproduced
+        sa.update(Certificate).where(Certificate.id == drifted.id).values(pdf_sha256="ab" * 32)
+    )
+    db.session.commit()
+    with db.engine.connect() as conn:
+        assert issued.store_already_issued(conn) == (1, 1)
+        conn.commit()
+    db.session.expire_all()
+    kept = issued.stored(db.session, same.id)
+    assert kept.data == legacy and kept.template_version == 1 and not kept.sealed
+    assert b"BrigadeLedgerHead" not in legacy and b"brigadeledgerhead" not in legacy
+    # the holder's copy of the drifted one is still recognised by its recorded hash
+    assert issued.find_by_sha(db.session, "ab" * 32).id == drifted.id
+    again = issued.stored(db.session, drifted.id)
+    assert issued.find_by_sha(db.session, again.sha256).id == drifted.id
+    with db.engine.connect() as conn:
+        assert issued.store_already_issued(conn) == (0, 0)  # once
