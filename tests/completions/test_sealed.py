@@ -306,3 +306,16 @@ def test_the_data_step_stores_certificates_issued_before_pdfs_were_stored(make_c
     assert issued.find_by_sha(db.session, again.sha256).id == drifted.id
     with db.engine.connect() as conn:
         assert issued.store_already_issued(conn) == (0, 0)  # once
+
+
+def test_registers_and_summaries_are_sealed_too(client, login_as, sealed):
+    from pyhanko.pdf_utils.reader import PdfFileReader
+
+    login_as("admin")
+    for url in ("/sessions/journal.pdf", "/compliance/summary.pdf"):
+        resp = client.get(url)
+        assert resp.status_code == 200, url
+        (sig,) = PdfFileReader(io.BytesIO(resp.data)).embedded_signatures
+        check = seal.check(resp.data, sealed)
+        assert check.intact and check.trusted, url
+        assert sig.field_name == seal.FIELD_NAME
