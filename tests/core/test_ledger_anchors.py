@@ -268,3 +268,28 @@ def test_backup_module_refuses_a_missing_file(tmp_path):
     engine = sa.create_engine(f"sqlite:///{tmp_path / 'x.db'}")
     with pytest.raises(backup.BackupError, match="does not exist"):
         backup.restore(engine, Path(tmp_path / "nothing.backup"))
+
+
+def test_with_mail_configured_the_auditors_get_the_checkpoint(
+    app, runner, checkpoints, make_program, make_user, monkeypatch
+):
+    from tests.compliance.test_reminders import Inbox
+
+    make_program(approved=True)
+    auditor = make_user("auditor", email="auditor@example.test", locale="en")
+    make_user("employee", email="worker@example.test")
+    box = Inbox()
+    box.start()
+    try:
+        config = app.config["LMS_CONFIG"]
+        monkeypatch.setattr(config, "mail_server", "127.0.0.1")
+        monkeypatch.setattr(config, "mail_port", box.port)
+        result = runner.invoke(args=["lms", "checkpoint"])
+        assert result.exit_code == 0, result.output
+        seq, digest = ledger.head(db.session)
+        (msg,) = box.received
+        assert msg["X-Envelope-To"] == auditor.email
+        assert str(msg["Subject"]) == f"Ledger checkpoint: entry {seq}"
+        assert digest in msg.get_body().get_content()
+    finally:
+        box.stop()
