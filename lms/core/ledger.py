@@ -288,7 +288,7 @@ def rows_by_id(session, columns: tuple, ids: Iterable[Any], chunk: int = 5000) -
 
 @dataclass
 class _Part:
-    """What one stretch of the ledger (sequence numbers in (lo, hi]) says about itself."""
+    """What one stretch of the ledger (ids in (lo, hi]) says about itself."""
 
     checked: int = 0
     first: tuple | None = None  # (seq, id, kind, object id, prev_hash) of its first entry
@@ -322,20 +322,24 @@ def _gap(after: int, upto: int) -> Problem:
 
 
 def _verify_part(session, lo: int, hi: int, batch: int) -> _Part:
-    """Check the entries with lo < seq <= hi: their numbering and links to each other, their own
-    hashes, and the content hash of each object against the newest entry for it here."""
+    """Check the entries with lo < id <= hi: their numbering and links to each other, their own
+    hashes, and the content hash of each object against the newest entry for it here.
+
+    Entries are read in id order (a plain range scan on both databases); ids and sequence
+    numbers grow together, so the sequence numbers must read 1, 2, 3, ... in that order."""
     part = _Part()
     # kind -> object id -> (entry id, seq, content hash) of the newest entry
     latest: dict[str, dict[str, tuple[int, int, str]]] = {}
     digest = entry_digest
     conn = session.connection()  # Core rows: no ORM machinery per row
     prev = None
-    prev_seq = lo
+    prev_seq = 0
+    last_id = lo
     while True:
         rows = conn.execute(
             sa.select(*_ENTRY_COLUMNS)
-            .where(LedgerEntry.seq > prev_seq, LedgerEntry.seq <= hi)
-            .order_by(LedgerEntry.seq)
+            .where(LedgerEntry.id > last_id, LedgerEntry.id <= hi)
+            .order_by(LedgerEntry.id)
             .limit(batch)
         ).all()
         if not rows:
@@ -345,8 +349,10 @@ def _verify_part(session, lo: int, hi: int, batch: int) -> _Part:
             prev = rows[0][7]
             prev_seq = rows[0][0] - 1
         for seq, eid, kind, oid, chash, actor, at, prev_hash, ehash in rows:
-            if seq != prev_seq + 1:
+            if seq > prev_seq + 1:
                 part.chain.append(_gap(prev_seq, seq))
+            elif seq != prev_seq + 1:
+                part.chain.append(Problem(eid, kind, oid, "sequence number out of order", seq))
             elif prev_hash != prev:
                 part.chain.append(Problem(eid, kind, oid, "previous-hash link is broken", seq))
             if digest(prev_hash, kind, oid, chash, actor, at) != ehash:
@@ -359,6 +365,7 @@ def _verify_part(session, lo: int, hi: int, batch: int) -> _Part:
                 part.unverifiable[kind] = eid  # until a resolver is found below
             objects[oid] = (eid, seq, chash)
         part.checked += len(rows)
+        last_id = rows[-1][1]
     part.last_hash = prev
     part.last_seq = prev_seq if prev is not None else None
 
@@ -464,7 +471,7 @@ def verify(
     a request or a test inside a transaction), then joined as if read in one pass.
     """
     low, high, count = session.execute(
-        sa.select(sa.func.min(LedgerEntry.seq), sa.func.max(LedgerEntry.seq), sa.func.count())
+        sa.select(sa.func.min(LedgerEntry.id), sa.func.max(LedgerEntry.id), sa.func.count())
     ).one()
     anchors = list(anchors)
     if low is None:
@@ -498,8 +505,10 @@ def verify(
         if part.first is None:
             continue
         seq, eid, kind, oid, first_prev = part.first
-        if seq != prev_seq + 1:
+        if seq > prev_seq + 1:
             problems.append(_gap(prev_seq, seq))
+        elif seq != prev_seq + 1:
+            problems.append(Problem(eid, kind, oid, "sequence number out of order", seq))
         elif first_prev != prev:
             problems.append(Problem(eid, kind, oid, "previous-hash link is broken", seq))
         prev, prev_seq = part.last_hash, part.last_seq
