@@ -54,7 +54,7 @@ $(DEMO_SEAL): | $(STAMP)
 
 run: export LMS_SEAL_FILE ?= $(DEMO_SEAL)
 run: export LMS_SEAL_PASSPHRASE ?= $(DEMO_SEAL_PASSPHRASE)
-run: system-deps demo $(DEMO_SEAL) ## Install, migrate, load the demo, create a demo seal under instance/ and serve on http://127.0.0.1:5000 (with one job worker)
+run: system-deps $(DEMO_SEAL) demo ## Install, migrate, load the demo, create a demo seal under instance/ and serve on http://127.0.0.1:5000 (with one job worker)
 	@echo "Serving Brigade on http://$(HOST):$(PORT) (Ctrl+C stops); demo log-ins are listed above."
 	@$(BIN)/huey_consumer lms.jobs.huey -w 1 -q & worker=$$!; \
 	  trap 'kill $$worker 2>/dev/null' EXIT INT TERM; \

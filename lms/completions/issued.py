@@ -81,6 +81,8 @@ def store(session, cert: Certificate, pdf: bytes, sealed: bool | None = None) ->
         if existing is None:
             raise
         return existing.data
+    if cert.pdf_sha256 == sha:
+        return pdf  # issued before PDFs were stored: its hash is in the ledger already
     if cert.pdf_sha256 is None:
         cert.pdf_sha256 = sha  # set once
         session.flush()

@@ -9,18 +9,34 @@ PDFs may be issued unsealed (then the start-up log says so).
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import io
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from flask import Flask, current_app
 
 from lms.config import ConfigError
 
+T = TypeVar("T")
+
 FIELD_NAME = "BrigadeSeal"
+
+
+def run_sync(func: Callable[[], T]) -> T:
+    """Run ``func`` (which uses asyncio.run, as pyHanko's synchronous API does) even when this
+    thread already runs an event loop: then in a thread of its own."""
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        return func()
+    with ThreadPoolExecutor(1) as pool:
+        return pool.submit(func).result()
 
 
 @dataclass
@@ -164,7 +180,8 @@ def seal_pdf(pdf: bytes, seal: Seal | None = None, reason: str = "") -> bytes:
         subfilter=fields.SigSeedSubFilter.PADES,
         md_algorithm="sha256",
     )
-    out = signers.PdfSigner(meta, signer=seal.signer).sign_pdf(writer, bytes_reserved=8192)
+    signer = signers.PdfSigner(meta, signer=seal.signer)
+    out = run_sync(lambda: signer.sign_pdf(writer, bytes_reserved=8192))
     return out.getvalue()
 
 
@@ -197,7 +214,7 @@ def check(data: bytes, seal: Seal | None = None) -> SealCheck | None:
     roots = [seal.certificate] if seal is not None else []
     context = ValidationContext(trust_roots=roots, allow_fetching=False)
     try:
-        status = validate_pdf_signature(sig, context)
+        status = run_sync(lambda: validate_pdf_signature(sig, context))
     except Exception:  # noqa: BLE001  (any failure to validate is "not intact")
         signer = ""
         with contextlib.suppress(Exception):

@@ -58,7 +58,11 @@ def upgrade():
     if has_app_context() and ids:
         from lms.completions.issued import store_already_issued
 
-        store_already_issued(bind)
+        matched, reissued = store_already_issued(bind, echo=print)
+        print(
+            f"Stored {matched + reissued} issued certificate PDFs: {matched} match their recorded "
+            f"SHA-256, {reissued} could not be reproduced and were stored as reissues."
+        )
 
 
 def downgrade():
