@@ -86,10 +86,10 @@ def _echo_report(report, took: float, what: str = "") -> bool:
         missing = "missing" in problem.reason or "no ledger entry" in problem.reason
         click.echo(f"{'MISSING' if missing else 'ALTERED'}: {problem}")
     if report.ok:
-        head = f"entry {report.head[0]}" if report.head else "empty"
+        head = f"chain intact up to entry {report.head[0]}" if report.head else "empty ledger"
         click.echo(
-            f"OK{what}: {report.checked} ledger entries verified in {took:.2f} s; chain intact "
-            f"up to {head}; {report.anchors} anchor(s) held; every signed record has its entry."
+            f"OK{what}: {report.checked} ledger entries verified in {took:.2f} s; {head}; "
+            f"{report.anchors} anchor(s) held; every signed record has its entry."
         )
     else:
         click.echo(f"FAILED{what}: {len(report.problems)} problem(s) in {report.checked} entries.")
