@@ -10,7 +10,7 @@ PORT ?= 5000
 DB ?= sqlite
 
 .DEFAULT_GOAL := help
-.PHONY: help install api-docs-assets system-deps browser-deps translations extract-messages db demo run worker check test test-sqlite test-postgresql cluster-test lint format bench clean
+.PHONY: help install api-docs-assets system-deps browser-deps translations extract-messages db demo run worker check test test-sqlite test-postgresql cluster-test lint format bench backup clean
 
 help: ## List the targets
 	@grep -hE '^[a-zA-Z_-]+:.*?## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*?## "}; {printf "  make %-18s %s\n", $$1, $$2}'
@@ -52,7 +52,16 @@ db: install ## Create or upgrade the SQLite database under instance/
 demo: db ## Load the demo organisation and the course packs
 	$(BIN)/flask lms demo
 
-run: system-deps demo ## Install, migrate, load the demo and serve with gunicorn on http://127.0.0.1:5000 (with one job worker)
+DEMO_SEAL := instance/demo-seal.p12
+DEMO_SEAL_PASSPHRASE := brigade-demo-seal
+
+$(DEMO_SEAL): | $(STAMP)
+	@mkdir -p instance
+	$(BIN)/python -m lms.core.seal $(DEMO_SEAL) $(DEMO_SEAL_PASSPHRASE)
+
+run: export LMS_SEAL_FILE ?= $(DEMO_SEAL)
+run: export LMS_SEAL_PASSPHRASE ?= $(DEMO_SEAL_PASSPHRASE)
+run: system-deps $(DEMO_SEAL) demo ## Install, migrate, load the demo, create a demo seal under instance/ and serve with gunicorn on http://127.0.0.1:5000 (with one job worker)
 	@echo "Serving Brigade on http://$(HOST):$(PORT) (Ctrl+C stops); demo log-ins are listed above."
 	@$(BIN)/huey_consumer lms.jobs.huey -w 1 -q & worker=$$!; \
 	  trap 'kill $$worker 2>/dev/null' EXIT INT TERM; \
@@ -88,6 +97,10 @@ format: install ## ruff format and autofix
 
 bench: system-deps install ## Benchmark pages, queries, certificates, verify on generated data (DB=sqlite|postgresql); writes bench/RESULTS.md
 	$(BIN)/python bench/run.py --db $(DB) $(BENCH_ARGS)
+
+backup: install ## Back up the database to backups/brigade-<time> and verify the copy (BACKUP=path to choose)
+	@mkdir -p backups
+	$(BIN)/flask lms backup $${BACKUP:-backups/brigade-$$(date -u +%Y%m%dT%H%M%SZ).backup}
 
 clean: ## Remove the virtualenv, caches and the development database
 	rm -rf $(VENV) .pytest_cache .ruff_cache instance/lms.db* instance/huey.db*

@@ -51,8 +51,9 @@ PROGRAMS, YEARS, SEED = 30, 3, 7
 
 # targets from the issue
 LATENCY_RATIO = 3.0  # page median <= 3x the /healthz median
-CERT_RATIO = 1.5  # bulk export time per certificate <= 1.5x the plain-WeasyPrint time per page
-VERIFY_ROWS_PER_S = 50_000
+STORED_PER_S = 500  # bulk export of stored certificates (a ZIP of stored bytes)
+FIRST_RATIO = 1.0  # first rendering per core >= the certificate-page floor (one doc, one core)
+VERIFY_ROWS_PER_S = 50_000  # verify with anchors and completeness
 
 PAGES = [  # (key, label, persona)
     ("matrix", "Compliance matrix", "admin"),
@@ -78,7 +79,17 @@ def env_for(url: str) -> dict[str, str]:
         LMS_ENV="development",
         FLASK_APP="lms",
         LMS_LOGIN_LIMIT="1000 per minute",
+        LMS_CHECKPOINT_DIR=str(DATA / "checkpoints"),
     )
+    # PDFs sealed as in production, with a demo seal made for the benchmark
+    seal_file = DATA / "bench-seal.p12"
+    if not seal_file.exists():
+        sys.path.insert(0, str(ROOT))
+        from lms.core.seal import make_demo_seal
+
+        DATA.mkdir(parents=True, exist_ok=True)
+        make_demo_seal(seal_file, "bench-seal", "Brigade Bench Ltd")
+    env.update(LMS_SEAL_FILE=str(seal_file), LMS_SEAL_PASSPHRASE="bench-seal")
     return env
 
 
@@ -352,14 +363,38 @@ def worker_queries(url: str) -> dict:
     return {"targets": targets, "pages": out}
 
 
+def _floor_html(total: int) -> str:
+    """The plain-text floor: one WeasyPrint document of ``total`` plain pages, same fonts."""
+    pages = "".join(
+        f'<div class="page"><h1>Page {i + 1}</h1><p>Plain text in the same fonts, '
+        f"<b>bold</b> and regular, on an A4 landscape page.</p></div>"
+        for i in range(total)
+    )
+    return (
+        "<!doctype html><html><head><meta charset='utf-8'><style>"
+        '@font-face { font-family: "Brigade Sans"; src: url("brigade-static:fonts/DejaVuSans.ttf"); }'
+        '@font-face { font-family: "Brigade Sans"; font-weight: bold; '
+        'src: url("brigade-static:fonts/DejaVuSans-Bold.ttf"); }'
+        "@page { size: A4 landscape; margin: 12mm; }"
+        'html { font-family: "Brigade Sans"; font-size: 11pt; }'
+        ".page { page-break-after: always; } .page:last-child { page-break-after: auto; }"
+        f"</style></head><body>{pages}</body></html>"
+    )
+
+
 def worker_certs(url: str, count: int) -> dict:
-    """Bulk export of about ``count`` certificates, and one plain document of as many pages."""
+    """About ``count`` certificates never rendered before: the export job renders, seals and
+    stores them (first rendering, on every core), then exports them again from storage (a ZIP
+    of stored bytes). Floors in the same run: as many certificate pages (same layout, QR and
+    fonts) laid out in one WeasyPrint document on one core, and the plain-text document.
+    Afterwards the stored PDFs and their ledger entries are removed again, so the next run
+    finds the same data."""
     import sqlalchemy as sa
 
     from lms.accounts.models import User, UserRole
-    from lms.completions import exports
-    from lms.completions.models import Certificate, Completion
-    from lms.core import pdf
+    from lms.completions import certificates, exports
+    from lms.completions.models import Certificate, CertificatePdf, Completion
+    from lms.core import ledger, pdf, seal
     from lms.extensions import db
 
     app = _app(url)
@@ -368,6 +403,7 @@ def worker_certs(url: str, count: int) -> dict:
     exports.export_path = lambda job_id: out_dir / f"certificates-{job_id}.zip"
     with app.app_context():
         s = db.session
+        sealed = seal.current() is not None
         auditor = s.execute(
             sa.select(User.id)
             .join(UserRole, UserRole.user_id == User.id)
@@ -400,45 +436,73 @@ def worker_certs(url: str, count: int) -> dict:
             n += k
         filters = {"program_id": program, "department_ids": depts}
         stmt = exports.certificate_query(program_id=program, department_ids=depts)
-        job = exports.start_export(s, auditor, filters, stmt)
-        s.commit()
-        started = time.perf_counter()
-        exports.run_export(job.id)
-        export_s = time.perf_counter() - started
-        s.refresh(job)
-        total, status = job.total, job.status
-        Path(job.path).unlink(missing_ok=True)
-        if status != "done":
-            raise SystemExit(f"export failed: {job.error}")
+        ids = list(s.execute(stmt.with_only_columns(Certificate.id)).scalars())
+        if s.scalar(
+            sa.select(sa.func.count())
+            .select_from(CertificatePdf)
+            .where(CertificatePdf.certificate_id.in_(ids))
+        ):
+            raise SystemExit("some of these certificates are stored already: use --fresh")
+        head_before = ledger.head(s)[0]
 
-        # the floor: one plain WeasyPrint document with as many pages, the same fonts
-        pages = "".join(
-            f'<div class="page"><h1>Page {i + 1}</h1><p>Plain text in the same fonts, '
-            f"<b>bold</b> and regular, on an A4 landscape page.</p></div>"
-            for i in range(total)
-        )
-        html = (
-            "<!doctype html><html><head><meta charset='utf-8'><style>"
-            '@font-face { font-family: "Brigade Sans"; src: url("brigade-static:fonts/DejaVuSans.ttf"); }'
-            '@font-face { font-family: "Brigade Sans"; font-weight: bold; '
-            'src: url("brigade-static:fonts/DejaVuSans-Bold.ttf"); }'
-            "@page { size: A4 landscape; margin: 12mm; }"
-            'html { font-family: "Brigade Sans"; font-size: 11pt; }'
-            ".page { page-break-after: always; } .page:last-child { page-break-after: auto; }"
-            f"</style></head><body>{pages}</body></html>"
-        )
-        started = time.perf_counter()
-        data = pdf.render(html)
-        floor_s = time.perf_counter() - started
+        def export() -> tuple[float, int]:
+            job = exports.start_export(s, auditor, filters, stmt)
+            s.commit()
+            started = time.perf_counter()
+            exports.run_export(job.id)
+            took = time.perf_counter() - started
+            s.refresh(job)
+            if job.status != "done":
+                raise SystemExit(f"export failed: {job.error}")
+            size = Path(job.path).stat().st_size
+            Path(job.path).unlink(missing_ok=True)
+            return took, size
+
+        try:
+            first_s, _size = export()  # renders, seals and stores every certificate
+            workers = min(os.cpu_count() or 1, -(-len(ids) // exports.BATCH))
+            stored_s, zip_bytes = export()  # the same certificates, from storage
+            total = len(ids)
+
+            # floor: the same certificates' pages in one WeasyPrint document, on one core
+            certs = list(
+                s.execute(
+                    sa.select(Certificate).where(Certificate.id.in_(ids)).order_by(Certificate.id)
+                ).scalars()
+            )
+            started = time.perf_counter()
+            html = certificates.wrap([certificates.certificate_html(c) for c in certs])
+            cert_floor = pdf.document(html).write_pdf()
+            cert_floor_s = time.perf_counter() - started
+            started = time.perf_counter()
+            plain = pdf.render(_floor_html(total))
+            plain_floor_s = time.perf_counter() - started
+        finally:
+            # leave the data as it was: no stored PDFs, no entries after the head before
+            s.rollback()
+            s.execute(sa.delete(CertificatePdf).where(CertificatePdf.certificate_id.in_(ids)))
+            s.execute(sa.update(Certificate).where(Certificate.id.in_(ids)).values(pdf_sha256=None))
+            s.execute(sa.delete(ledger.LedgerEntry).where(ledger.LedgerEntry.seq > head_before))
+            s.commit()
+    first_per_core = total / first_s / workers
+    cert_floor_per_s = total / cert_floor_s
     return {
         "certificates": total,
-        "export_s": round(export_s, 3),
-        "export_per_s": round(total / export_s, 1),
-        "floor_pages": total,
-        "floor_s": round(floor_s, 3),
-        "floor_per_s": round(total / floor_s, 1),
-        "floor_bytes": len(data),
-        "ratio": round(export_s / floor_s, 2),
+        "sealed": sealed,
+        "workers": workers,
+        "first_s": round(first_s, 3),
+        "first_per_s": round(total / first_s, 1),
+        "first_per_core": round(first_per_core, 1),
+        "cert_floor_s": round(cert_floor_s, 3),
+        "cert_floor_per_s": round(cert_floor_per_s, 1),
+        "cert_floor_bytes": len(cert_floor),
+        "first_ratio": round(first_per_core / cert_floor_per_s, 2),
+        "plain_floor_s": round(plain_floor_s, 3),
+        "plain_floor_per_s": round(total / plain_floor_s, 1),
+        "plain_floor_bytes": len(plain),
+        "stored_s": round(stored_s, 3),
+        "stored_per_s": round(total / stored_s, 1),
+        "zip_bytes": zip_bytes,
     }
 
 
@@ -609,9 +673,19 @@ def measure_latency(url: str, targets: dict, requests: int, concurrency: int, ro
 
 def measure_verify(url: str) -> dict:
     out = {}
+    anchor = DATA / "verify-anchor.json"
+    DATA.mkdir(parents=True, exist_ok=True)
+    sys.path.insert(0, str(ROOT))
+    from lms.extensions import db
+
+    with _app(url).app_context():
+        from lms.core import ledger
+
+        seq, digest = ledger.head(db.session)
+        anchor.write_text(json.dumps({"seq": seq, "entry_hash": digest}))
     for label, args in (("parallel", []), ("one_process", ["--processes", "1"])):
-        text = flask(url, "verify", *args)
-        m = re.search(r"OK: (\d+) ledger entries verified in ([\d.]+) s", text)
+        text = flask(url, "verify", "--anchor", str(anchor), *args)
+        m = re.search(r"OK: (\d+) ledger entries verified in ([\d.]+) s.*?\d+ anchor", text)
         if not m:
             raise SystemExit(f"flask lms verify did not pass:\n{text}")
         rows, secs = int(m.group(1)), float(m.group(2))
@@ -687,23 +761,34 @@ def render(kind: str, r: dict) -> str:
             )
     if "certs" in r:
         c = r["certs"]
+        seal_note = "sealed with the organisation seal" if c["sealed"] else "unsealed (no seal)"
         lines += [
             "",
-            f"Bulk certificate export (the export job: query, render_many in batches, ZIP) "
-            f"beside one plain WeasyPrint document with as many pages; target: within "
-            f"{CERT_RATIO:g}x.",
+            f"Certificates at {int(big):,} employees, {c['certificates']} never rendered before. "
+            f"First rendering: the export job lays them out in batches on {c['workers']} "
+            f"core(s), {seal_note}, and stores each PDF; per core beside the floor of as many "
+            "certificate pages (same layout, QR and fonts) in one WeasyPrint document on one "
+            f"core, measured in the same run; target: at least {FIRST_RATIO:g}x. Stored export: "
+            f"the same certificates again, a ZIP of stored bytes; target: at least "
+            f"{STORED_PER_S} certificates/s.",
             "",
-            "| certificates | export s | certificates/s | plain document s | pages/s "
-            "| ratio | target |",
-            "|---:|---:|---:|---:|---:|---:|---|",
-            f"| {c['certificates']} | {c['export_s']} | {c['export_per_s']} | {c['floor_s']} "
-            f"| {c['floor_per_s']} | {c['ratio']} | {yes(c['ratio'] <= CERT_RATIO)} |",
+            "| measure | seconds | per second | floor / target | ratio | target |",
+            "|---|---:|---:|---:|---:|---|",
+            f"| first rendering, all cores | {c['first_s']} | {c['first_per_s']} | | | |",
+            f"| first rendering, per core | | {c['first_per_core']} "
+            f"| {c['cert_floor_per_s']} (certificate pages, one document, one core: "
+            f"{c['cert_floor_s']} s) | {c['first_ratio']} | {yes(c['first_ratio'] >= FIRST_RATIO)} |",
+            f"| plain-text floor (one document, one core) | {c['plain_floor_s']} "
+            f"| {c['plain_floor_per_s']} | | | |",
+            f"| export of stored certificates | {c['stored_s']} | {c['stored_per_s']} "
+            f"| {STORED_PER_S} | | {yes(c['stored_per_s'] >= STORED_PER_S)} |",
         ]
     if "verify" in r:
         v = r["verify"]
         lines += [
             "",
-            f"`flask lms verify` over the whole ledger at {int(big):,} employees; target: "
+            f"`flask lms verify` over the whole ledger at {int(big):,} employees, with the "
+            "completeness scan and a checkpoint anchor; target: "
             f"at least {VERIFY_ROWS_PER_S:,} rows/s.",
             "",
             "| run | ledger rows | seconds | rows/s | target |",
@@ -801,7 +886,7 @@ def main() -> None:
     parser.add_argument("--requests", type=int, default=200, help="per page (default 200)")
     parser.add_argument("--concurrency", type=int, default=4)
     parser.add_argument("--rounds", type=int, default=4, help="interleaved rounds per page")
-    parser.add_argument("--certificates", type=int, default=200)
+    parser.add_argument("--certificates", type=int, default=1000)
     parser.add_argument("--only", help="comma list of queries,latency,certs,verify")
     parser.add_argument(
         "--no-write", dest="write", action="store_false", help="print, do not touch RESULTS.md"

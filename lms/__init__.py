@@ -39,6 +39,8 @@ def _create_app(config: Config) -> Flask:
     # the wiring is loaded when an app is built, not when any lms module is imported (a model
     # in a migration, a job in a worker): importing it above would load every room first
     from lms import web
+    from lms.core import seal
 
+    seal.init_app(app, config)
     web.init_app(app)
     return app

@@ -77,10 +77,45 @@ def demo_cmd(password: str) -> None:
     """Load the demo organisation (idempotent) and print the log-ins."""
     logins = load_demo(db.session, password=password, echo=click.echo)
     db.session.commit()
+    written = write_checkpoint()
+    if written:
+        click.echo(f"Ledger checkpoint: entry {written[1]['seq']} written to {written[0]}")
     click.echo("")
     click.echo(f"Demo log-ins (password: {password}):")
     for role, email in logins:
         click.echo(f"  {role:<11} {email}")
+
+
+def _echo_report(report, took: float, what: str = "") -> bool:
+    for problem in report.problems:
+        missing = "missing" in problem.reason or "no ledger entry" in problem.reason
+        click.echo(f"{'MISSING' if missing else 'ALTERED'}: {problem}")
+    if report.ok:
+        head = f"chain intact up to entry {report.head[0]}" if report.head else "empty ledger"
+        click.echo(
+            f"OK{what}: {report.checked} ledger entries verified in {took:.2f} s; {head}; "
+            f"{report.anchors} anchor(s) held; every signed record has its entry."
+        )
+    else:
+        click.echo(f"FAILED{what}: {len(report.problems)} problem(s) in {report.checked} entries.")
+    return report.ok
+
+
+def _anchors(files: tuple[str, ...]) -> list:
+    """The chain heads in the checkpoint folder and in the files given with --anchor."""
+    from pathlib import Path
+
+    from flask import current_app
+
+    from lms.core import ledger
+
+    folder = current_app.config["LMS_CONFIG"].checkpoint_folder
+    try:
+        found = ledger.checkpoint_anchors(folder)
+        found += [ledger.read_anchor(Path(f)) for f in files]
+    except (OSError, ValueError) as err:
+        raise click.ClickException(str(err)) from err
+    return found
 
 
 @lms_cli.command("verify")
@@ -90,17 +125,128 @@ def demo_cmd(password: str) -> None:
     default=None,
     help="Worker processes for a large ledger (default: one per CPU core).",
 )
-def verify_cmd(processes: int | None) -> None:
-    """Recompute the ledger chain and every signed content hash."""
+@click.option(
+    "--anchor",
+    "anchor_files",
+    multiple=True,
+    type=click.Path(exists=True, dir_okay=False),
+    help="A checkpoint file or an issued PDF whose ledger head must still be in the ledger "
+    "(repeatable; the checkpoint folder is always read).",
+)
+def verify_cmd(processes: int | None, anchor_files: tuple[str, ...]) -> None:
+    """Recompute the ledger: chain, numbering, every signed content hash, completeness, and
+    every chain head recorded in checkpoints and anchors."""
+    anchors = _anchors(anchor_files)
     started = time.perf_counter()
-    report = ledger.verify(db.session, processes=processes or os.cpu_count() or 1)
-    took = time.perf_counter() - started
-    for problem in report.problems:
-        click.echo(f"ALTERED: {problem}")
-    if report.ok:
-        click.echo(f"OK: {report.checked} ledger entries verified in {took:.2f} s; chain intact.")
-    else:
-        click.echo(f"FAILED: {len(report.problems)} problem(s) in {report.checked} entries.")
+    report = ledger.verify(db.session, processes=processes or os.cpu_count() or 1, anchors=anchors)
+    if not _echo_report(report, time.perf_counter() - started):
+        sys.exit(1)
+
+
+def write_checkpoint():
+    """Write the chain head to the checkpoint folder; e-mail it to the auditors when mail is
+    configured. Returns (path, data), None when no folder is configured."""
+    import sqlalchemy as sa
+    from flask import current_app
+    from flask_babel import gettext as _
+
+    from lms.accounts.models import User, UserRole
+    from lms.core import ledger, outbox
+
+    cfg = current_app.config["LMS_CONFIG"]
+    if cfg.checkpoint_folder is None:
+        return None
+    path, data = ledger.write_checkpoint(db.session, cfg.checkpoint_folder, cfg.organisation_name)
+    if cfg.mail_server:
+        auditors = db.session.scalars(
+            sa.select(User)
+            .join(UserRole, UserRole.user_id == User.id)
+            .where(UserRole.role == "auditor", User.active.is_(True))
+        ).all()
+        for user in auditors:
+
+            def text(user=user):
+                return (
+                    _("Ledger checkpoint: entry %(n)s", n=data["seq"]),
+                    _(
+                        "Keep this message: it records the newest ledger entry of "
+                        "%(org)s on %(at)s. If the ledger ever lacks it, entries were "
+                        "removed.",
+                        org=cfg.organisation_name,
+                        at=data["written_at"],
+                    )
+                    + f"\n\nseq: {data['seq']}\nentry_hash: {data['entry_hash']}\n",
+                )
+
+            subject, body = outbox.in_locale(user, text)
+            outbox.queue(
+                db.session,
+                user_id=user.id,
+                kind="ledger_checkpoint",
+                subject=subject,
+                body=body,
+                dedupe_key=f"ledger-checkpoint:{data['seq']}:{user.id}",
+            )
+        db.session.commit()
+        if auditors:
+            from lms.compliance.mail import deliver_pending
+
+            deliver_pending(db.session)
+            db.session.commit()
+    return path, data
+
+
+@lms_cli.command("checkpoint")
+def checkpoint_cmd() -> None:
+    """Write today's ledger checkpoint (run daily, e.g. from cron)."""
+    written = write_checkpoint()
+    if written is None:
+        raise click.ClickException("No checkpoint folder is configured (LMS_CHECKPOINT_DIR).")
+    path, data = written
+    click.echo(f"Ledger checkpoint: entry {data['seq']} ({data['entry_hash']}) written to {path}")
+
+
+@lms_cli.command("backup")
+@click.argument("path", type=click.Path(dir_okay=False, writable=True))
+def backup_cmd(path: str) -> None:
+    """Write a consistent backup to PATH, then verify the copy (ledger and checkpoints)."""
+    import time
+    from pathlib import Path
+
+    from lms.core import backup
+
+    anchors = _anchors(())
+    try:
+        backup.backup(db.engine, Path(path))
+        click.echo(f"Backup written to {path}.")
+        started = time.perf_counter()
+        report = backup.verify_copy(db.engine.url, Path(path), anchors, click.echo)
+    except backup.BackupError as err:
+        raise click.ClickException(str(err)) from err
+    if not _echo_report(report, time.perf_counter() - started, " (backup)"):
+        sys.exit(1)
+
+
+@lms_cli.command("restore")
+@click.argument("path", type=click.Path(exists=True, dir_okay=False))
+@click.option("--force", is_flag=True, help="Replace a database that is not empty.")
+def restore_cmd(path: str, force: bool) -> None:
+    """Restore the backup PATH into the configured database, then verify it."""
+    import time
+    from pathlib import Path
+
+    from lms.core import backup, ledger
+
+    anchors = _anchors(())
+    db.session.remove()
+    try:
+        backup.restore(db.engine, Path(path), force=force)
+    except backup.BackupError as err:
+        raise click.ClickException(str(err)) from err
+    click.echo(f"Restored {path}.")
+    started = time.perf_counter()
+    report = ledger.verify(db.session, anchors=anchors)
+    if not _echo_report(report, time.perf_counter() - started, " (restored)"):
         sys.exit(1)
 
 

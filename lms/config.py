@@ -6,12 +6,10 @@ import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from lms.core.errors import ConfigError  # noqa: F401  (raised here, caught by the app)
+
 ROOT = Path(__file__).resolve().parent.parent
 INSTANCE = ROOT / "instance"
-
-
-class ConfigError(RuntimeError):
-    """The configuration cannot start the application."""
 
 
 def _int(env, name: str, default: int) -> int:
@@ -71,6 +69,14 @@ class Config:
     mail_max_attempts: int = 5  # then a message is set aside as failed for the admin
     mail_backoff_minutes: int = 5  # first retry after this, doubling each time
     log_json: bool = False
+    # the organisation seal (PKCS#12) on issued PDFs; optional: PDFs may go out unsealed when
+    # the seal cannot be loaded
+    seal_file: str | None = None
+    seal_passphrase: str | None = None
+    seal_optional: bool = False
+    # where daily ledger checkpoints are written and read by `flask lms verify` (None:
+    # instance/checkpoints, except in tests, which name their own)
+    checkpoint_dir: str | None = None
     testing: bool = False
     csrf_enabled: bool = True
     extra: dict = field(default_factory=dict)
@@ -105,6 +111,10 @@ class Config:
             mail_max_attempts=_int(env, "LMS_MAIL_MAX_ATTEMPTS", cls.mail_max_attempts),
             mail_backoff_minutes=_int(env, "LMS_MAIL_BACKOFF_MINUTES", cls.mail_backoff_minutes),
             log_json=_flag(env, "LMS_LOG_JSON"),
+            seal_file=env.get("LMS_SEAL_FILE") or None,
+            seal_passphrase=env.get("LMS_SEAL_PASSPHRASE"),
+            seal_optional=env.get("LMS_SEAL_OPTIONAL", "") in ("1", "true", "yes"),
+            checkpoint_dir=env.get("LMS_CHECKPOINT_DIR") or None,
         )
         return cfg
 
@@ -116,6 +126,12 @@ class Config:
         if self.redis_url:
             return self.redis_url
         return f"brigade-sqlite:///{INSTANCE / 'ratelimit.db'}"
+
+    @property
+    def checkpoint_folder(self) -> Path | None:
+        if self.checkpoint_dir:
+            return Path(self.checkpoint_dir)
+        return None if self.testing else INSTANCE / "checkpoints"
 
     @property
     def production(self) -> bool:

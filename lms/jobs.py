@@ -85,3 +85,22 @@ def apply_hr_import(import_id: int) -> None:
 
     with app_context():
         run_apply(db.session, import_id)
+
+
+@huey.task(retries=2, retry_delay=10)
+def render_certificate(cert_id: int) -> None:
+    """Render, seal and store a newly issued certificate's PDF (once, however often it runs)."""
+    from lms.completions.issued import render_job
+
+    with app_context():
+        render_job(cert_id)
+
+
+def _hand_over_render_task() -> None:
+    # imported here, not at the top: the worker imports this module before any app exists
+    from lms.completions import issued
+
+    issued.use_render_task(render_certificate)
+
+
+_hand_over_render_task()

@@ -88,6 +88,7 @@ class Plumbing:
         self.ledger_rows: list[dict[str, Any]] = []
         self.attempt_numbers: dict[tuple[int, int], int] = {}
         self.last_hash = ledger.GENESIS  # read afresh before the history is chained
+        self.last_seq: int | None = None  # contiguous ledger numbers, read once
 
     @staticmethod
     def current(program: Program) -> ProgramVersion:
@@ -123,6 +124,7 @@ class Plumbing:
             row(
                 LedgerEntry,
                 id=self.new_id(LedgerEntry),
+                seq=self.new_seq(),
                 kind=kind,
                 object_id=str(object_id),
                 content_hash=content_hash,
@@ -133,6 +135,12 @@ class Plumbing:
             )
         )
         self.last_hash = entry_hash
+
+    def new_seq(self) -> int:
+        if self.last_seq is None:
+            self.last_seq = self.s.execute(sa.select(sa.func.max(LedgerEntry.seq))).scalar() or 0
+        self.last_seq += 1
+        return self.last_seq
 
     def flush_ledger(self) -> None:
         self.insert(LedgerEntry, self.ledger_rows)

@@ -169,7 +169,7 @@ class Generator(Sessions):
         self.ledger_items.sort(key=lambda item: item[0])
         self.last_hash = (
             self.s.execute(
-                sa.select(LedgerEntry.entry_hash).order_by(LedgerEntry.id.desc()).limit(1)
+                sa.select(LedgerEntry.entry_hash).order_by(LedgerEntry.seq.desc()).limit(1)
             ).scalar()
             or ledger.GENESIS
         )

@@ -1,8 +1,11 @@
-"""Certificate PDFs: a snapshot of the printed fields, a Jinja template, WeasyPrint.
+"""Certificate PDFs: a snapshot of the printed fields, a versioned Jinja template, WeasyPrint.
 
-The PDF depends only on the certificate row (snapshot, language, template) and our static
-files, so it can be produced again byte for byte; ``render_many`` lays out many certificates
-in one WeasyPrint pass and splits the pages, which gives the same bytes as one at a time.
+A certificate is rendered once and its PDF stored as issued (``lms.completions.issued``); these
+functions only lay it out. Templates are versioned: a certificate records the version of its
+layout (``Certificate.template_version``), the current version lives in
+``templates/certificates/<name>.html`` and older ones under ``templates/certificates/v<n>/``,
+kept unchanged so a certificate issued with them renders as it did. ``render_many`` lays out
+many certificates in one WeasyPrint pass and splits the pages.
 """
 
 from __future__ import annotations
@@ -57,9 +60,33 @@ def _date(value: str | None, lang: str) -> str:
     return format_date(date.fromisoformat(value), "long", locale=lang)
 
 
+TEMPLATE_VERSION = 2  # 2: numbers in the holder's locale, ledger head in the metadata
+LEGACY_VERSION = 1  # certificates issued before layouts were versioned
+
+
+def version_of(cert) -> int:
+    return getattr(cert, "template_version", None) or LEGACY_VERSION
+
+
+def template_path(name: str, version: int) -> str:
+    if version == TEMPLATE_VERSION:
+        return f"certificates/{name}.html"
+    return f"certificates/v{version}/{name}.html"
+
+
+def _hours(value: str, lang: str) -> str:
+    from babel.numbers import format_decimal
+
+    try:
+        return format_decimal(float(value), format="#,##0.##", locale=lang.replace("-", "_"))
+    except ValueError:
+        return value
+
+
 def certificate_html(cert) -> str:
     """The HTML of one certificate page (no <title>: metadata must not differ in bulk)."""
     langs = cert.language.split("+")
+    version = version_of(cert)
     f = cert.fields
     blocks = []
     for lang in langs:
@@ -76,11 +103,12 @@ def certificate_html(cert) -> str:
                 "briefing": _briefing_label(f["briefing_type"], lang),
                 "completed_on": _date(f["completed_on"], lang),
                 "expires_on": _date(f.get("expires_on"), lang),
+                "hours": _hours(f["hours"], lang) if version > 1 else f["hours"],
             }
         )
     qr = segno.make(f["verify_url"], error="m").png_data_uri(scale=4, border=2)
     return render_template(
-        f"certificates/{cert.template}.html", cert=cert, f=f, blocks=blocks, qr=qr
+        template_path(cert.template, version), cert=cert, f=f, blocks=blocks, qr=qr
     )
 
 
@@ -88,32 +116,33 @@ def _document(html: str):
     return pdf.document(html)
 
 
-def wrap(pages_html: Sequence[str]) -> str:
-    return render_template("certificates/document.html", pages=pages_html)
+def wrap(pages_html: Sequence[str], head: str | None = None) -> str:
+    """The document around the pages; ``head``: the ledger's chain head for the metadata."""
+    return render_template("certificates/document.html", pages=pages_html, head=head)
 
 
-def render_pdf(cert) -> bytes:
-    return _document(wrap([certificate_html(cert)])).write_pdf()
+def render_pdf(cert, head: str | None = None) -> bytes:
+    return _document(wrap([certificate_html(cert)], head)).write_pdf(custom_metadata=bool(head))
 
 
-def render_many(certs: Sequence, progress=None) -> list[bytes]:
+def render_many(certs: Sequence, progress=None, head: str | None = None) -> list[bytes]:
     """PDFs of many certificates from one layout pass (same bytes as render_pdf each)."""
     if not certs:
         return []
-    doc = _document(wrap([certificate_html(c) for c in certs])).render()
+    doc = _document(wrap([certificate_html(c) for c in certs], head)).render()
     if len(doc.pages) != len(certs):  # a certificate overflowed its page: do them one by one
         current_app.logger.warning(
             "bulk layout gave %d pages for %d certificates", len(doc.pages), len(certs)
         )
         out = []
         for i, c in enumerate(certs):
-            out.append(render_pdf(c))
+            out.append(render_pdf(c, head))
             if progress:
                 progress(i + 1)
         return out
     out = []
     for i, page in enumerate(doc.pages):
-        out.append(doc.copy([page]).write_pdf())
+        out.append(doc.copy([page]).write_pdf(custom_metadata=bool(head)))
         if progress:
             progress(i + 1)
     return out

@@ -9,7 +9,7 @@ import threading
 import zipfile
 from collections import deque
 from collections.abc import Callable, Iterator
-from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures import Future, ProcessPoolExecutor
 from pathlib import Path
 from types import SimpleNamespace
 
@@ -18,13 +18,19 @@ from flask import current_app
 from flask_babel import gettext as _
 
 from lms.accounts.models import User
-from lms.completions.models import Certificate, Completion, ExportJob, Revocation
+from lms.completions.models import (
+    Certificate,
+    CertificatePdf,
+    Completion,
+    ExportJob,
+    Revocation,
+)
 from lms.core import audit
 from lms.core.errors import DomainError
 from lms.core.model import utcnow
 from lms.extensions import db
 
-BATCH = 50
+BATCH = 50  # certificates laid out in one pass (those not rendered yet)
 MAX_EXPORT = 20_000
 
 
@@ -211,47 +217,77 @@ def _worker_context() -> None:
     db.engine.dispose(close=False)
 
 
+def _render_apart(certs: list, head: str | None) -> list[bytes]:
+    from lms.completions import issued
+
+    return issued.render(certs, head)
+
+
 def _pdf_batches(
-    batches: list[list[int]], load: Callable, render: Callable
-) -> Iterator[tuple[list, list[bytes]]]:
-    """(certificates, their PDFs) for each batch of ids, in order.
+    batches: list[list[int]], load: Callable, head: str | None
+) -> Iterator[tuple[list, dict[int, bytes], list[bytes]]]:
+    """(certificates, their stored PDFs, PDFs rendered now for the others) for each batch.
 
-    Layout is the slow part and uses one core: with several batches and cores, batches are laid
-    out in worker processes (forked, one per core, a few batches ahead of the writer). The PDF
-    of a certificate depends only on its printed fields, so the bytes are the same either way.
+    Stored PDFs are read as they are. Certificates never rendered yet (history loaded in bulk)
+    are laid out here, one layout pass per batch: with several cores, in worker processes
+    (forked, one per core, a few batches ahead of the writer).
     """
-    global _app
-    workers = min(os.cpu_count() or 1, len(batches))
-    if workers < 2:
-        for batch in batches:
-            chunk = load(batch)
-            yield chunk, render(chunk)
-        return
-    from lms.completions.services import CERTIFICATE_FIELDS
+    from lms.completions import issued
 
-    _app = current_app._get_current_object()
+    global _app
+    session = db.session
+    workers = min(os.cpu_count() or 1, len(batches))
     pending: deque = deque()
-    with ProcessPoolExecutor(
-        workers, mp_context=multiprocessing.get_context("fork"), initializer=_worker_context
-    ) as pool:
+    pool = None
+    try:
         for batch in batches:
             chunk = load(batch)
-            # the PDF is made of the certificate's signed content only: hand the workers that,
-            # as plain data, instead of database rows
-            plain = [
-                SimpleNamespace(**{k: getattr(c, k) for k in CERTIFICATE_FIELDS}) for c in chunk
-            ]
-            pending.append((chunk, pool.submit(render, plain)))
-            if len(pending) > 2 * workers:
-                done, future = pending.popleft()
-                yield done, future.result()
+            have: dict[int, bytes] = dict(
+                session.execute(
+                    sa.select(CertificatePdf.certificate_id, CertificatePdf.data).where(
+                        CertificatePdf.certificate_id.in_([c.id for c in chunk])
+                    )
+                ).all()
+            )
+            missing = [c for c in chunk if c.id not in have]
+            if not missing:
+                pending.append((chunk, have, missing, None))
+            elif workers < 2:
+                pending.append((chunk, have, missing, issued.render(missing, head)))
+            else:
+                if pool is None:
+                    _app = current_app._get_current_object()
+                    pool = ProcessPoolExecutor(
+                        workers,
+                        mp_context=multiprocessing.get_context("fork"),
+                        initializer=_worker_context,
+                    )
+                # what is printed is the certificate's signed content: hand the workers that,
+                # as plain data, instead of database rows
+                plain = [SimpleNamespace(**{k: getattr(c, k) for k in PRINTED}) for c in missing]
+                pending.append((chunk, have, missing, pool.submit(_render_apart, plain, head)))
+            while pending and (len(pending) > 2 * workers or not isinstance(pending[0][3], Future)):
+                yield _ready(pending.popleft())
         while pending:
-            done, future = pending.popleft()
-            yield done, future.result()
+            yield _ready(pending.popleft())
+    finally:
+        if pool is not None:
+            pool.shutdown()
+
+
+PRINTED = ("id", "number", "language", "template", "template_version", "fields")
+
+
+def _ready(item) -> tuple[list, dict[int, bytes], list[bytes]]:
+    chunk, have, missing, rendered = item
+    if isinstance(rendered, Future):
+        rendered = rendered.result()
+    return chunk, have, list(zip(missing, rendered or [], strict=True))
 
 
 def run_export(job_id: int, attempt: int = 1) -> None:
-    """Render every matching certificate in batches (one layout pass per batch) into a ZIP.
+    """A ZIP of the issued PDFs of every matching certificate: stored bytes; certificates never
+    rendered yet (history loaded in bulk) are rendered and stored on the way, once.
 
     Crash-safe and idempotent: attempt ``n`` claims the job only while it is queued after
     ``n - 1`` attempts; the ZIP is written under a temporary name and renamed into place
@@ -261,7 +297,8 @@ def run_export(job_id: int, attempt: int = 1) -> None:
     """
     from flask_babel import get_timezone  # noqa: F401  (needs the app context)
 
-    from lms.completions import certificates, services
+    from lms.completions import issued
+    from lms.core import ledger
 
     session = db.session
     claimed = session.execute(
@@ -308,13 +345,15 @@ def run_export(job_id: int, attempt: int = 1) -> None:
         with _Lease(job_id, attempt) as lease:
             with zipfile.ZipFile(tmp, "w", compression=zipfile.ZIP_STORED) as zf:
                 batches = [ids[i : i + BATCH] for i in range(0, len(ids), BATCH)]
+                head = ledger.head_text(session)
                 done = 0
-                for chunk, pdfs in _pdf_batches(batches, load, certificates.render_many):
+                for chunk, have, rendered in _pdf_batches(batches, load, head):
                     if lease.lost:
                         raise _Superseded
-                    for cert, pdf in zip(chunk, pdfs, strict=True):
-                        services.record_pdf_hash(session, cert, pdf)
-                        zf.writestr(f"{cert.number}.pdf", pdf)
+                    for cert, pdf in rendered:
+                        have[cert.id] = issued.store(session, cert, pdf)
+                    for cert in chunk:
+                        zf.writestr(f"{cert.number}.pdf", have[cert.id])
                     done = min(len(ids), done + len(chunk))
                     session.execute(
                         sa.update(ExportJob)

@@ -103,6 +103,9 @@ class Certificate(Base):
     language: Mapped[str] = mapped_column(sa.String(8))
     template: Mapped[str] = mapped_column(sa.String(20))
     fields: Mapped[dict] = mapped_column(sa.JSON)
+    # the layout version of ``template`` it is made with (None: issued before versions: 1)
+    template_version: Mapped[int | None] = mapped_column()
+    # set once: the SHA-256 of the PDF as first issued
     pdf_sha256: Mapped[str | None] = mapped_column(sa.String(64), index=True)
 
     completion: Mapped[Completion] = relationship(foreign_keys=[completion_id])
@@ -113,6 +116,23 @@ class Certificate(Base):
             "known_language",
         ),
     )
+
+
+class CertificatePdf(Base):
+    """A certificate's PDF as issued: rendered once, stored with its SHA-256, served ever
+    after (so every web server shares it and one backup holds it). Never updated: at most
+    one per certificate, so a retried render stores nothing twice."""
+
+    __tablename__ = "certificate_pdfs"
+
+    certificate_id: Mapped[int] = mapped_column(
+        sa.ForeignKey("certificates.id"), primary_key=True, autoincrement=False
+    )
+    sha256: Mapped[str] = mapped_column(sa.String(64), index=True)
+    data: Mapped[bytes] = mapped_column(sa.LargeBinary)
+    template_version: Mapped[int] = mapped_column()
+    sealed: Mapped[bool] = mapped_column(default=False)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
 
 
 class CertificateTemplateChoice(Base):

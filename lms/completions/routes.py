@@ -5,10 +5,10 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 
-from lms.completions import queries, services
+from lms.completions import issued, queries, services
 from lms.completions.forms import TEMPLATE_NAMES, ActionForm, RevokeForm, VerifyForm
 from lms.completions.models import CERTIFICATE_LANGUAGES
-from lms.core import nav
+from lms.core import nav, seal
 from lms.core.errors import DomainError
 from lms.core.forms import apply_domain_error
 from lms.core.i18n import pick
@@ -36,6 +36,7 @@ def person(user_id: int):
         chains=records.chains,
         pick=pick,
         certificates=records.certificates,
+        stored=issued.stored_ids(db.session, [c.id for c in records.certificates.values()]),
     )
 
 
@@ -91,7 +92,7 @@ def _verify_limit() -> str:
 @limiter.limit(_verify_limit)
 def verify_form():
     form = VerifyForm()
-    status, match, checked = 200, None, False
+    status, match, checked, sealcheck = 200, None, False, None
     if request.method == "POST":
         upload = request.files.get("file")
         code = (request.form.get("code") or "").strip()
@@ -111,11 +112,13 @@ def verify_form():
                 status = 400
             else:
                 checked = True
+                sealcheck = seal.check(data)
     return render_template(
         "completions/verify_form.html",
         form=form,
         match=match,
         checked=checked,
+        sealcheck=sealcheck,
         today=utcnow().date(),
     ), status
 

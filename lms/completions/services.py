@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 from datetime import date
 
 import sqlalchemy as sa
@@ -10,7 +9,8 @@ from dateutil.relativedelta import relativedelta
 from flask_babel import gettext as _
 
 from lms.accounts.models import User
-from lms.completions.models import EARNED_BY, Completion, Revocation
+from lms.completions import issued  # noqa: F401  (registers the stored-PDF ledger kind)
+from lms.completions.models import EARNED_BY, Certificate, Completion, Revocation
 from lms.core import audit, ledger
 from lms.core.errors import Conflict, DomainError, NotFound
 from lms.core.model import utcnow
@@ -112,8 +112,8 @@ def _resolve_revocations(session, ids: list[str]) -> dict[str, str]:
     return {str(row[0]): revocation_row_hash(row) for row in ledger.rows_by_id(session, cols, ids)}
 
 
-ledger.register_kind(LEDGER_KIND, _resolve_completions)
-ledger.register_kind(REVOCATION_KIND, _resolve_revocations)
+ledger.register_kind(LEDGER_KIND, _resolve_completions, every=sa.select(Completion.id))
+ledger.register_kind(REVOCATION_KIND, _resolve_revocations, every=sa.select(Revocation.id))
 
 
 def expiry_for(version: ProgramVersion, completed_on: date) -> date | None:
@@ -293,7 +293,6 @@ def lineage(session, completion: Completion) -> list[Completion]:
 # ----- certificates -----------------------------------------------------------------------
 
 CERTIFICATE_KIND = "certificate"
-CERTIFICATE_PDF_KIND = "certificate_pdf"
 
 
 CERTIFICATE_FIELDS = (
@@ -309,46 +308,35 @@ CERTIFICATE_FIELDS = (
 
 
 def certificate_row_hash(row: tuple) -> str:
-    """The certificate content hash from a tuple of CERTIFICATE_FIELDS."""
-    cert_id, completion, number, code, issued_at, language, template, fields = row
-    return ledger.sha256(
-        {
-            "certificate": cert_id,
-            "completion": completion,
-            "number": number,
-            "code": code,
-            "issued_at": issued_at.isoformat(),
-            "language": language,
-            "template": template,
-            "fields": fields,
-        }
-    )
+    """The certificate content hash from a tuple of CERTIFICATE_FIELDS (+ template version,
+    which certificates issued before layouts were versioned do not have)."""
+    cert_id, completion, number, code, issued_at, language, template, fields, *rest = row
+    content = {
+        "certificate": cert_id,
+        "completion": completion,
+        "number": number,
+        "code": code,
+        "issued_at": issued_at.isoformat(),
+        "language": language,
+        "template": template,
+        "fields": fields,
+    }
+    if rest and rest[0] is not None:
+        content["template_version"] = rest[0]
+    return ledger.sha256(content)
 
 
 def certificate_content_hash(cert) -> str:
-    return certificate_row_hash(ledger.values(cert, CERTIFICATE_FIELDS))
+    row = ledger.values(cert, CERTIFICATE_FIELDS)
+    return certificate_row_hash((*row, getattr(cert, "template_version", None)))
 
 
 def _resolve_certificates(session, ids: list[str]) -> dict[str, str]:
-    from lms.completions.models import Certificate
-
-    cols = ledger.values(Certificate, CERTIFICATE_FIELDS)
+    cols = (*ledger.values(Certificate, CERTIFICATE_FIELDS), Certificate.template_version)
     return {str(row[0]): certificate_row_hash(row) for row in ledger.rows_by_id(session, cols, ids)}
 
 
-def _resolve_certificate_pdfs(session, ids: list[str]) -> dict[str, str]:
-    from lms.completions.models import Certificate
-
-    rows = session.execute(
-        sa.select(Certificate.id, Certificate.pdf_sha256).where(
-            Certificate.id.in_([int(i) for i in ids])
-        )
-    ).all()
-    return {str(cid): sha for cid, sha in rows if sha}
-
-
-ledger.register_kind(CERTIFICATE_KIND, _resolve_certificates)
-ledger.register_kind(CERTIFICATE_PDF_KIND, _resolve_certificate_pdfs)
+ledger.register_kind(CERTIFICATE_KIND, _resolve_certificates, every=sa.select(Certificate.id))
 
 
 def template_for(session, category: str) -> str:
@@ -405,22 +393,23 @@ def _snapshot(session, c: Completion, number: str, code: str) -> dict:
 
 def issue_certificate(session, c: Completion, actor_id: int | None, language: str | None = None):
     """Create the certificate record of a completion (once) and ledger it."""
-    import secrets
-
     from flask import current_app
 
-    from lms.completions.models import CERTIFICATE_LANGUAGES, Certificate
+    from lms.completions.models import CERTIFICATE_LANGUAGES
 
     existing = session.execute(
         sa.select(Certificate).where(Certificate.completion_id == c.id)
     ).scalar_one_or_none()
     if existing is not None:
         return existing
-    language = language or current_app.config["LMS_CONFIG"].default_locale
+    from lms.completions import certificates, codes
+
+    # the holder's language (else the organisation's)
+    language = language or c.user.locale or current_app.config["LMS_CONFIG"].default_locale
     if language not in CERTIFICATE_LANGUAGES:
         raise DomainError(_("Unknown certificate language."), field="language")
     number = f"BRG-{c.completed_on.year}-{c.id:07d}"
-    code = secrets.token_urlsafe(15)  # 120 bits: cannot be guessed
+    code = codes.new_code()
     cert = Certificate(
         completion_id=c.id,
         number=number,
@@ -428,63 +417,63 @@ def issue_certificate(session, c: Completion, actor_id: int | None, language: st
         issued_at=utcnow().replace(microsecond=0),
         language=language,
         template=template_for(session, c.program.category),
+        template_version=certificates.TEMPLATE_VERSION,
         fields=_snapshot(session, c, number, code),
     )
     session.add(cert)
     session.flush()
     ledger.append(session, CERTIFICATE_KIND, cert.id, certificate_content_hash(cert), actor_id)
+    issued.queue_render(cert)
     return cert
 
 
 def certificate_pdf(session, cert, language: str | None = None) -> bytes:
-    """The PDF of a certificate; the first render in the issued language records its hash."""
-    from lms.completions import certificates
+    """The PDF of a certificate as issued (stored; rendered and stored on the first request).
+
+    ``language``: a courtesy copy in another language, laid out afresh with the current
+    layout and sealed, but neither stored nor the issued document.
+    """
+    from lms.completions import certificates, issued
+    from lms.core import seal
 
     if language and language != cert.language:
         from copy import copy
 
         variant = copy(cert)
         variant.language = language
-        return certificates.render_pdf(variant)
-    pdf = certificates.render_pdf(cert)
-    record_pdf_hash(session, cert, pdf)
-    return pdf
-
-
-def record_pdf_hash(session, cert, pdf: bytes) -> None:
-    """Set once: the SHA-256 of the PDF as issued, with a ledger entry."""
-    if cert.pdf_sha256 is None:
-        cert.pdf_sha256 = ledger.sha256(pdf)
-        session.flush()
-        ledger.append(session, CERTIFICATE_PDF_KIND, cert.id, cert.pdf_sha256, None)
+        variant.template_version = certificates.TEMPLATE_VERSION
+        pdf = certificates.render_pdf(variant, ledger.head_text(session))
+        return seal.seal_pdf(pdf, reason=f"Certificate {cert.number} ({language})")
+    return issued.issued_pdf(session, cert)
 
 
 def certificate_state(cert, today: date) -> str:
     return cert.completion.state(today)
 
 
-CODE_SHAPE = re.compile(r"^[A-Za-z0-9_-]{16,40}$")
-
-
 def find_by_code(session, code: str):
-    """The certificate for a verification code; malformed -> DomainError, unknown -> NotFound."""
-    from lms.completions.models import Certificate
+    """The certificate for a verification code (new codes: Crockford base32, any case, with or
+    without hyphens; old codes as printed); malformed -> DomainError, unknown -> NotFound."""
+    from lms.completions import codes
 
-    if not CODE_SHAPE.match(code or ""):
+    candidates = codes.lookup_forms(code or "")
+    if not candidates:
         raise DomainError(_("This is not a valid verification code."))
-    cert = session.execute(sa.select(Certificate).where(Certificate.code == code)).scalar()
+    cert = session.execute(
+        sa.select(Certificate).where(Certificate.code.in_(candidates)).limit(1)
+    ).scalar()
     if cert is None:
         raise NotFound(_("No certificate has this verification code."))
     return cert
 
 
 def find_by_pdf(session, data: bytes):
-    from lms.completions.models import Certificate
+    """The certificate whose issued PDF is exactly this file (None: not one we issued)."""
+    from lms.completions import issued
 
     if not data.startswith(b"%PDF-"):
         raise DomainError(_("This file is not a PDF."), field="file")
-    sha = ledger.sha256(data)
-    return session.execute(sa.select(Certificate).where(Certificate.pdf_sha256 == sha)).scalar()
+    return issued.find_by_sha(session, ledger.sha256(data))
 
 
 def revoke_certificate(session, cert, reason: str, actor_id: int | None) -> Revocation:

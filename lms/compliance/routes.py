@@ -338,8 +338,10 @@ def summary_pdf():
         colour=charts.heat_colour,
         organisation=current_app.config["LMS_CONFIG"].organisation_name,
     )
+    from lms.core import seal
+
     return Response(
-        pdf.render(html),
+        seal.seal_pdf(pdf.render(html), reason="Compliance summary"),
         mimetype="application/pdf",
         headers={"Content-Disposition": 'inline; filename="compliance-summary.pdf"'},
     )

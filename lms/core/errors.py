@@ -27,3 +27,7 @@ class NotFound(DomainError):
 
 class Conflict(DomainError):
     status_code = 409
+
+
+class ConfigError(RuntimeError):
+    """The configuration cannot start the application."""

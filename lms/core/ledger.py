@@ -6,7 +6,16 @@ hash of the entry before it, so changing any past row, or the content it points 
 chain in a way ``verify()`` reports with the row's id.
 
 Domains register, per ledger ``kind``, a function that recomputes the content hash of their
-objects from the rows as they are now (``register_kind``). Verification needs no other code.
+objects from the rows as they are now, and the ids of every record that must have an entry
+(``register_kind``). Verification needs no other code.
+
+Nothing can go missing unnoticed:
+- entries carry contiguous sequence numbers (1, 2, 3, ...), so a deleted entry is named by its
+  number;
+- a completeness scan finds signed records without an entry (and entries without a record);
+- anchors (the chain head: sequence number and entry hash) are printed into every issued PDF
+  and written to checkpoint files; ``verify`` checks that the ledger still holds every head it
+  is shown, so removing the newest entries is detected too.
 """
 
 from __future__ import annotations
@@ -18,6 +27,7 @@ from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime
+from pathlib import Path
 from typing import Any
 
 import sqlalchemy as sa
@@ -51,6 +61,8 @@ class LedgerEntry(Base):
     __tablename__ = "ledger"
 
     id: Mapped[int] = mapped_column(primary_key=True)
+    # 1, 2, 3, ... with no gap (ids may skip numbers after a rollback on PostgreSQL)
+    seq: Mapped[int] = mapped_column(sa.BigInteger, unique=True)
     kind: Mapped[str] = mapped_column(sa.String(40))
     object_id: Mapped[str] = mapped_column(sa.String(64))
     content_hash: Mapped[str] = mapped_column(sa.String(64))
@@ -76,17 +88,21 @@ def entry_digest(
 
 ContentResolver = Callable[[Any, list[str]], dict[str, str]]
 _RESOLVERS: dict[str, ContentResolver] = {}
+_EVERY: dict[str, Any] = {}
 
 
-def register_kind(kind: str, resolver: ContentResolver) -> None:
+def register_kind(kind: str, resolver: ContentResolver, every: Any = None) -> None:
     """Declare how to recompute the content hash of objects of this kind.
 
     ``resolver(session, object_ids)`` returns {object_id: current content hash}; an id missing
-    from the result means the object is gone, which verification reports.
+    from the result means the object is gone, which verification reports. ``every``: a select
+    of the ids of all records that must have an entry of this kind (the completeness scan).
     """
     if kind in _RESOLVERS and _RESOLVERS[kind] is not resolver:
         raise ValueError(f"ledger kind {kind!r} registered twice")
     _RESOLVERS[kind] = resolver
+    if every is not None:
+        _EVERY[kind] = every
 
 
 def append(
@@ -98,11 +114,12 @@ def append(
     if session.get_bind().dialect.name == "postgresql":
         session.execute(sa.text("SELECT pg_advisory_xact_lock(:k)"), {"k": _LOCK_KEY})
     last = session.execute(
-        sa.select(LedgerEntry.entry_hash).order_by(LedgerEntry.id.desc()).limit(1)
-    ).scalar()
-    prev = last or GENESIS
+        sa.select(LedgerEntry.seq, LedgerEntry.entry_hash).order_by(LedgerEntry.seq.desc()).limit(1)
+    ).first()
+    prev = last.entry_hash if last else GENESIS
     at = utcnow().replace(microsecond=0)
     entry = LedgerEntry(
+        seq=(last.seq if last else 0) + 1,
         kind=kind,
         object_id=str(object_id),
         content_hash=content_hash,
@@ -118,23 +135,129 @@ def append(
 
 @dataclass
 class Problem:
-    entry_id: int
+    entry_id: int | None  # the row id of the entry concerned (None: no entry to point at)
     kind: str
     object_id: str
     reason: str
+    seq: int | None = None  # its sequence number, as people read it
 
     def __str__(self) -> str:
-        return f"ledger entry {self.entry_id} ({self.kind} {self.object_id}): {self.reason}"
+        if self.seq is None and self.entry_id is None:
+            return f"{self.kind} {self.object_id}: {self.reason}"
+        where = self.seq if self.seq is not None else f"id {self.entry_id}"
+        if self.kind == "?":  # an entry known only by its number
+            return f"ledger entry {where} {self.reason}"
+        return f"ledger entry {where} ({self.kind} {self.object_id}): {self.reason}"
 
 
 @dataclass
 class Report:
     checked: int
     problems: list[Problem]
+    head: tuple[int, str] | None = None  # (sequence number, entry hash) of the newest entry
+    anchors: int = 0  # anchors checked
 
     @property
     def ok(self) -> bool:
         return not self.problems
+
+
+@dataclass(frozen=True)
+class Anchor:
+    """A chain head seen outside the database: (sequence number, entry hash) and where."""
+
+    seq: int
+    entry_hash: str
+    source: str
+
+
+def head(session) -> tuple[int, str] | None:
+    """(sequence number, entry hash) of the newest entry, None for an empty ledger."""
+    row = session.execute(
+        sa.select(LedgerEntry.seq, LedgerEntry.entry_hash).order_by(LedgerEntry.seq.desc()).limit(1)
+    ).first()
+    return (int(row[0]), row[1]) if row else None
+
+
+def head_text(session) -> str:
+    """The chain head as printed in PDF metadata: "<seq>:<entry hash>" ("0:" + genesis)."""
+    h = head(session)
+    return f"{h[0]}:{h[1]}" if h else f"0:{GENESIS}"
+
+
+def parse_head(text: str, source: str) -> Anchor:
+    seq, _, digest = text.strip().partition(":")
+    if not seq.isdigit() or len(digest) != 64:
+        raise ValueError(f"{source}: not a ledger head ({text[:80]!r})")
+    return Anchor(int(seq), digest.lower(), source)
+
+
+CHECKPOINT_PREFIX = "ledger-checkpoint-"
+
+
+def checkpoint_data(session, organisation: str = "") -> dict:
+    h = head(session) or (0, GENESIS)
+    return {
+        "brigade_ledger_checkpoint": 1,
+        "organisation": organisation,
+        "seq": h[0],
+        "entry_hash": h[1],
+        "written_at": utcnow().replace(microsecond=0).isoformat(),
+    }
+
+
+def write_checkpoint(session, directory: Path, organisation: str = "") -> tuple[Path, dict]:
+    """Write the chain head to a new checkpoint file in ``directory``; returns (path, data)."""
+    data = checkpoint_data(session, organisation)
+    directory.mkdir(parents=True, exist_ok=True)
+    stamp = data["written_at"].replace(":", "").replace("-", "")[:15]
+    path = directory / f"{CHECKPOINT_PREFIX}{stamp}-{data['seq']}.json"
+    tmp = path.with_suffix(".part")
+    tmp.write_text(json.dumps(data, indent=2) + "\n")
+    tmp.replace(path)
+    return path, data
+
+
+def read_anchor(path: Path) -> Anchor:
+    """The chain head recorded in a checkpoint file or in an issued PDF's metadata."""
+    data = path.read_bytes()
+    if data.startswith(b"%PDF-"):
+        return pdf_anchor(data, str(path))
+    try:
+        doc = json.loads(data)
+        return Anchor(int(doc["seq"]), str(doc["entry_hash"]).lower(), str(path))
+    except (ValueError, KeyError, TypeError) as err:
+        raise ValueError(f"{path}: neither a PDF nor a ledger checkpoint file") from err
+
+
+PDF_HEAD_KEY = "BrigadeLedgerHead"
+
+
+def pdf_anchor(data: bytes, source: str) -> Anchor:
+    """The chain head written into a PDF's document information (``PDF_HEAD_KEY``)."""
+    import io
+
+    from pyhanko.pdf_utils.misc import PdfReadError
+    from pyhanko.pdf_utils.reader import PdfFileReader
+
+    try:
+        info = PdfFileReader(io.BytesIO(data), strict=False).trailer_view.get("/Info")
+        # WeasyPrint writes the <meta> name in lower case
+        wanted = "/" + PDF_HEAD_KEY.lower()
+        entries = info.get_object().items() if info is not None else []
+        value = next((v for k, v in entries if str(k).lower() == wanted), None)
+    except (PdfReadError, ValueError, KeyError) as err:
+        raise ValueError(f"{source}: the PDF cannot be read ({err})") from err
+    if value is None:
+        raise ValueError(f"{source}: the PDF carries no ledger head")
+    return parse_head(str(value), source)
+
+
+def checkpoint_anchors(directory: Path | None) -> list[Anchor]:
+    """Every checkpoint file found in ``directory`` (none when it does not exist)."""
+    if directory is None or not directory.is_dir():
+        return []
+    return [read_anchor(p) for p in sorted(directory.glob(f"{CHECKPOINT_PREFIX}*.json"))]
 
 
 def values(obj, names: tuple[str, ...]) -> tuple:
@@ -168,7 +291,8 @@ class _Part:
     """What one stretch of the ledger (ids in (lo, hi]) says about itself."""
 
     checked: int = 0
-    first: tuple | None = None  # (id, kind, object id, prev_hash) of its first entry
+    first: tuple | None = None  # (seq, id, kind, object id, prev_hash) of its first entry
+    last_seq: int | None = None
     last_hash: str | None = None
     chain: list[Problem] = field(default_factory=list)
     content: dict[tuple[str, str], Problem] = field(default_factory=dict)
@@ -177,6 +301,7 @@ class _Part:
 
 
 _ENTRY_COLUMNS = (
+    LedgerEntry.seq,
     LedgerEntry.id,
     LedgerEntry.kind,
     LedgerEntry.object_id,
@@ -188,16 +313,27 @@ _ENTRY_COLUMNS = (
 )
 
 
-def _verify_part(session, lo: int, hi: int, batch: int, joined: bool = False) -> _Part:
-    """Check the entries with lo < id <= hi: their links to each other, their own hashes, and
-    the content hash of each object against the newest entry for it in this stretch.
-    ``joined``: other stretches follow, so say which objects this one holds (``seen``)."""
+def _gap(after: int, upto: int) -> Problem:
+    """Entries after+1 .. upto-1 are missing."""
+    first, last = after + 1, upto - 1
+    if first == last:
+        return Problem(None, "?", "?", "is missing (deleted)", seq=first)
+    return Problem(None, "?", "?", f"to {last} are missing (deleted)", seq=first)
+
+
+def _verify_part(session, lo: int, hi: int, batch: int) -> _Part:
+    """Check the entries with lo < id <= hi: their numbering and links to each other, their own
+    hashes, and the content hash of each object against the newest entry for it here.
+
+    Entries are read in id order (a plain range scan on both databases); ids and sequence
+    numbers grow together, so the sequence numbers must read 1, 2, 3, ... in that order."""
     part = _Part()
-    # kind -> object id -> (entry id, content hash) of the newest entry
-    latest: dict[str, dict[str, tuple[int, str]]] = {}
+    # kind -> object id -> (entry id, seq, content hash) of the newest entry
+    latest: dict[str, dict[str, tuple[int, int, str]]] = {}
     digest = entry_digest
     conn = session.connection()  # Core rows: no ORM machinery per row
     prev = None
+    prev_seq = 0
     last_id = lo
     while True:
         rows = conn.execute(
@@ -208,27 +344,33 @@ def _verify_part(session, lo: int, hi: int, batch: int, joined: bool = False) ->
         ).all()
         if not rows:
             break
-        if prev is None:  # the link into this stretch is checked by the caller
-            part.first = tuple(rows[0][:3]) + (rows[0][6],)
-            prev = rows[0][6]
-        for eid, kind, oid, chash, actor, at, prev_hash, ehash in rows:
-            if prev_hash != prev:
-                part.chain.append(Problem(eid, kind, oid, "previous-hash link is broken"))
+        if prev is None:  # the link (and numbering) into this stretch is checked by the caller
+            part.first = (rows[0][0], rows[0][1], rows[0][2], rows[0][3], rows[0][7])
+            prev = rows[0][7]
+            prev_seq = rows[0][0] - 1
+        for seq, eid, kind, oid, chash, actor, at, prev_hash, ehash in rows:
+            if seq > prev_seq + 1:
+                part.chain.append(_gap(prev_seq, seq))
+            elif seq != prev_seq + 1:
+                part.chain.append(Problem(eid, kind, oid, "sequence number out of order", seq))
+            elif prev_hash != prev:
+                part.chain.append(Problem(eid, kind, oid, "previous-hash link is broken", seq))
             if digest(prev_hash, kind, oid, chash, actor, at) != ehash:
-                part.chain.append(Problem(eid, kind, oid, "entry was altered (hash mismatch)"))
+                part.chain.append(Problem(eid, kind, oid, "entry was altered (hash mismatch)", seq))
             prev = ehash
+            prev_seq = seq
             objects = latest.get(kind)
             if objects is None:
                 objects = latest[kind] = {}
                 part.unverifiable[kind] = eid  # until a resolver is found below
-            objects[oid] = (eid, chash)
+            objects[oid] = (eid, seq, chash)
         part.checked += len(rows)
-        last_id = rows[-1][0]
+        last_id = rows[-1][1]
     part.last_hash = prev
+    part.last_seq = prev_seq if prev is not None else None
 
     for kind, objects in latest.items():
-        if joined:
-            part.seen[kind] = set(objects)
+        part.seen[kind] = set(objects)
         resolver = _RESOLVERS.get(kind)
         if resolver is None:
             continue
@@ -237,13 +379,15 @@ def _verify_part(session, lo: int, hi: int, batch: int, joined: bool = False) ->
         current: dict[str, str] = {}
         for i in range(0, len(ids), 5000):
             current.update(resolver(session, ids[i : i + 5000]))
-        for oid, (eid, chash) in objects.items():
+        for oid, (eid, seq, chash) in objects.items():
             now = current.get(oid)
             if now is None:
-                part.content[(kind, oid)] = Problem(eid, kind, oid, "the signed record is missing")
+                part.content[(kind, oid)] = Problem(
+                    eid, kind, oid, "the signed record is missing", seq
+                )
             elif now != chash:
                 part.content[(kind, oid)] = Problem(
-                    eid, kind, oid, "the signed record was changed after signing"
+                    eid, kind, oid, "the signed record was changed after signing", seq
                 )
     return part
 
@@ -255,7 +399,7 @@ def _verify_part_apart(url, lo: int, hi: int, batch: int) -> _Part:
     engine = sa.create_engine(url)
     try:
         with Session(engine) as session:
-            return _verify_part(session, lo, hi, batch, joined=True)
+            return _verify_part(session, lo, hi, batch)
     finally:
         engine.dispose()
 
@@ -263,19 +407,77 @@ def _verify_part_apart(url, lo: int, hi: int, batch: int) -> _Part:
 ENTRIES_PER_PROCESS = 20_000  # below this many entries a worker process costs more than it saves
 
 
-def verify(session, batch: int = 50_000, processes: int = 1) -> Report:
-    """Recompute the chain and the content hash of every object the ledger points at.
+def _completeness(session, seen: dict[str, set[str]]) -> list[Problem]:
+    """Signed records of a registered kind that have no ledger entry."""
+    problems = []
+    for kind, every in _EVERY.items():
+        have = seen.get(kind, set())
+        conn = session.connection()
+        missing = sorted(
+            (oid for (oid,) in conn.execute(every) if str(oid) not in have), key=lambda x: x
+        )
+        problems.extend(
+            Problem(None, kind, str(oid), "the signed record has no ledger entry")
+            for oid in missing
+        )
+    return problems
+
+
+def _check_anchors(session, anchors: Iterable[Anchor], last: int | None) -> list[Problem]:
+    problems = []
+    wanted = list(anchors)
+    found = dict(
+        session.execute(
+            sa.select(LedgerEntry.seq, LedgerEntry.entry_hash).where(
+                LedgerEntry.seq.in_({a.seq for a in wanted if a.seq > 0} or {0})
+            )
+        ).all()
+    )
+    for anchor in wanted:
+        if anchor.seq == 0:
+            continue
+        have = found.get(anchor.seq)
+        if have is None:
+            if last is None or anchor.seq > last:
+                reason = (
+                    f"is missing: {anchor.source} recorded it as the chain head, but the ledger "
+                    f"ends at entry {last or 0} (the newest entries were removed)"
+                )
+            else:
+                reason = f"is missing, though {anchor.source} recorded it as the chain head"
+            problems.append(Problem(None, "?", "?", reason, seq=anchor.seq))
+        elif have != anchor.entry_hash:
+            problems.append(
+                Problem(
+                    None,
+                    "?",
+                    "?",
+                    f"differs from the chain head recorded in {anchor.source}",
+                    seq=anchor.seq,
+                )
+            )
+    return problems
+
+
+def verify(
+    session, batch: int = 50_000, processes: int = 1, anchors: Iterable[Anchor] = ()
+) -> Report:
+    """Recompute the chain and the content hash of every object the ledger points at, check
+    the numbering has no gap, that every signed record has an entry (completeness), and that
+    the ledger still holds each chain head in ``anchors`` (truncation).
 
     With ``processes`` > 1 a large ledger is cut into stretches checked by worker processes on
     connections of their own (so they see only committed rows: for the command line, not for
     a request or a test inside a transaction), then joined as if read in one pass.
     """
-    low, high = session.execute(
-        sa.select(sa.func.min(LedgerEntry.id), sa.func.max(LedgerEntry.id))
+    low, high, count = session.execute(
+        sa.select(sa.func.min(LedgerEntry.id), sa.func.max(LedgerEntry.id), sa.func.count())
     ).one()
+    anchors = list(anchors)
     if low is None:
-        return Report(checked=0, problems=[])
-    processes = min(processes, (high - low + 1) // ENTRIES_PER_PROCESS)
+        problems = _completeness(session, {}) + _check_anchors(session, anchors, None)
+        return Report(checked=0, problems=problems, anchors=len(anchors))
+    processes = min(processes, count // ENTRIES_PER_PROCESS)
     if session.get_bind().url.database in (None, "", ":memory:"):
         processes = 1  # another process cannot open this database
     if processes <= 1:
@@ -297,19 +499,26 @@ def verify(session, batch: int = 50_000, processes: int = 1) -> Report:
     problems: list[Problem] = []
     content: dict[tuple[str, str], Problem] = {}
     unverifiable: dict[str, int] = {}
-    prev = GENESIS
+    seen: dict[str, set[str]] = {}
+    prev, prev_seq = GENESIS, 0
     for part in parts:
         if part.first is None:
             continue
-        eid, kind, oid, first_prev = part.first
-        if first_prev != prev:
-            problems.append(Problem(eid, kind, oid, "previous-hash link is broken"))
-        prev = part.last_hash
+        seq, eid, kind, oid, first_prev = part.first
+        if seq > prev_seq + 1:
+            problems.append(_gap(prev_seq, seq))
+        elif seq != prev_seq + 1:
+            problems.append(Problem(eid, kind, oid, "sequence number out of order", seq))
+        elif first_prev != prev:
+            problems.append(Problem(eid, kind, oid, "previous-hash link is broken", seq))
+        prev, prev_seq = part.last_hash, part.last_seq
         problems.extend(part.chain)
         # an object's newest entry is authoritative: a later stretch overrides earlier ones
         for key in [key for key in content if key[1] in part.seen.get(key[0], ())]:
             del content[key]
         content.update(part.content)
+        for kind, ids in part.seen.items():
+            seen.setdefault(kind, set()).update(ids)
         for kind, eid in part.unverifiable.items():
             unverifiable.setdefault(kind, eid)
     problems.extend(content.values())
@@ -317,5 +526,12 @@ def verify(session, batch: int = 50_000, processes: int = 1) -> Report:
         Problem(eid, kind, "?", "no verifier registered for this kind")
         for kind, eid in unverifiable.items()
     )
-    problems.sort(key=lambda p: p.entry_id)
-    return Report(checked=sum(p.checked for p in parts), problems=problems)
+    problems.extend(_check_anchors(session, anchors, prev_seq))
+    problems.sort(key=lambda p: (p.seq is None, p.seq or 0))
+    problems.extend(_completeness(session, seen))
+    return Report(
+        checked=sum(p.checked for p in parts),
+        problems=problems,
+        head=(prev_seq, prev),
+        anchors=len(anchors),
+    )

@@ -101,7 +101,7 @@ def _resolve_signatures(session: DbSession, ids: list[str]) -> dict[str, str]:
     return {str(s.id): signature_hash(s, hashes[s.version_id]) for s in sigs}
 
 
-ledger.register_kind(LEDGER_KIND, _resolve_signatures)
+ledger.register_kind(LEDGER_KIND, _resolve_signatures, every=sa.select(Signature.id))
 
 
 @dataclass

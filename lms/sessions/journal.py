@@ -395,7 +395,10 @@ def to_pdf(session, filters: Filters, lang: str) -> bytes:
             organisation=current_app.config["LMS_CONFIG"].organisation_name,
             generated=_stamp(utcnow()),
         )
-    return HTML(string=html, url_fetcher=_data_only_fetcher()).write_pdf()
+    from lms.core import seal
+
+    pdf = HTML(string=html, url_fetcher=_data_only_fetcher()).write_pdf()
+    return seal.seal_pdf(pdf, reason="Briefing register")
 
 
 EXPORTS = {

@@ -1481,6 +1481,6 @@ def _resolve_signatures(session, ids: list[str]) -> dict[str, str]:
     return out
 
 
-ledger.register_kind(ATTENDANCE_KIND, _resolve_marks)
-ledger.register_kind(ACK_KIND, _resolve_acks)
-ledger.register_kind(SIGNATURE_KIND, _resolve_signatures)
+ledger.register_kind(ATTENDANCE_KIND, _resolve_marks, every=sa.select(AttendanceMark.id))
+ledger.register_kind(ACK_KIND, _resolve_acks, every=sa.select(Acknowledgment.id))
+ledger.register_kind(SIGNATURE_KIND, _resolve_signatures, every=sa.select(SessionSignature.id))

@@ -39,14 +39,15 @@ def test_verify_in_worker_processes_matches_one_pass(make_program, monkeypatch):
     one = ledger.verify(db.session)
     split = ledger.verify(db.session, processes=2)
     assert split.checked == one.checked == 6
-    assert [(p.entry_id, p.reason) for p in split.problems] == [
-        (p.entry_id, p.reason) for p in one.problems
+    assert [(p.entry_id, p.seq, p.object_id, p.reason) for p in split.problems] == [
+        (p.entry_id, p.seq, p.object_id, p.reason) for p in one.problems
     ]
-    assert {(p.entry_id, p.reason) for p in one.problems} == {
-        (_entries()[2].id, "previous-hash link is broken"),
-        (last.id, "the signed record was changed after signing"),
-        (again.id, "the signed record was changed after signing"),
-    }
+    assert [(p.entry_id, p.seq, p.object_id, p.reason) for p in one.problems] == [
+        (None, third.seq, "?", "is missing (deleted)"),
+        (last.id, last.seq, last.object_id, "the signed record was changed after signing"),
+        (again.id, again.seq, again.object_id, "the signed record was changed after signing"),
+        (None, None, third.object_id, "the signed record has no ledger entry"),
+    ]
 
 
 def test_rows_by_id_reads_dense_and_sparse_ids(make_program):

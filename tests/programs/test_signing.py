@@ -181,10 +181,15 @@ def test_deleted_ledger_row_breaks_the_chain(make_program):
         .scalars()
         .all()
     )
+    gone = db.session.get(ledger.LedgerEntry, rows[1])
     db.session.execute(sa.delete(ledger.LedgerEntry).where(ledger.LedgerEntry.id == rows[1]))
     db.session.commit()
     problems = ledger.verify(db.session).problems
-    assert [(p.entry_id, p.reason) for p in problems] == [(rows[2], "previous-hash link is broken")]
+    # named by its own number, not its neighbour's; and its signature now lacks an entry
+    assert [(p.seq, p.object_id, p.reason) for p in problems] == [
+        (2, "?", "is missing (deleted)"),
+        (None, gone.object_id, "the signed record has no ledger entry"),
+    ]
 
 
 def test_verify_command(runner, make_program):
