@@ -156,7 +156,7 @@ def send_reminders_cmd(on, window_days: int, manager_after_days: int) -> None:
     """
     from lms.compliance.mail import deliver_pending
     from lms.compliance.reminders import generate_reminders
-    from lms.sessions.queries import local_today
+    from lms.core.clock import local_today
 
     today = on.date() if on else local_today()
     queued = generate_reminders(

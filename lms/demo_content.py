@@ -31,7 +31,7 @@ def load_programs(session, users: dict, password: str, echo: Callable[[str], Non
 
 
 def load_content(session, users: dict, password: str, echo: Callable[[str], None]) -> None:
-    from lms.cascade.demo import load_demo as load_cascade
+    from lms.demo_cascade import load_demo as load_cascade
     from lms.learning.demo import load_demo as load_learning
     from lms.sessions.demo import load_demo as load_sessions
 

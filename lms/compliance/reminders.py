@@ -29,13 +29,13 @@ from flask_babel import gettext as _
 from lms.accounts.models import Department, User
 from lms.compliance import engine
 from lms.core import outbox
+from lms.core.clock import day_bounds
 from lms.core.errors import NotFound
 from lms.core.i18n import pick
 from lms.core.model import utcnow
 from lms.core.outbox import OutboxMessage
 from lms.programs.models import Program, ProgramVersion
 from lms.sessions.models import Enrolment, TrainingSession
-from lms.sessions.queries import day_bounds
 
 DEFAULT_MANAGER_AFTER_DAYS = 14
 _CHUNK = 500  # ids or keys per IN (...) list, well under every engine's limit

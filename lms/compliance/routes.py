@@ -28,6 +28,7 @@ from lms.compliance import charts, queries, services
 from lms.compliance.forms import ActionForm, RequirementForm, UnscheduledForm
 from lms.compliance.models import Requirement, UnscheduledBriefing
 from lms.core import nav, pdf
+from lms.core.clock import local_today
 from lms.core.errors import DomainError
 from lms.core.forms import apply_domain_error
 from lms.core.http import page_arg, safe_next
@@ -81,7 +82,7 @@ def _departments_in_view() -> list[int] | None:
 @bp.route("/")
 @requires("compliance.view")
 def matrix():
-    today = utcnow().date()
+    today = local_today()
     category = (
         request.args.get("category") if request.args.get("category") in CATEGORY_LABELS else None
     )
@@ -113,7 +114,7 @@ def _people_query():
     status = request.args.get("status") if request.args.get("status") in STATUS_BADGES else None
     stmt = queries.people_select(
         db.session,
-        utcnow().date(),
+        local_today(),
         _window(),
         department_ids=_departments_in_view(),
         program_id=program_id,
@@ -249,7 +250,7 @@ def _people_rows():
 
 
 def _matrix_rows():
-    today = utcnow().date()
+    today = local_today()
     m = queries.build_matrix(db.session, today, _window(), _departments_in_view())
     labels = status_labels()
     header = [
@@ -318,14 +319,14 @@ def export(what: str, fmt: str):
     if what not in ("matrix", "people") or fmt not in ("csv", "xlsx"):
         abort(404)
     header, rows = _matrix_rows() if what == "matrix" else _people_rows()
-    name = f"compliance-{what}-{utcnow().date().isoformat()}"
+    name = f"compliance-{what}-{local_today().isoformat()}"
     return _csv(header, rows, name) if fmt == "csv" else _xlsx(header, rows, name)
 
 
 @bp.route("/summary.pdf")
 @requires("compliance.view")
 def summary_pdf():
-    today = utcnow().date()
+    today = local_today()
     m = queries.build_matrix(db.session, today, _window(), _departments_in_view())
     totals = services.status_counts(db.session, today, _window())
     html = render_template(
@@ -348,7 +349,7 @@ def summary_pdf():
 @bp.route("/dashboard")
 @requires("compliance.view")
 def dashboard():
-    today = utcnow().date()
+    today = local_today()
     depts = _departments_in_view()
     months = [today.replace(day=1) - relativedelta(months=i) for i in range(11, -1, -1)]
     months[-1] = today
@@ -405,7 +406,7 @@ def requirements():
     form.program_id.choices = trigger.program_id.choices = choices
     form.department_id.choices = trigger.department_id.choices = dept_choices
     if request.method == "GET":
-        trigger.due_on.data = utcnow().date() + timedelta(days=14)
+        trigger.due_on.data = local_today() + timedelta(days=14)
     status = 200
     if form.submit.data:
         if form.validate_on_submit():

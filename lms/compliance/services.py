@@ -12,6 +12,7 @@ from lms.completions.models import Completion, Revocation
 from lms.compliance import engine
 from lms.compliance.models import Requirement, UnscheduledBriefing
 from lms.core import audit
+from lms.core.clock import local_today
 from lms.core.errors import Conflict, DomainError, NotFound
 from lms.core.model import utcnow
 from lms.core.sqlfuncs import to_date
@@ -128,7 +129,7 @@ def trigger_unscheduled(
     """Make an unscheduled briefing required for everyone in scope (with a reason)."""
     if not reason.strip():
         raise DomainError(_("Give the reason for the unscheduled briefing."), field="reason")
-    today = since or utcnow().date()
+    today = since or local_today()
     if due_on < today:
         raise DomainError(_("The due date cannot be in the past."), field="due_on")
     if session.get(Program, program_id) is None:
@@ -173,7 +174,7 @@ def on_version_approved(session, version, actor_id: int | None) -> None:
     ).scalar_one()
     if not previous:
         return
-    today = utcnow().date()
+    today = local_today()
     trigger_unscheduled(
         session,
         program_id=version.program_id,

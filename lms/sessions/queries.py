@@ -6,11 +6,9 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, time, timedelta
-from zoneinfo import ZoneInfo
+from datetime import date, datetime, timedelta
 
 import sqlalchemy as sa
-from flask import current_app
 from sqlalchemy.orm import selectinload
 
 from lms.accounts.models import Department, User
@@ -27,40 +25,6 @@ from lms.sessions.models import (
 )
 
 DUE_HORIZON_DAYS = 30
-
-# ----- time -----------------------------------------------------------------------------------
-
-
-def org_zone() -> ZoneInfo:
-    """The organisation's time zone (LMS_TIMEZONE)."""
-    return ZoneInfo(current_app.config["LMS_CONFIG"].timezone)
-
-
-def to_utc(local: datetime) -> datetime:
-    """A wall-clock time in the organisation's zone (naive or aware) as UTC."""
-    if local.tzinfo is None:
-        local = local.replace(tzinfo=org_zone())
-    return local.astimezone(UTC)
-
-
-def to_local(moment: datetime) -> datetime:
-    return moment.astimezone(org_zone())
-
-
-def local_date(moment: datetime) -> date:
-    return to_local(moment).date()
-
-
-def local_today() -> date:
-    return local_date(utcnow())
-
-
-def day_bounds(first: date | None, last: date | None) -> tuple[datetime | None, datetime | None]:
-    """UTC bounds [start of first day, start of the day after last) in the organisation zone."""
-    lo = to_utc(datetime.combine(first, time.min)) if first else None
-    hi = to_utc(datetime.combine(last + timedelta(days=1), time.min)) if last else None
-    return lo, hi
-
 
 # ----- current rows ---------------------------------------------------------------------------
 

@@ -13,7 +13,7 @@ from flask_login import current_user
 
 from lms.accounts.models import User, UserRole
 from lms.accounts.services import department_tree
-from lms.core import nav
+from lms.core import clock, nav
 from lms.core.errors import DomainError, NotFound
 from lms.core.forms import apply_domain_error
 from lms.core.http import page_arg
@@ -52,7 +52,7 @@ def _user():
 @bp.app_template_filter("session_when")
 def session_when(ts: TrainingSession) -> str:
     """The date and the times of a session in the organisation's zone, in the current locale."""
-    if queries.local_date(ts.starts_at) == queries.local_date(ts.ends_at):
+    if clock.local_date(ts.starts_at) == clock.local_date(ts.ends_at):
         return (
             f"{format_date(ts.starts_at, 'full')}, "
             f"{format_time(ts.starts_at, 'short')}–{format_time(ts.ends_at, 'short')}"
@@ -184,7 +184,7 @@ def new():
         # a designated responsible person: their own cascade programs and departments only
         from lms.cascade.services import teaching_options
 
-        options = teaching_options(db.session, current_user, queries.local_today())
+        options = teaching_options(db.session, current_user, clock.local_today())
         usable = [o for o in options if o.allowed]
         if not usable:
             page = render_template(
@@ -250,8 +250,8 @@ def edit(session_id: int):
     form = EditSessionForm(obj=ts)
     form.instructor_id.choices = _instructor_choices(ts)
     if request.method == "GET":
-        form.starts_at.data = queries.to_local(ts.starts_at).replace(tzinfo=None)
-        form.ends_at.data = queries.to_local(ts.ends_at).replace(tzinfo=None)
+        form.starts_at.data = clock.to_local(ts.starts_at).replace(tzinfo=None)
+        form.ends_at.data = clock.to_local(ts.ends_at).replace(tzinfo=None)
     status = 200
     if ts.status != "scheduled":
         flash(_("Only a scheduled session can be changed."), "error")
@@ -295,9 +295,9 @@ def _show(ts: TrainingSession, status: int = 200, **forms):
     if own is not None:
         own_mark = queries.current_marks(db.session, ts.id).get(own.id)
         own_ack = queries.current_acks(db.session, ts.id).get(own.id)
-    today = queries.local_today()
+    today = clock.local_today()
     now = utcnow()
-    attendance_open = ts.status != "cancelled" and queries.local_date(ts.starts_at) <= today
+    attendance_open = ts.status != "cancelled" and clock.local_date(ts.starts_at) <= today
     sig_state = services.signature_state(db.session, ts, roster) if roster is not None else None
     context = {
         "ts": ts,
@@ -544,7 +544,7 @@ def sheet(session_id: int):
         pick=pick,
         lang=_lang(),
         attendance_open=ts.status != "cancelled"
-        and queries.local_date(ts.starts_at) <= queries.local_today(),
+        and clock.local_date(ts.starts_at) <= clock.local_today(),
     )
 
 
@@ -757,7 +757,7 @@ def _journal_filters(form: JournalForm) -> journal.Filters | None:
 def journal_page():
     form = _journal_form()
     if not request.args:
-        today = queries.local_today()
+        today = clock.local_today()
         form.date_from.data = today - timedelta(days=90)
         form.date_to.data = today
     filters = _journal_filters(form)
