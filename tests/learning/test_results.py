@@ -86,9 +86,7 @@ def test_a_manager_sees_only_their_departments(
     auth.login(manager)
     text = text_of(client.get(f"/learning/results/{program.id}"))
     assert "Inside Person" in text and "Outside Person" not in text
-    hidden = db.session.scalar(
-        sa.select(Attempt.id).where(Attempt.user_id == outside.id)
-    )
+    hidden = db.session.scalar(sa.select(Attempt.id).where(Attempt.user_id == outside.id))
     assert client.get(f"/learning/results/attempts/{hidden}").status_code == 403
     resp = client.post(f"/learning/results/{program.id}/people/{outside.id}/grant")
     assert resp.status_code == 403
