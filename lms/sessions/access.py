@@ -9,11 +9,13 @@ from flask_babel import format_date, format_time, get_locale
 from flask_babel import gettext as _
 
 from lms.accounts.models import User
+from lms.accounts.services import subtree_ids
 from lms.cascade.services import teaching_right
 from lms.core import outbox
 from lms.core.clock import local_today
 from lms.core.errors import NotAllowed, NotFound
 from lms.core.i18n import pick
+from lms.core.model import utcnow
 from lms.programs.models import Program
 from lms.sessions import queries
 from lms.sessions.models import (
@@ -47,6 +49,50 @@ def _require_manager(user, ts: TrainingSession) -> None:
     allowed, reason = can_manage_session(user, ts.program, ts.department_id)
     if not allowed:
         raise NotAllowed(reason)
+
+
+def attendance_open(ts: TrainingSession) -> bool:
+    """Attendance (walk-ins included) can be taken once the session has started, never for a
+    cancelled one: marks made before the start would record a briefing that did not happen."""
+    return ts.status != "cancelled" and ts.starts_at <= utcnow()
+
+
+def briefs_own_unit_only(ts: TrainingSession) -> bool:
+    """A session run by a designated responsible person (not an instructor or administrator)
+    is for the people of the unit it was scheduled for, and nobody else."""
+    instructor = ts.instructor
+    return (
+        ts.department_id is not None
+        and not instructor.has_role("admin")
+        and not instructor.has_role("instructor")
+    )
+
+
+def unit_ids(session, ts: TrainingSession) -> set[int] | None:
+    """The departments whose people may attend the session, or None: anyone may."""
+    if not briefs_own_unit_only(ts):
+        return None
+    return set(subtree_ids(session, ts.department_id))
+
+
+def outside_unit_reason(session, ts: TrainingSession, person: User) -> str | None:
+    """Why the person cannot be briefed in this session (another unit), or None."""
+    allowed = unit_ids(session, ts)
+    if allowed is None or person.department_id in allowed:
+        return None
+    return _(
+        "%(name)s is not in %(unit)s: %(trainer)s is the responsible person for that unit and "
+        "may brief only its people.",
+        name=person.name,
+        unit=ts.department.name if ts.department else "",
+        trainer=ts.instructor.name,
+    )
+
+
+def require_own_unit(session, ts: TrainingSession, person: User, field: str | None = None) -> None:
+    reason = outside_unit_reason(session, ts, person)
+    if reason is not None:
+        raise NotAllowed(reason, field=field)
 
 
 # ----- loaders ------------------------------------------------------------------------------

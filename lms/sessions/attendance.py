@@ -5,17 +5,17 @@ from __future__ import annotations
 from datetime import timedelta
 
 import sqlalchemy as sa
+from flask_babel import format_datetime
 from flask_babel import gettext as _
 from werkzeug.security import check_password_hash
 
 from lms.accounts.models import User
 from lms.core import audit, ledger
 from lms.core.audit import AuditEntry
-from lms.core.clock import local_date, local_today
 from lms.core.errors import Conflict, DomainError, NotAllowed
 from lms.core.model import utcnow
 from lms.sessions import queries
-from lms.sessions.access import _require_manager, lock_session
+from lms.sessions.access import _require_manager, attendance_open, lock_session, require_own_unit
 from lms.sessions.models import (
     ACK_METHODS,
     ATTENDANCE_STATUSES,
@@ -40,8 +40,13 @@ MAX_FAILED_ACKS = 5  # wrong passwords or PINs per enrolment within the window b
 def _require_attendance_open(ts: TrainingSession) -> None:
     if ts.status == "cancelled":
         raise DomainError(_("This session was cancelled."))
-    if local_date(ts.starts_at) > local_today():
-        raise DomainError(_("Attendance can be taken from the day of the session."))
+    if not attendance_open(ts):
+        raise DomainError(
+            _(
+                "Attendance opens when the session starts, at %(time)s.",
+                time=format_datetime(ts.starts_at, "short"),
+            )
+        )
 
 
 def mark_attendance(
@@ -146,6 +151,7 @@ def add_walk_in(
         )
     if status not in ATTENDANCE_STATUSES:
         raise DomainError(_("Unknown attendance mark."), field="status")
+    require_own_unit(session, ts, person, field="user_id")
     enrolment = queries.enrolment_of(session, ts.id, person.id)
     if enrolment is not None and enrolment.status == "enrolled":
         raise Conflict(_("%(name)s is already enrolled: mark them on the sheet.", name=person.name))

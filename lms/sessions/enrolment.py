@@ -20,7 +20,13 @@ from lms.core.errors import Conflict, DomainError, NotAllowed
 from lms.core.model import utcnow
 from lms.programs.models import Program
 from lms.sessions import queries
-from lms.sessions.access import _notify, _require_manager, lock_session
+from lms.sessions.access import (
+    _notify,
+    _require_manager,
+    lock_session,
+    outside_unit_reason,
+    require_own_unit,
+)
 from lms.sessions.models import (
     Enrolment,
     TrainingSession,
@@ -83,6 +89,7 @@ def sign_up(session, ts_id: int, user: User) -> Enrolment:
         raise NotAllowed(_("This session is by invitation only."))
     if not queries.in_audience(session, user, ts.version):
         raise NotAllowed(_("This session is not meant for your department or job title."))
+    require_own_unit(session, ts, user)
     enrolment, changed = _place(session, ts, user, "self", user.id)
     if not changed:
         raise Conflict(_("You are already signed up for this session."))
@@ -94,6 +101,7 @@ class InviteResult:
     enrolled: list[User] = field(default_factory=list)
     waitlisted: list[User] = field(default_factory=list)
     skipped: list[User] = field(default_factory=list)
+    refused: list[tuple[User, str]] = field(default_factory=list)  # with the reason
 
 
 def invite(session, ts: TrainingSession, people: list[User], actor: User) -> InviteResult:
@@ -106,6 +114,10 @@ def invite(session, ts: TrainingSession, people: list[User], actor: User) -> Inv
     for person in people:
         if not person.active or person.id == ts.instructor_id:
             result.skipped.append(person)
+            continue
+        reason = outside_unit_reason(session, ts, person)
+        if reason is not None:
+            result.refused.append((person, reason))
             continue
         enrolment, changed = _place(session, ts, person, "invited", actor.id)
         if not changed:
@@ -152,6 +164,7 @@ def nominate(session, ts: TrainingSession, person: User, manager: User) -> Enrol
     _require_enrollable(ts)
     if person.id == ts.instructor_id:
         raise DomainError(_("The instructor cannot be enrolled in their own session."))
+    require_own_unit(session, ts, person)
     enrolment, changed = _place(session, ts, person, "invited", manager.id)
     if not changed:
         raise Conflict(_("%(name)s is already in this session.", name=person.name))

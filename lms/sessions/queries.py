@@ -451,3 +451,11 @@ def approved_programs(session) -> list[tuple[Program, ProgramVersion]]:
             .order_by(Program.code)
         ).all()
     )
+
+
+def active_people(session, department_ids: set[int] | None = None) -> list[tuple[int, str, str]]:
+    """(id, name, job title) of active people by name; only those departments when given."""
+    stmt = sa.select(User.id, User.name, User.job_title).where(User.active.is_(True))
+    if department_ids is not None:
+        stmt = stmt.where(User.department_id.in_(department_ids or {0}))
+    return [tuple(row) for row in session.execute(stmt.order_by(User.name))]

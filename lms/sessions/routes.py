@@ -96,12 +96,9 @@ def _instructor_choices(ts: TrainingSession | None = None) -> list[tuple[int, st
     return choices
 
 
-def _people_choices(exclude: set[int]) -> list[tuple[int, str]]:
-    people = db.session.execute(
-        sa.select(User.id, User.name, User.job_title)
-        .where(User.active.is_(True))
-        .order_by(User.name)
-    ).all()
+def _people_choices(exclude: set[int], only: set[int] | None = None) -> list[tuple[int, str]]:
+    """Active people to choose from; `only`: the departments a responsible person briefs."""
+    people = queries.active_people(db.session, only)
     return [(0, _("Choose a person"))] + [
         (uid, f"{name} ({title})" if title else name)
         for uid, name, title in people
@@ -297,7 +294,7 @@ def _show(ts: TrainingSession, status: int = 200, **forms):
         own_ack = queries.current_acks(db.session, ts.id).get(own.id)
     today = clock.local_today()
     now = utcnow()
-    attendance_open = ts.status != "cancelled" and clock.local_date(ts.starts_at) <= today
+    attendance_open = services.attendance_open(ts)
     sig_state = services.signature_state(db.session, ts, roster) if roster is not None else None
     context = {
         "ts": ts,
@@ -330,11 +327,13 @@ def _show(ts: TrainingSession, status: int = 200, **forms):
             cancel_form=forms.get("cancel_form") or CancelForm(prefix="cancel"),
             note_error=forms.get("note_error"),
         )
-        # the invitation and walk-in forms list everyone: build them only when they are shown
+        # the invitation and walk-in forms list everyone who may attend (a responsible person:
+        # their own unit only): build them only when they are shown
+        unit = services.unit_ids(db.session, ts)
         if context["enrollable"]:
             taken = {r.user.id for r in roster.enrolled + roster.waitlisted} | {ts.instructor_id}
             person = forms.get("person_form") or InvitePersonForm(prefix="invite")
-            person.user_id.choices = _people_choices(taken)
+            person.user_id.choices = _people_choices(taken, unit)
             dept = forms.get("dept_form") or InviteDepartmentForm(prefix="dept")
             dept.department_id.choices = _department_choices(_("Choose a department"))
             if ts.department_id and not dept.department_id.data:
@@ -352,7 +351,7 @@ def _show(ts: TrainingSession, status: int = 200, **forms):
         if attendance_open and (not signed or context["correcting"]):
             enrolled_ids = {r.user.id for r in roster.enrolled} | {ts.instructor_id}
             walk_in = forms.get("walk_in_form") or WalkInForm(prefix="walkin")
-            walk_in.user_id.choices = _people_choices(enrolled_ids)
+            walk_in.user_id.choices = _people_choices(enrolled_ids, unit)
             context.update(walk_in_form=walk_in)
     return render_template("sessions/show.html", **context), status
 
@@ -381,6 +380,8 @@ def cancel(session_id: int):
 
 
 def _invited_message(result: services.InviteResult) -> None:
+    for _person, reason in result.refused:
+        flash(reason, "error")
     flash(
         _(
             "Invited: %(enrolled)d enrolled, %(waitlisted)d on the waitlist, "
@@ -543,8 +544,7 @@ def sheet(session_id: int):
         labels=labels,
         pick=pick,
         lang=_lang(),
-        attendance_open=ts.status != "cancelled"
-        and clock.local_date(ts.starts_at) <= clock.local_today(),
+        attendance_open=services.attendance_open(ts),
     )
 
 

@@ -13,11 +13,14 @@ This module gathers their public names for callers that want "the sessions servi
 from __future__ import annotations
 
 from lms.sessions.access import (
+    attendance_open,
     can_manage_session,
     get_session,
     managed_session,
+    outside_unit_reason,
     own_enrolment,
     session_enrolment,
+    unit_ids,
     visible_session,
 )
 from lms.sessions.attendance import (
@@ -65,6 +68,9 @@ from lms.sessions.signing import (
 )
 
 __all__ = [
+    "attendance_open",
+    "outside_unit_reason",
+    "unit_ids",
     "ACK_KIND",
     "ATTENDANCE_KIND",
     "InviteResult",

@@ -94,8 +94,20 @@ def test_marking_someone_not_enrolled_changes_nothing(held, people, make_session
     with pytest.raises(NotAllowed):
         services.mark_attendance(db.session, held, {people[0].id: "present"}, people[1])
     later = make_session(start=datetime(2025, 3, 5, 10))
-    with pytest.raises(DomainError, match="from the day of the session"):
+    with pytest.raises(DomainError, match="opens when the session starts"):
         services.mark_attendance(db.session, later, {people[0].id: "present"}, held.instructor)
+    # the same day, but not started yet: no marks and no walk-ins either
+    this_afternoon = make_session(start=datetime(2025, 3, 3, 15, 0))
+    enrol(this_afternoon, people[0])
+    with pytest.raises(DomainError, match="opens when the session starts"):
+        services.mark_attendance(
+            db.session, this_afternoon, {people[0].id: "present"}, this_afternoon.instructor
+        )
+    db.session.rollback()
+    with pytest.raises(DomainError, match="opens when the session starts"):
+        services.add_walk_in(db.session, this_afternoon, people[1].id, this_afternoon.instructor)
+    db.session.rollback()
+    assert _count(AttendanceMark) == 0
 
 
 def test_time_and_place_are_fixed_once_attendance_is_taken(held, people):
