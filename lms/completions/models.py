@@ -83,6 +83,11 @@ class Revocation(Base):
     revoked_at: Mapped[datetime] = mapped_column(UTCDateTime())
     # a revocation caused by the trainer's own revocation (cascade lapse)
     caused_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("completion_revocations.id"))
+    # the revoker's signature (a person revoking; empty for a lapse the system propagates):
+    # the meaning, the printed name and how the signer re-authenticated
+    meaning: Mapped[str | None] = mapped_column(sa.String(20))
+    printed_name: Mapped[str | None] = mapped_column(sa.String(200))
+    method: Mapped[str | None] = mapped_column(sa.String(12))
 
     completion: Mapped[Completion] = relationship(back_populates="revocation")
     revoked_by = relationship("User", foreign_keys=[revoked_by_id])

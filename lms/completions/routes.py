@@ -106,7 +106,9 @@ def revoke(cert_id: int):
     status = 200
     if form.validate_on_submit():
         try:
-            services.revoke_certificate(db.session, cert, form.reason.data, current_user.id)
+            services.revoke_certificate(
+                db.session, cert, form.reason.data, current_user, form.password.data
+            )
         except DomainError as err:
             apply_domain_error(form, err) or flash(err.message, "error")
             status = err.status_code

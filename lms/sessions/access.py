@@ -200,6 +200,17 @@ def _notify(session, user: User, ts: TrainingSession, kind: str, **extra: Any) -
             subject = _("Cancelled: %(title)s, %(when)s", title=title, when=when)
             body = _("This briefing was cancelled: %(facts)s", facts=facts)
             body += "\n" + _("Reason: %(reason)s", reason=extra.get("reason", ""))
+        elif kind == "trainer_lost_right":
+            subject = _(
+                "Instructor no longer qualified: %(title)s, %(when)s", title=title, when=when
+            )
+            body = _(
+                "%(instructor)s can no longer run this briefing: %(reason)s Choose another "
+                "instructor or cancel the session: %(facts)s",
+                instructor=ts.instructor.name,
+                reason=extra.get("reason", ""),
+                facts=facts,
+            )
         else:  # changed
             subject = _("Changed: %(title)s, now %(when)s", title=title, when=when)
             body = _("The time or place of this briefing changed: %(facts)s", facts=facts)
@@ -213,4 +224,5 @@ def _notify(session, user: User, ts: TrainingSession, kind: str, **extra: Any) -
         subject=subject,
         body=body,
         link=f"/sessions/{ts.id}",
+        dedupe_key=extra.get("dedupe_key"),
     )

@@ -13,6 +13,7 @@ from flask_login import current_user
 
 from lms.accounts.models import User, UserRole
 from lms.accounts.services import department_tree
+from lms.cascade.services import teaching_options
 from lms.core import clock, nav
 from lms.core.errors import DomainError, NotFound
 from lms.core.forms import apply_domain_error
@@ -179,8 +180,6 @@ def new():
     form.department_id.choices = _department_choices(_("Any department"))
     if not current_user.can("sessions.manage"):
         # a designated responsible person: their own cascade programs and departments only
-        from lms.cascade.services import teaching_options
-
         options = teaching_options(db.session, current_user, clock.local_today())
         usable = [o for o in options if o.allowed]
         if not usable:
@@ -307,6 +306,7 @@ def _show(ts: TrainingSession, status: int = 200, **forms):
         "own_ack_due": own is not None and queries.ack_due(ts, own, own_mark, own_ack, now),
         "enrollable": ts.status == "scheduled" and ts.starts_at > now,
         "attendance_open": attendance_open,
+        "instructor_problem": services.instructor_problem(db.session, ts),
         "correcting": request.args.get("correct") == "1",
         "sig_state": sig_state,
         "signatures": list(ts.signatures) if see_roster else [],

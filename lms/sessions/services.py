@@ -5,6 +5,7 @@
 - `enrolment`: sign-up, invitations, nominations, the waitlist;
 - `attendance`: attendance marks, walk-ins, acknowledgments;
 - `signing`: the conduct signature, and what a held session reports to completions;
+- `lapses`: upcoming sessions of a trainer who lost the right to teach;
 - `records`: the hashes of those signed records and their ledger resolvers.
 
 This module gathers their public names for callers that want "the sessions services".
@@ -41,6 +42,7 @@ from lms.sessions.enrolment import (
     nominate,
     sign_up,
 )
+from lms.sessions.lapses import instructor_problem
 from lms.sessions.records import (
     ACK_KIND,
     ATTENDANCE_KIND,
@@ -68,6 +70,7 @@ from lms.sessions.signing import (
 )
 
 __all__ = [
+    "instructor_problem",
     "attendance_open",
     "outside_unit_reason",
     "unit_ids",
