@@ -8,6 +8,7 @@ import click
 from flask import Flask
 from flask.cli import AppGroup
 
+from lms.compliance import status
 from lms.extensions import db
 
 lms_cli = AppGroup("lms", help="Brigade administration commands.")
@@ -101,7 +102,30 @@ def verify_cmd(processes: int | None) -> None:
         click.echo(f"OK: {report.checked} ledger entries verified in {took:.2f} s; chain intact.")
     else:
         click.echo(f"FAILED: {len(report.problems)} problem(s) in {report.checked} entries.")
+    started = time.perf_counter()
+    statuses = status.verify(db.session)
+    took = time.perf_counter() - started
+    for wrong in statuses.disagreements:
+        click.echo(f"STATUS DISAGREES: {wrong}")
+    if statuses.ok:
+        click.echo(
+            f"OK: {statuses.checked} stored statuses equal their recomputation ({took:.2f} s)."
+        )
+    else:
+        click.echo(
+            f"FAILED: {len(statuses.disagreements)} of {statuses.checked} stored statuses "
+            "disagree with the history; `flask lms rebuild-status` rebuilds them."
+        )
+    if not (report.ok and statuses.ok):
         sys.exit(1)
+
+
+@lms_cli.command("rebuild-status")
+def rebuild_status_cmd() -> None:
+    """Recompute every person's stored status for every required program from the history."""
+    written = status.rebuild(db.session)
+    db.session.commit()
+    click.echo(f"Rebuilt {written} stored statuses.")
 
 
 @lms_cli.command("import-course")
@@ -204,7 +228,10 @@ def generate_cmd(employees: int, n_programs: int, years: int, seed: int) -> None
             progress=progress,
         ).run()
     db.session.commit()
+    rebuilt = status.rebuild(db.session)  # the same rebuild as `flask lms rebuild-status`
+    db.session.commit()
     took = time.perf_counter() - started
+    click.echo(f"  {'statuses':<18} {rebuilt:>9,}")
     for name, value in counts.__dict__.items():
         click.echo(f"  {name:<18} {value:>9,}")
     click.echo(f"  {'records':<18} {counts.total:>9,} in {took:.1f} s")

@@ -871,6 +871,9 @@ class Generator:
                 revoked_by_id=self.admin_id,
                 revoked_at=at + timedelta(hours=3),
                 caused_by_id=None,
+                meaning=None,
+                printed_name=None,
+                method=None,
             )
             self.buf["rev"].append(dict(rev.__dict__))
             self.log(

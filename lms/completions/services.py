@@ -196,6 +196,8 @@ def record_completion(
     )
     if issue:
         issue_certificate(session, c, actor_id)
+    for listener in _COMPLETION_LISTENERS:
+        listener(session, c, actor_id)
     return c
 
 
@@ -271,6 +273,13 @@ def revoke(
 
 
 _REVOCATION_LISTENERS: list = []
+_COMPLETION_LISTENERS: list = []
+
+
+def on_completion(func):
+    """Register func(session, completion, actor_id), called after each completion recorded."""
+    _COMPLETION_LISTENERS.append(func)
+    return func
 
 
 def on_revocation(func):

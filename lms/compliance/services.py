@@ -9,7 +9,7 @@ from flask_babel import gettext as _
 
 from lms.accounts.models import Department, User
 from lms.completions.models import Completion, Revocation
-from lms.compliance import engine
+from lms.compliance import engine, status
 from lms.compliance.models import Requirement, UnscheduledBriefing
 from lms.core import audit
 from lms.core.clock import local_today
@@ -74,6 +74,7 @@ def add_requirement(
         job_title=job_title,
         interval=interval_months,
     )
+    status.refresh(session, program_ids=[program_id])
     return req
 
 
@@ -81,6 +82,7 @@ def end_requirement(session, req: Requirement, actor_id: int | None) -> None:
     req.active = False
     session.flush()
     audit.record(session, actor_id, "deactivate", "requirement", req.id, req.program.code)
+    status.refresh(session, program_ids=[req.program_id])
 
 
 def requirements_from_audience(session, program: Program, actor_id: int | None) -> int:
@@ -159,12 +161,14 @@ def trigger_unscheduled(
         department_id=department_id,
         due_on=due_on.isoformat(),
     )
+    status.refresh(session, program_ids=[program_id])
     return ub
 
 
 @on_approval
 def on_version_approved(session, version, actor_id: int | None) -> None:
     """A new approved version of a program makes a briefing on it due for everyone affected."""
+    status.refresh(session, program_ids=[version.program_id])
     if version.number <= 1:
         return
     previous = session.execute(
