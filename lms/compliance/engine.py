@@ -199,6 +199,28 @@ def facts_select(session, scope: Scope | None = None):
         (overridden < Completion.expires_on, overridden),
         else_=Completion.expires_on,
     )
+    # a newer completion withdrawn because the trainer's was (a cascade lapse) flags the
+    # person even when an older one still counts: the newest briefing is the one that failed
+    later = sa.orm.aliased(Completion)
+    later_rev = sa.orm.aliased(Revocation)
+    lapsed_later = (
+        sa.select(sa.func.count())
+        .select_from(later)
+        .join(later_rev, later_rev.completion_id == later.id)
+        .where(
+            later.user_id == picked.c.user_id,
+            later.program_id == picked.c.program_id,
+            later_rev.caused_by_id.is_not(None),
+            later.completed_on >= Completion.completed_on,
+            later.id != Completion.id,
+        )
+        .scalar_subquery()
+    )
+    is_lapse = sa.case(
+        (Revocation.caused_by_id.is_not(None), 1),
+        (sa.and_(Revocation.id.is_(None), lapsed_later > 0), 1),
+        else_=0,
+    )
     return (
         sa.select(
             picked.c.user_id,
@@ -207,7 +229,7 @@ def facts_select(session, scope: Scope | None = None):
             Completion.id.label("completion_id"),
             Completion.completed_on,
             sa.case((Revocation.id.is_not(None), 1), else_=0).label("is_revoked"),
-            sa.case((Revocation.caused_by_id.is_not(None), 1), else_=0).label("is_lapse"),
+            is_lapse.label("is_lapse"),
             effective_expiry.label("expiry"),
             pending.label("pending_due"),
             pending_reason.label("pending_reason"),
@@ -224,13 +246,14 @@ def basis_of(b) -> tuple:
     """(basis, due_on) expressions over facts_select columns: what the status rests on."""
     basis = sa.case(
         (b.completed_on.is_(None), "never_trained"),
-        (sa.and_(b.is_revoked == 1, b.is_lapse == 1), "flagged"),
+        (b.is_lapse == 1, "flagged"),
         (b.is_revoked == 1, "revoked"),
         (b.pending_due.is_not(None), "pending"),
         else_="valid",
     )
     due_on = sa.case(
         (b.completed_on.is_(None), b.start),
+        (b.is_lapse == 1, b.completed_on),
         (b.pending_due.is_not(None), b.pending_due),
         (b.is_revoked == 1, b.completed_on),
         else_=b.expiry,

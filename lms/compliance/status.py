@@ -13,13 +13,13 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from datetime import date
 
 import sqlalchemy as sa
 
 from lms.accounts import services as accounts
 from lms.accounts.models import User
 from lms.completions import services as completions
+from lms.completions import standing
 from lms.completions.models import Completion, Revocation
 from lms.compliance import engine
 from lms.compliance.models import PersonStatus
@@ -220,10 +220,10 @@ def _structure_changed(session) -> None:
     refresh(session)
 
 
-def due_dates(session, user_id: int, program_ids: Iterable[int]) -> dict[int, tuple[str, date]]:
-    """{program id: (basis, due on)} of one person, for pages of lower domains (My training)."""
+@standing.register_standing_source
+def standings_of(session, user_id: int, program_ids: list[int]) -> dict[int, standing.Standing]:
+    """The stored rows of one person as lower domains read them (My training)."""
     return {
-        pid: (row.basis, row.due_on)
+        pid: standing.Standing(row.basis, row.valid_until, row.due_on, row.reason)
         for pid, row in status_of(session, user_id, program_ids).items()
-        if row.due_on is not None
     }

@@ -10,6 +10,7 @@ import sqlalchemy as sa
 
 from lms.accounts.models import User
 from lms.completions.models import Completion, Revocation
+from lms.completions.standing import Standing
 from lms.programs.models import ProgramVersion, Signature
 
 STATES = ("overdue", "due", "in_progress", "not_started", "passed")  # also the sort order
@@ -98,3 +99,27 @@ def _latest_expired(
     for program_id, expires_on in rows:
         newest.setdefault(program_id, expires_on)
     return {pid: exp for pid, exp in newest.items() if exp is not None and exp < today}
+
+
+def status_from_standing(row: Standing, today: date, started: bool) -> Status:
+    """My training's status of a required program, from the stored standing compliance keeps,
+    so both show the same due date: never trained (overdue once due), a valid completion
+    (passed, due within 30 days, overdue once expired), revoked or flagged (overdue), an
+    unscheduled briefing pending (due, overdue once due)."""
+    due = row.due_on
+    if row.basis == "never_trained":
+        if due is not None and due < today:
+            return Status("overdue", due)
+        return Status("in_progress" if started else "not_started", due)
+    if row.basis in ("revoked", "flagged"):
+        return Status("overdue", due)
+    if row.basis == "pending":
+        return Status("overdue" if due is not None and due < today else "due", due)
+    until = row.valid_until
+    if until is None:
+        return Status("passed", None)
+    if until < today:
+        return Status("overdue", until)
+    if until - today <= DUE_WINDOW:
+        return Status("due", until)
+    return Status("passed", until)

@@ -9,7 +9,7 @@ from typing import Any
 import sqlalchemy as sa
 
 from lms.accounts.models import User
-from lms.completions import earning
+from lms.completions import earning, standing
 from lms.completions import services as completions
 from lms.completions.models import Completion
 from lms.core.clock import local_date
@@ -24,6 +24,7 @@ from lms.learning.status import (
     _first_due,
     _latest_expired,
     approved_dates,
+    status_from_standing,
     training_status,
 )
 from lms.programs.models import Program, ProgramVersion
@@ -78,6 +79,7 @@ def my_training(session, user: User, now: datetime | None = None) -> list[Traini
     read_ids = read_topic_ids_by_version(session, user.id, partly_read)
     led = [p.id for p in assigned if p.current_version.delivery_mode != "self_paced"]
     upcoming = earning.upcoming_sessions(session, user.id, led)
+    stored = standing.standings(session, user.id, ids)
     items = []
     for program in assigned:
         version = program.current_version
@@ -85,13 +87,16 @@ def my_training(session, user: User, now: datetime | None = None) -> list[Traini
         quiz = _quiz_state(program, quiz_facts[program.id], now, valid)
         read = read_counts.get(version.id, 0)
         started = read > 0 or quiz.open_attempt is not None or quiz.last_attempt is not None
-        status = training_status(
-            today,
-            valid=valid,
-            expired_on=None if valid is not None else expired.get(program.id),
-            started=started,
-            first_due=_first_due(user, approved[version.id]),
-        )
+        if program.id in stored:  # a required program: the one stored status, as compliance
+            status = status_from_standing(stored[program.id], today, started)
+        else:
+            status = training_status(
+                today,
+                valid=valid,
+                expired_on=None if valid is not None else expired.get(program.id),
+                started=started,
+                first_due=_first_due(user, approved[version.id]),
+            )
         item = TrainingItem(
             program=program,
             version=version,
