@@ -251,11 +251,17 @@ def basis_of(b) -> tuple:
         (b.pending_due.is_not(None), "pending"),
         else_="valid",
     )
+    # an unscheduled briefing pending: due on its date, or earlier when the completion
+    # expires first (a pending briefing never hides an expiry)
+    pending_due = sa.case(
+        (sa.and_(b.expiry.is_not(None), b.expiry < b.pending_due), b.expiry),
+        else_=b.pending_due,
+    )
     due_on = sa.case(
         (b.completed_on.is_(None), b.start),
         (b.is_lapse == 1, b.completed_on),
-        (b.pending_due.is_not(None), b.pending_due),
         (b.is_revoked == 1, b.completed_on),
+        (b.pending_due.is_not(None), pending_due),
         else_=b.expiry,
     )
     return basis, due_on

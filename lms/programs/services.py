@@ -14,6 +14,7 @@ from lms.accounts.models import User
 from lms.accounts.services import verify_password
 from lms.core import audit, ledger
 from lms.core.errors import Conflict, DomainError, NotAllowed, NotFound
+from lms.core.i18n import pick
 from lms.core.model import utcnow
 from lms.programs.models import (
     BRIEFING_TYPES,
@@ -422,13 +423,58 @@ def submit(session, version: ProgramVersion, actor_id: int | None) -> ProgramVer
     return version
 
 
+@dataclass(frozen=True)
+class Effect:
+    """One consequence of approving a version, for the sign page: what happens, to whom."""
+
+    text: str
+    people: tuple[str, ...]  # names, for the page
+    ids: tuple[int, ...]  # who exactly: part of the fingerprint
+
+
+# func(session, version, needs_rebriefing) -> list[Effect]; registered by the domains that hold
+# what an approval changes (completions held, reading progress), which programs does not import
+_EFFECT_SOURCES: list = []
+
+
+def on_effects(func):
+    """Register a source of approval effects (see Effect)."""
+    _EFFECT_SOURCES.append(func)
+    return func
+
+
+def approval_effects(session, version: ProgramVersion, needs_rebriefing: bool) -> list[Effect]:
+    """Whom approving this version affects and how, as the sign page shows it."""
+    effects: list[Effect] = []
+    for source in _EFFECT_SOURCES:
+        effects.extend(source(session, version, needs_rebriefing))
+    return effects
+
+
+def effects_fingerprint(effects: list[Effect], needs_rebriefing: bool) -> str:
+    """A short hash of the effects shown: signing is refused when they changed since."""
+    data = {"rebrief": needs_rebriefing, "effects": [[e.text, list(e.ids)] for e in effects]}
+    return ledger.sha256(data)[:32]
+
+
 def sign(
-    session, version: ProgramVersion, signer: User, password: str, meaning: str, comment: str = ""
+    session,
+    version: ProgramVersion,
+    signer: User,
+    password: str,
+    meaning: str,
+    comment: str = "",
+    *,
+    needs_rebriefing: bool = False,
+    effects_seen: str | None = None,
 ) -> Signature:
     """The program head signs a submitted version: approved, reviewed or rejected.
 
     Re-authentication by password; the signature carries the SHA-256 of the version's
-    canonical content and is appended to the ledger.
+    canonical content and is appended to the ledger. Approving with `needs_rebriefing` makes
+    an unscheduled briefing due for the holders of earlier versions (compliance listens);
+    without it their completions stay valid until their own due dates. `effects_seen`: the
+    fingerprint of the effects the sign page showed; approval is refused when they changed.
     """
     if meaning not in ("approved", "reviewed", "rejected"):
         raise DomainError(_("Choose the meaning of your signature."), field="meaning")
@@ -457,6 +503,15 @@ def sign(
     current = content_hash(version)
     if current != version.content_hash:
         raise Conflict(_("The content of this version changed after it was submitted."))
+    if meaning == "approved" and effects_seen is not None:
+        now_effects = approval_effects(session, version, needs_rebriefing)
+        if effects_fingerprint(now_effects, needs_rebriefing) != effects_seen:
+            raise Conflict(
+                _(
+                    "Whom this approval affects changed since the page was shown. Nothing was "
+                    "signed: review the effects below and sign again."
+                )
+            )
     sig = Signature(
         version_id=version.id,
         signer_id=signer.id,
@@ -472,6 +527,7 @@ def sign(
     ledger.append(session, LEDGER_KIND, sig.id, signature_hash(sig, current), signer.id)
     if meaning == "approved":
         version.status = "approved"
+        version.needs_rebriefing = bool(needs_rebriefing)
         version.program.current_version_id = version.id
         session.flush()
         for listener in _APPROVAL_LISTENERS:
@@ -489,6 +545,7 @@ def sign(
         meaning=meaning,
         content_hash=current,
         comment=comment.strip(),
+        needs_rebriefing=bool(needs_rebriefing) if meaning == "approved" else None,
     )
     return sig
 
@@ -695,28 +752,51 @@ class DiffSection:
 
 
 def diff_versions(a: ProgramVersion, b: ProgramVersion, locale: str) -> list[DiffSection]:
-    """A readable, line-based comparison of two versions in one language."""
-    from lms.core.i18n import pick
+    """A readable, line-based comparison of two versions in one language.
+
+    Every field the signature covers is compared: details (title, description, briefing type,
+    delivery, intervals, audience, languages, cascade levels), each topic (minutes, kind, text,
+    attachments), the quiz settings and every question with its answers. A difference in
+    another language only is listed too, so two versions with different content never read
+    as the same.
+    """
+
+    def answers(q) -> str:
+        return "; ".join(
+            f"{'✓' if ans.get('correct') else '✗'} {pick(ans.get('text', {}), locale)[0]}"
+            for ans in q.answers
+        )
 
     def as_lines(v: ProgramVersion) -> dict[str, list[str]]:
+        quiz = v.quiz or {}
         out = {
             "meta": [
                 f"{_('Title')}: {pick(v.title, locale)[0]}",
+                *[
+                    f"{_('Description')}: {line}"
+                    for line in pick(v.description or {}, locale)[0].splitlines()
+                ],
                 f"{_('Briefing type')}: {v.briefing_type}",
                 f"{_('Delivery mode')}: {v.delivery_mode}",
                 f"{_('Refresher interval (months)')}: {v.refresher_months or '-'}",
                 f"{_('Certificate validity (months)')}: {v.certificate_validity_months or '-'}",
                 f"{_('Audience')}: {', '.join(v.audience_departments or []) or '*'} / "
                 f"{', '.join(v.audience_job_titles or []) or '*'}",
+                f"{_('Languages')}: {', '.join(sorted(v.languages or []))}",
+                f"{_('Cascade levels')}: {v.cascade_levels or 1}",
             ]
         }
         for t in v.topics:
             key = f"{t.position}. {pick(t.title, locale)[0]}"
             out[key] = [
                 f"{_('Minutes')}: {t.minutes} ({t.kind})",
-                *pick(t.body, locale)[0].splitlines(),
+                *pick(t.body or {}, locale)[0].splitlines(),
+                *[f"{_('Attachment')}: {x.filename} ({x.sha256[:12]})" for x in t.attachments],
             ]
-        out["quiz"] = [f"{q.key}: {pick(q.text, locale)[0]}" for q in v.questions]
+        out["quiz"] = [
+            *[f"{k}: {quiz[k]}" for k in sorted(quiz)],
+            *[f"{q.key} ({q.type}): {pick(q.text, locale)[0]} | {answers(q)}" for q in v.questions],
+        ]
         return out
 
     left, right = as_lines(a), as_lines(b)
@@ -736,4 +816,17 @@ def diff_versions(a: ProgramVersion, b: ProgramVersion, locale: str) -> list[Dif
                 lines.append(DiffLine("added", text))
         label = {"meta": _("Program details"), "quiz": _("Quiz questions")}.get(key, key)
         sections.append(DiffSection(label, lines))
+    if not sections and content_hash(a) != content_hash(b):
+        sections.append(_other_languages(a, b))
     return sections
+
+
+def _other_languages(a: ProgramVersion, b: ProgramVersion) -> DiffSection:
+    """The canonical fields that differ when nothing differs in the language shown."""
+    left, right = canonical_content(a), canonical_content(b)
+    lines = [
+        DiffLine("added", _("Changed in another language: %(field)s", field=key))
+        for key in left
+        if key != "number" and left[key] != right.get(key)
+    ]
+    return DiffSection(_("Other languages"), lines)
