@@ -17,12 +17,12 @@ from flask import (
     request,
     url_for,
 )
-from flask_babel import get_locale, ngettext
+from flask_babel import format_date, format_datetime, get_locale, ngettext
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 
-from lms.accounts.models import Department
+from lms.accounts.models import Department, User
 from lms.accounts.services import department_tree, subtree_ids
 from lms.compliance import charts, queries, services
 from lms.compliance.forms import ActionForm, RequirementForm, UnscheduledForm
@@ -39,6 +39,9 @@ from lms.core.permissions import requires
 from lms.extensions import db
 from lms.programs.labels import CATEGORY_LABELS
 from lms.programs.models import Program
+from lms.sessions import queries as session_queries
+from lms.sessions import services as sessions
+from lms.sessions.models import TrainingSession
 
 bp = Blueprint("compliance", __name__, url_prefix="/compliance")
 
@@ -153,8 +156,6 @@ def people():
 
 
 def _programs_with_upcoming_sessions() -> set[int]:
-    from lms.sessions.models import TrainingSession
-
     return set(
         db.session.execute(
             sa.select(TrainingSession.program_id)
@@ -167,10 +168,8 @@ def _programs_with_upcoming_sessions() -> set[int]:
 @bp.route("/invite", methods=["POST"])
 @requires("compliance.view")
 def invite():
-    """One click: put a due person into the next session of the program."""
-    from lms.accounts.models import User
-    from lms.sessions import services as sessions
-
+    """Put a due person into a session of the program: directly when one open session fits,
+    else a choice of every open session that fits (the form posts here again with its id)."""
     if not (current_user.has_role("manager") or current_user.has_role("admin")):
         abort(403)
     if not ActionForm().validate_on_submit():
@@ -180,8 +179,8 @@ def invite():
     back = safe_next(request.form.get("next"), url_for("compliance.people"))
     if person is None or program is None:
         abort(404)
-    ts = sessions.next_open_session(db.session, program.id, person)
-    if ts is None:
+    options = sessions.open_sessions_for(db.session, program.id, person)
+    if not options:
         flash(
             _(
                 "No upcoming session of %(code)s is open to %(name)s; ask an instructor to "
@@ -192,13 +191,26 @@ def invite():
             "error",
         )
         return redirect(back), 303
+    chosen_id = request.form.get("session_id", type=int)
+    if chosen_id is None and len(options) > 1:
+        return render_template(
+            "compliance/choose_session.html",
+            person=person,
+            program=program,
+            options=options,
+            counts={ts.id: session_queries.counts(db.session, ts.id) for ts in options},
+            back=back,
+            invite=ActionForm(),
+        )
+    ts = options[0] if chosen_id is None else next((t for t in options if t.id == chosen_id), None)
+    if ts is None:
+        flash(_("That session is no longer open to %(name)s.", name=person.name), "error")
+        return redirect(back), 303
     try:
         enrolment = sessions.nominate(db.session, ts, person, current_user)
     except DomainError as err:
         flash(err.message, "error")
         return redirect(back), 303
-    from flask_babel import format_datetime
-
     if enrolment.status == "waitlisted":
         flash(
             _(
@@ -355,7 +367,6 @@ def dashboard():
     months[-1] = today
     history = services.compliance_over_time(db.session, months, depts)
     names = dict(db.session.execute(sa.select(Department.id, Department.name)).all())
-    from flask_babel import format_date
 
     series = {
         names.get(d, _("No department")): [share for _p, share in points]

@@ -42,6 +42,7 @@ class TrainingItem:
     topics_read: int
     quiz: QuizState
     next_session: Any = None
+    attended: earning.Attendance | None = None  # a held session that counts, quiz missing
     resume_position: int | None = None
 
     @property
@@ -108,6 +109,8 @@ def my_training(session, user: User, now: datetime | None = None) -> list[Traini
         )
         if program.id in led:
             item.next_session = upcoming.get(program.id)
+            if valid is None and version.questions:
+                item.attended = earning.attended(session, user.id, program.id)
         if version.id in read_ids:
             unread = first_unread(version, read_ids[version.id])
             item.resume_position = unread.position if unread else None

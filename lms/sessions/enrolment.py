@@ -129,9 +129,10 @@ def invite(session, ts: TrainingSession, people: list[User], actor: User) -> Inv
     return result
 
 
-def next_open_session(session, program_id: int, person: User) -> TrainingSession | None:
-    """The earliest upcoming scheduled session of the program the person could join: held for
-    everyone or for a department that contains theirs."""
+def open_sessions_for(session, program_id: int, person: User) -> list[TrainingSession]:
+    """Every upcoming scheduled session of the program the person could join, soonest first:
+    held for everyone or for a department that contains theirs, a responsible person's only
+    for their own unit, and not one the person is already enrolled or waitlisted in."""
     candidates = session.execute(
         sa.select(TrainingSession)
         .where(
@@ -139,16 +140,34 @@ def next_open_session(session, program_id: int, person: User) -> TrainingSession
             TrainingSession.status == "scheduled",
             TrainingSession.starts_at > utcnow(),
         )
-        .order_by(TrainingSession.starts_at)
-        .limit(20)
+        .order_by(TrainingSession.starts_at, TrainingSession.id)
     ).scalars()
+    taken = set(
+        session.execute(
+            sa.select(Enrolment.session_id).where(
+                Enrolment.user_id == person.id, Enrolment.status.in_(("enrolled", "waitlisted"))
+            )
+        ).scalars()
+    )
+    out = []
     for ts in candidates:
-        if ts.department_id is None or (
-            person.department_id is not None
-            and person.department_id in subtree_ids(session, ts.department_id)
+        if ts.id in taken or ts.instructor_id == person.id:
+            continue
+        if ts.department_id is not None and (
+            person.department_id is None
+            or person.department_id not in subtree_ids(session, ts.department_id)
         ):
-            return ts
-    return None
+            continue
+        if outside_unit_reason(session, ts, person) is not None:
+            continue
+        out.append(ts)
+    return out
+
+
+def next_open_session(session, program_id: int, person: User) -> TrainingSession | None:
+    """The earliest of open_sessions_for(), or None."""
+    found = open_sessions_for(session, program_id, person)
+    return found[0] if found else None
 
 
 def nominate(session, ts: TrainingSession, person: User, manager: User) -> Enrolment:

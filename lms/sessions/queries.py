@@ -459,3 +459,23 @@ def active_people(session, department_ids: set[int] | None = None) -> list[tuple
     if department_ids is not None:
         stmt = stmt.where(User.department_id.in_(department_ids or {0}))
     return [tuple(row) for row in session.execute(stmt.order_by(User.name))]
+
+
+def waitlist_place(session, enrolment: Enrolment) -> int:
+    """The person's place on the session's waitlist (1: next to move up)."""
+    ahead = session.execute(
+        sa.select(sa.func.count())
+        .select_from(Enrolment)
+        .where(
+            Enrolment.session_id == enrolment.session_id,
+            Enrolment.status == "waitlisted",
+            sa.or_(
+                Enrolment.requested_at < enrolment.requested_at,
+                sa.and_(
+                    Enrolment.requested_at == enrolment.requested_at,
+                    Enrolment.id < enrolment.id,
+                ),
+            ),
+        )
+    ).scalar_one()
+    return ahead + 1

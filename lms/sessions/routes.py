@@ -287,10 +287,14 @@ def _show(ts: TrainingSession, status: int = 200, **forms):
     roster = queries.roster(db.session, ts) if see_roster else None
     counts = queries.counts(db.session, ts.id)
     own = queries.enrolment_of(db.session, ts.id, current_user.id)
-    own_mark = own_ack = None
+    own_mark = own_ack = outcome = None
+    waitlist_place = None
     if own is not None:
         own_mark = queries.current_marks(db.session, ts.id).get(own.id)
         own_ack = queries.current_acks(db.session, ts.id).get(own.id)
+        outcome = services.attendance_outcome(db.session, ts, own.user_id, own_mark, own_ack)
+        if own.status == "waitlisted":
+            waitlist_place = queries.waitlist_place(db.session, own)
     today = clock.local_today()
     now = utcnow()
     attendance_open = services.attendance_open(ts)
@@ -303,6 +307,8 @@ def _show(ts: TrainingSession, status: int = 200, **forms):
         "own": own,
         "own_mark": own_mark,
         "own_ack": own_ack,
+        "outcome": outcome,
+        "waitlist_place": waitlist_place,
         "own_ack_due": own is not None and queries.ack_due(ts, own, own_mark, own_ack, now),
         "enrollable": ts.status == "scheduled" and ts.starts_at > now,
         "attendance_open": attendance_open,

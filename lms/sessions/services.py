@@ -40,6 +40,7 @@ from lms.sessions.enrolment import (
     invite_person,
     next_open_session,
     nominate,
+    open_sessions_for,
     sign_up,
 )
 from lms.sessions.lapses import instructor_problem
@@ -61,6 +62,7 @@ from lms.sessions.scheduling import (
     update_session,
 )
 from lms.sessions.signing import (
+    attendance_outcome,
     held_attendance,
     next_enrolment,
     next_enrolments,
@@ -70,6 +72,7 @@ from lms.sessions.signing import (
 )
 
 __all__ = [
+    "attendance_outcome",
     "instructor_problem",
     "attendance_open",
     "outside_unit_reason",
@@ -101,6 +104,7 @@ __all__ = [
     "next_enrolment",
     "next_enrolments",
     "next_open_session",
+    "open_sessions_for",
     "nominate",
     "occurrences",
     "own_enrolment",

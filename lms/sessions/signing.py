@@ -197,6 +197,37 @@ def next_enrolments(session, user_id: int, program_ids) -> dict[int, TrainingSes
 
 
 @dataclass
+class AttendanceOutcome:
+    """What a person's attendance at a session earned, and what is still missing."""
+
+    state: str  # earned, quiz_missing, not_signed, ack_missing, not_attended, none
+    completion: Completion | None = None
+
+
+def attendance_outcome(session, ts: TrainingSession, user_id: int, mark, ack) -> AttendanceOutcome:
+    """For the attendee's own view of the session page."""
+    earned = session.execute(
+        sa.select(Completion)
+        .where(Completion.session_id == ts.id, Completion.user_id == user_id)
+        .order_by(Completion.id.desc())
+        .limit(1)
+    ).scalar()
+    if earned is not None and earned.revocation is None:
+        return AttendanceOutcome("earned", earned)
+    if mark is None:
+        return AttendanceOutcome("none")
+    if mark.status not in ATTENDED:
+        return AttendanceOutcome("not_attended")
+    if ack is None:
+        return AttendanceOutcome("ack_missing")
+    if ts.status != "held":
+        return AttendanceOutcome("not_signed")
+    if ts.version.questions and earning.passed_attempt(session, user_id, ts.program_id) is None:
+        return AttendanceOutcome("quiz_missing")
+    return AttendanceOutcome("none")
+
+
+@dataclass
 class SignatureState:
     latest: SessionSignature | None
     resigned: bool  # the latest signature replaced an earlier one

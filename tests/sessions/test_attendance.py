@@ -285,7 +285,7 @@ def test_a_correction_after_signing_needs_a_reason_and_a_new_signature(held, peo
     assert _count(SessionSignature) == 2
 
 
-def test_quiz_programs_need_a_passed_quiz(make_program, make_session, people, clock):
+def test_quiz_programs_need_a_passed_quiz(make_program, make_session, people, clock, client, auth):
     """Session and quiz, through the real code of both domains: exactly one completion each,
     granted by whichever of the two comes last."""
     program = make_program(approved=True, delivery_mode="instructor_led")
@@ -304,6 +304,15 @@ def test_quiz_programs_need_a_passed_quiz(make_program, make_session, people, cl
     (only,) = db.session.execute(sa.select(Completion)).scalars().all()
     assert (only.user_id, only.attempt_id, only.session_id) == (people[0].id, first.id, ts.id)
     assert only.earned_by == "session" and only.trainer_id == ts.instructor_id
+    # each attendee's page says what the attendance earned and what is missing
+    auth.login(people[0])
+    assert "This attendance earned your completion" in text_of(client.get(f"/sessions/{ts.id}"))
+    auth.logout()
+    auth.login(people[1])
+    page = text_of(client.get(f"/sessions/{ts.id}"))
+    assert "Your attendance counts. Still missing: the quiz." in page
+    assert "Your attendance on" in text_of(client.get("/learning/"))
+    auth.logout()
     # people[1] passes later: the attendance counts now, once
     found = services.held_attendance(db.session, people[1].id, program.id)
     assert (found.session_id, found.trainer_id) == (ts.id, ts.instructor_id)
@@ -463,3 +472,18 @@ def test_the_attendance_sheet_needs_the_form_token(client, auth, held, people, c
     assert _count(AttendanceMark) == 0
     resp = client.post(f"/sessions/{held.id}/attendance", data={**mark, "csrf_token": token})
     assert resp.status_code == 302 and _count(AttendanceMark) == 1
+
+
+def test_a_waitlisted_person_sees_their_place_and_can_leave(make_session, people, client, auth):
+    ts = make_session(capacity=1)
+    enrol(ts, people[0], people[1], people[2])
+    auth.login(people[2])
+    assert "You are number 2 on the waitlist" in text_of(client.get(f"/sessions/{ts.id}"))
+    enrolment = queries.enrolment_of(db.session, ts.id, people[2].id)
+    resp = client.post(f"/sessions/enrolments/{enrolment.id}/leave")
+    assert resp.status_code == 302
+    db.session.expire_all()
+    assert queries.enrolment_of(db.session, ts.id, people[2].id).status == "cancelled"
+    auth.logout()
+    auth.login(people[1])
+    assert "You are number 1 on the waitlist" in text_of(client.get(f"/sessions/{ts.id}"))
