@@ -16,7 +16,7 @@ from lms.completions.models import Completion, Revocation
 from lms.core import audit, outbox
 from lms.core.errors import DomainError, NotFound
 from lms.core.model import utcnow
-from lms.programs.models import CATEGORIES, Program
+from lms.programs.models import CATEGORIES, Program, ProgramVersion
 
 
 @dataclass
@@ -276,8 +276,6 @@ class TeachingOption:
 
 def teaching_options(session, user: User, today: date) -> list[TeachingOption]:
     """What a designated person may schedule now (and, where not, why not)."""
-    from lms.programs.models import ProgramVersion
-
     options: dict[int, TeachingOption] = {}
     designations = (
         session.execute(

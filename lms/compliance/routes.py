@@ -4,7 +4,6 @@ import csv
 import io
 from datetime import timedelta
 
-import sqlalchemy as sa
 from dateutil.relativedelta import relativedelta
 from flask import (
     Blueprint,
@@ -22,18 +21,17 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 
-from lms.accounts.models import Department, User
+from lms.accounts.models import User
 from lms.accounts.services import department_tree, subtree_ids
 from lms.compliance import charts, queries, services
 from lms.compliance.forms import ActionForm, RequirementForm, UnscheduledForm
-from lms.compliance.models import Requirement, UnscheduledBriefing
+from lms.compliance.models import Requirement
 from lms.core import nav, pdf
 from lms.core.clock import local_today
 from lms.core.errors import DomainError
 from lms.core.forms import apply_domain_error
 from lms.core.http import page_arg, safe_next
 from lms.core.i18n import pick
-from lms.core.model import utcnow
 from lms.core.pagination import paginate
 from lms.core.permissions import requires
 from lms.extensions import db
@@ -41,7 +39,6 @@ from lms.programs.labels import CATEGORY_LABELS
 from lms.programs.models import Program
 from lms.sessions import queries as session_queries
 from lms.sessions import services as sessions
-from lms.sessions.models import TrainingSession
 
 bp = Blueprint("compliance", __name__, url_prefix="/compliance")
 
@@ -132,12 +129,8 @@ def people():
     stmt, program_id, status = _people_query()
     page = paginate(db.session, stmt, page_arg(), 100, scalars=False)
     can_invite = current_user.has_role("manager") or current_user.has_role("admin")
-    with_sessions = _programs_with_upcoming_sessions() if can_invite else set()
-    programs = db.session.execute(
-        sa.select(Program.id, Program.code)
-        .where(Program.current_version_id.is_not(None))
-        .order_by(Program.code)
-    ).all()
+    with_sessions = session_queries.programs_with_upcoming(db.session) if can_invite else set()
+    programs = [(p.id, p.code) for p in queries.approved_programs(db.session)]
     return render_template(
         "compliance/people.html",
         page=page,
@@ -152,16 +145,6 @@ def people():
         pick=pick,
         invite_targets=with_sessions,
         invite=ActionForm(),
-    )
-
-
-def _programs_with_upcoming_sessions() -> set[int]:
-    return set(
-        db.session.execute(
-            sa.select(TrainingSession.program_id)
-            .where(TrainingSession.status == "scheduled", TrainingSession.starts_at > utcnow())
-            .distinct()
-        ).scalars()
     )
 
 
@@ -304,6 +287,7 @@ def _csv(header, rows, name: str) -> Response:
 
 
 def _xlsx(header, rows, name: str) -> Response:
+    # openpyxl is heavy and only needed for this export: loaded here
     from openpyxl import Workbook
     from openpyxl.styles import Font
 
@@ -366,7 +350,7 @@ def dashboard():
     months = [today.replace(day=1) - relativedelta(months=i) for i in range(11, -1, -1)]
     months[-1] = today
     history = services.compliance_over_time(db.session, months, depts)
-    names = dict(db.session.execute(sa.select(Department.id, Department.name)).all())
+    names = queries.department_names(db.session)
 
     series = {
         names.get(d, _("No department")): [share for _p, share in points]
@@ -403,13 +387,7 @@ def dashboard():
 def requirements():
     form = RequirementForm(prefix="req")
     trigger = UnscheduledForm(prefix="uns")
-    programs = (
-        db.session.execute(
-            sa.select(Program).where(Program.current_version_id.is_not(None)).order_by(Program.code)
-        )
-        .scalars()
-        .all()
-    )
+    programs = queries.approved_programs(db.session)
     choices = [(p.id, p.code) for p in programs]
     dept_choices = [(0, _("Every department"))] + [
         (d.id, "\u2003" * depth + d.name) for d, depth in department_tree(db.session)
@@ -459,22 +437,8 @@ def requirements():
                 return redirect(url_for("compliance.requirements"))
         else:
             status = 400
-    reqs = (
-        db.session.execute(
-            sa.select(Requirement)
-            .where(Requirement.active.is_(True))
-            .order_by(Requirement.program_id, Requirement.id)
-        )
-        .scalars()
-        .all()
-    )
-    unscheduled = (
-        db.session.execute(
-            sa.select(UnscheduledBriefing).order_by(UnscheduledBriefing.since.desc()).limit(50)
-        )
-        .scalars()
-        .all()
-    )
+    reqs = queries.active_requirements(db.session)
+    unscheduled = queries.recent_unscheduled(db.session)
     return render_template(
         "compliance/requirements.html",
         form=form,

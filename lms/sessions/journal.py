@@ -21,7 +21,7 @@ from flask_babel import force_locale
 from flask_babel import gettext as _
 from sqlalchemy.orm import aliased
 
-from lms.accounts.models import User
+from lms.accounts.models import Department, User
 from lms.accounts.services import subtree_ids
 from lms.core import clock
 from lms.core.errors import DomainError
@@ -316,6 +316,7 @@ def to_csv(session, filters: Filters, lang: str) -> bytes:
 
 
 def to_xlsx(session, filters: Filters, lang: str) -> bytes:
+    # openpyxl is heavy and only needed for this export: loaded here
     from openpyxl import Workbook
     from openpyxl.styles import Alignment, Font
 
@@ -342,6 +343,7 @@ def to_xlsx(session, filters: Filters, lang: str) -> bytes:
 
 
 def _data_only_fetcher():
+    # WeasyPrint is heavy and only needed for the PDF: loaded here
     from weasyprint.urls import URLFetcher
 
     class DataOnlyFetcher(URLFetcher):
@@ -357,8 +359,6 @@ def _data_only_fetcher():
 
 def describe(session, filters: Filters) -> list[tuple[str, str]]:
     """The filter in words, for the PDF's heading."""
-    from lms.accounts.models import Department
-
     out = []
     if filters.date_from or filters.date_to:
         out.append(
@@ -381,6 +381,7 @@ def describe(session, filters: Filters) -> list[tuple[str, str]]:
 
 def to_pdf(session, filters: Filters, lang: str) -> bytes:
     """A4 landscape, DejaVu Sans for Latvian and Cyrillic letters, our CSS only."""
+    # WeasyPrint is heavy and only needed for the PDF: loaded here
     from weasyprint import HTML
 
     found = _checked(session, filters, MAX_PDF_ROWS)

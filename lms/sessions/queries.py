@@ -11,7 +11,7 @@ from datetime import date, datetime, timedelta
 import sqlalchemy as sa
 from sqlalchemy.orm import selectinload
 
-from lms.accounts.models import Department, User
+from lms.accounts.models import Department, User, UserRole
 from lms.completions.models import Completion, Revocation
 from lms.core.model import utcnow
 from lms.programs.models import Program, ProgramVersion
@@ -479,3 +479,45 @@ def waitlist_place(session, enrolment: Enrolment) -> int:
         )
     ).scalar_one()
     return ahead + 1
+
+
+def instructors(session) -> list[User]:
+    """Active instructors and administrators, by name (who may be chosen to run a session)."""
+    return list(
+        session.execute(
+            sa.select(User)
+            .where(
+                User.active.is_(True),
+                User.id.in_(
+                    sa.select(UserRole.user_id).where(UserRole.role.in_(("instructor", "admin")))
+                ),
+            )
+            .order_by(User.name)
+        ).scalars()
+    )
+
+
+def due_count(session, program: Program, today: date) -> int:
+    """How many people are due for the program (the "invite everyone due" button)."""
+    stmt = due_stmt(session, program, today)
+    if stmt is None:
+        return 0
+    return session.execute(sa.select(sa.func.count()).select_from(stmt.subquery())).scalar_one()
+
+
+def calendar_owner(session, token: str) -> User | None:
+    """The active person whose private calendar feed this token opens."""
+    return session.execute(
+        sa.select(User).where(User.calendar_token == token, User.active.is_(True))
+    ).scalar_one_or_none()
+
+
+def programs_with_upcoming(session) -> set[int]:
+    """Programs that have a scheduled session still to come."""
+    return set(
+        session.execute(
+            sa.select(TrainingSession.program_id)
+            .where(TrainingSession.status == "scheduled", TrainingSession.starts_at > utcnow())
+            .distinct()
+        ).scalars()
+    )
