@@ -175,6 +175,11 @@ def test_three_levels_through_the_pages_then_revocation_at_the_top(client, auth,
         pass_quiz(client, auth, welder, program, 7)
     bottom = [completion_of(w, program) for w in o["welders"]]
     assert {(c.cascade_level, c.trainer_completion_id) for c in bottom} == {(2, middle.id)}
+    # the certificate prints the whole chain above the trainer
+    printed = db.session.scalar(
+        sa.select(Certificate.fields).where(Certificate.completion_id == bottom[0].id)
+    )
+    assert printed["lineage"] == ["Līga Bērziņa", "Ivars Ozols"]
 
     # the top trainer's certificate is revoked (a signature): every level below is flagged
     with at(10, 9):
