@@ -35,6 +35,7 @@ from lms.core.i18n import pick
 from lms.core.model import utcnow
 from lms.core.outbox import OutboxMessage
 from lms.programs.models import Program, ProgramVersion
+from lms.sessions import lapses
 from lms.sessions.models import Enrolment, TrainingSession
 
 DEFAULT_MANAGER_AFTER_DAYS = 14
@@ -279,6 +280,7 @@ def generate_reminders(
     whose dedupe key is already in the outbox is not queued again. Each message is written in
     its recipient's language.
     """
+    lapses.flag_lapsed_trainers(session)  # its own messages, deduplicated the same way
     drafts = _status_drafts(session, today, window_days, manager_after_days)
     drafts += _session_drafts(session, today)
     if not drafts:

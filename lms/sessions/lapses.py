@@ -17,6 +17,7 @@ from lms.completions.models import Completion, Revocation
 from lms.core import audit
 from lms.core.clock import local_today
 from lms.core.model import utcnow
+from lms.core.outbox import OutboxMessage
 from lms.sessions.access import _notify
 from lms.sessions.models import TrainingSession
 
@@ -49,11 +50,38 @@ def flag_trainer_sessions(
     session, completion: Completion, revocation: Revocation, actor_id: int | None
 ) -> list[TrainingSession]:
     """After a revocation: flag the trainer's upcoming sessions that they may no longer run."""
+    upcoming = upcoming_sessions_of(session, completion.user_id, completion.program_id)
+    return _flag(session, upcoming, f"revocation:{revocation.id}", actor_id)
+
+
+def flag_lapsed_trainers(session) -> list[TrainingSession]:
+    """Daily (with the reminders): flag the upcoming sessions of responsible persons whose own
+    completion has expired since they scheduled them. Each session is flagged once per cause."""
+    upcoming = session.execute(
+        sa.select(TrainingSession)
+        .where(
+            TrainingSession.status == "scheduled",
+            TrainingSession.ends_at >= utcnow(),
+            TrainingSession.department_id.is_not(None),
+        )
+        .order_by(TrainingSession.starts_at)
+    ).scalars()
+    return _flag(session, list(upcoming), f"lapsed:{local_today().isoformat()[:7]}", None)
+
+
+def _flag(
+    session, sessions: list[TrainingSession], cause: str, actor_id: int | None
+) -> list[TrainingSession]:
     flagged = []
-    for ts in upcoming_sessions_of(session, completion.user_id, completion.program_id):
+    for ts in sessions:
         reason = instructor_problem(session, ts)
         if reason is None:
             continue
+        own_key = f"trainer-lost-right:{ts.id}:{cause}:{ts.instructor_id}"
+        if session.execute(
+            sa.select(OutboxMessage.id).where(OutboxMessage.dedupe_key == own_key)
+        ).scalar():
+            continue  # already flagged for this cause
         flagged.append(ts)
         recipients: dict[int, User] = {}
         if ts.created_by_id and ts.created_by_id != ts.instructor_id:
@@ -69,7 +97,7 @@ def flag_trainer_sessions(
                 ts,
                 "trainer_lost_right",
                 reason=reason,
-                dedupe_key=f"trainer-lost-right:{ts.id}:{revocation.id}:{user.id}",
+                dedupe_key=f"trainer-lost-right:{ts.id}:{cause}:{user.id}",
             )
         audit.record(
             session,
@@ -78,6 +106,6 @@ def flag_trainer_sessions(
             "training_session",
             ts.id,
             "instructor lost the right to teach",
-            revocation_id=revocation.id,
+            cause=cause,
         )
     return flagged
