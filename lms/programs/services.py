@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-import difflib
 import re
 from dataclasses import dataclass
-from typing import Any
 
 import sqlalchemy as sa
 from flask_babel import gettext as _
@@ -14,14 +12,11 @@ from lms.accounts.models import User
 from lms.accounts.services import verify_password
 from lms.core import audit, ledger
 from lms.core.errors import Conflict, DomainError, NotAllowed, NotFound
-from lms.core.i18n import pick
 from lms.core.model import utcnow
 from lms.programs.models import (
     BRIEFING_TYPES,
     CATEGORIES,
     DELIVERY_MODES,
-    QUESTION_TYPES,
-    TOPIC_KINDS,
     Attachment,
     Program,
     ProgramVersion,
@@ -29,6 +24,28 @@ from lms.programs.models import (
     Signature,
     Topic,
 )
+
+# the editing of drafts and the versions' content, effects and comparison live in their own
+# modules; callers keep using services.X for them
+from lms.programs.topics import ALLOWED_UPLOADS as ALLOWED_UPLOADS
+from lms.programs.topics import MAX_ATTACHMENT as MAX_ATTACHMENT
+from lms.programs.topics import add_attachment as add_attachment
+from lms.programs.topics import add_topic as add_topic
+from lms.programs.topics import delete_topic as delete_topic
+from lms.programs.topics import move_topic as move_topic
+from lms.programs.topics import update_topic as update_topic
+from lms.programs.topics import validate_question as validate_question
+from lms.programs.versions import DiffLine as DiffLine
+from lms.programs.versions import DiffSection as DiffSection
+from lms.programs.versions import Effect as Effect
+from lms.programs.versions import Frozen as Frozen
+from lms.programs.versions import _require_draft
+from lms.programs.versions import approval_effects as approval_effects
+from lms.programs.versions import canonical_content as canonical_content
+from lms.programs.versions import content_hash as content_hash
+from lms.programs.versions import diff_versions as diff_versions
+from lms.programs.versions import effects_fingerprint as effects_fingerprint
+from lms.programs.versions import on_effects as on_effects
 
 CODE_RE = re.compile(r"^[A-Z0-9][A-Z0-9-]{1,39}$")
 LEDGER_KIND = "program_signature"
@@ -39,53 +56,6 @@ def on_approval(func):
     """Register func(session, version, actor_id), called when a version is approved."""
     _APPROVAL_LISTENERS.append(func)
     return func
-
-
-class Frozen(Conflict):
-    """The version was submitted and can no longer change."""
-
-
-# ----- canonical content and hashes --------------------------------------------------------
-
-
-def canonical_content(version: ProgramVersion) -> dict[str, Any]:
-    """Everything a signature on this version vouches for, in a stable shape."""
-    return {
-        "program": version.program.code,
-        "category": version.program.category,
-        "number": version.number,
-        "title": version.title,
-        "description": version.description or {},
-        "briefing_type": version.briefing_type,
-        "delivery_mode": version.delivery_mode,
-        "refresher_months": version.refresher_months,
-        "certificate_validity_months": version.certificate_validity_months,
-        "audience": {
-            "departments": sorted(version.audience_departments or []),
-            "job_titles": sorted(version.audience_job_titles or []),
-        },
-        "languages": sorted(version.languages or []),
-        "cascade_levels": version.cascade_levels or 1,
-        "topics": [
-            {
-                "title": t.title,
-                "body": t.body or {},
-                "minutes": t.minutes,
-                "kind": t.kind,
-                "attachments": [[a.filename, a.sha256] for a in t.attachments],
-            }
-            for t in sorted(version.topics, key=lambda t: t.position)
-        ],
-        "quiz": version.quiz or {},
-        "questions": [
-            {"key": q.key, "type": q.type, "text": q.text, "answers": q.answers}
-            for q in sorted(version.questions, key=lambda q: q.position)
-        ],
-    }
-
-
-def content_hash(version: ProgramVersion) -> str:
-    return ledger.sha256(canonical_content(version))
 
 
 def signature_hash(sig: Signature, version_hash: str) -> str:
@@ -218,16 +188,6 @@ def validate_meta(meta: VersionMeta) -> None:
                 _("Enter a number of months from 1 to %(max)d, or leave it empty.", max=top),
                 field=name,
             )
-
-
-def _require_draft(version: ProgramVersion) -> None:
-    if version.status != "draft":
-        raise Frozen(
-            _(
-                "Version %(n)d was submitted and is frozen. Create a new draft to change it.",
-                n=version.number,
-            )
-        )
 
 
 # ----- programs and versions --------------------------------------------------------------
@@ -423,40 +383,6 @@ def submit(session, version: ProgramVersion, actor_id: int | None) -> ProgramVer
     return version
 
 
-@dataclass(frozen=True)
-class Effect:
-    """One consequence of approving a version, for the sign page: what happens, to whom."""
-
-    text: str
-    people: tuple[str, ...]  # names, for the page
-    ids: tuple[int, ...]  # who exactly: part of the fingerprint
-
-
-# func(session, version, needs_rebriefing) -> list[Effect]; registered by the domains that hold
-# what an approval changes (completions held, reading progress), which programs does not import
-_EFFECT_SOURCES: list = []
-
-
-def on_effects(func):
-    """Register a source of approval effects (see Effect)."""
-    _EFFECT_SOURCES.append(func)
-    return func
-
-
-def approval_effects(session, version: ProgramVersion, needs_rebriefing: bool) -> list[Effect]:
-    """Whom approving this version affects and how, as the sign page shows it."""
-    effects: list[Effect] = []
-    for source in _EFFECT_SOURCES:
-        effects.extend(source(session, version, needs_rebriefing))
-    return effects
-
-
-def effects_fingerprint(effects: list[Effect], needs_rebriefing: bool) -> str:
-    """A short hash of the effects shown: signing is refused when they changed since."""
-    data = {"rebrief": needs_rebriefing, "effects": [[e.text, list(e.ids)] for e in effects]}
-    return ledger.sha256(data)[:32]
-
-
 def sign(
     session,
     version: ProgramVersion,
@@ -550,141 +476,6 @@ def sign(
     return sig
 
 
-# ----- topics and questions in drafts -------------------------------------------------------
-
-
-def _topic_values(title: dict[str, str], minutes: int, kind: str) -> None:
-    if not any((title or {}).values()):
-        raise DomainError(_("A topic needs a title."), field="title")
-    if not isinstance(minutes, int) or not (1 <= minutes <= 600):
-        raise DomainError(_("Allotted minutes must be from 1 to 600."), field="minutes")
-    if kind not in TOPIC_KINDS:
-        raise DomainError(_("Unknown topic kind."), field="kind")
-
-
-def add_topic(
-    session,
-    version: ProgramVersion,
-    *,
-    title: dict[str, str],
-    body: dict[str, str],
-    minutes: int,
-    kind: str,
-    actor_id: int | None,
-) -> Topic:
-    _require_draft(version)
-    _topic_values(title, minutes, kind)
-    topic = Topic(
-        position=len(version.topics) + 1, title=title, body=body, minutes=minutes, kind=kind
-    )
-    version.topics.append(topic)
-    session.flush()
-    audit.record(
-        session,
-        actor_id,
-        "create",
-        "topic",
-        topic.id,
-        next(iter(title.values())),
-        version_id=version.id,
-    )
-    return topic
-
-
-def update_topic(
-    session,
-    topic: Topic,
-    *,
-    title: dict[str, str],
-    body: dict[str, str],
-    minutes: int,
-    kind: str,
-    actor_id: int | None,
-) -> Topic:
-    _require_draft(topic.version)
-    _topic_values(title, minutes, kind)
-    topic.title, topic.body, topic.minutes, topic.kind = title, body, minutes, kind
-    session.flush()
-    audit.record(
-        session,
-        actor_id,
-        "change",
-        "topic",
-        topic.id,
-        next(iter(title.values())),
-        version_id=topic.version_id,
-    )
-    return topic
-
-
-def delete_topic(session, topic: Topic, actor_id: int | None) -> None:
-    version = topic.version
-    _require_draft(version)
-    version.topics.remove(topic)
-    for i, t in enumerate(version.topics, start=1):
-        t.position = i
-    session.flush()
-    audit.record(session, actor_id, "delete", "topic", topic.id, "", version_id=version.id)
-
-
-def move_topic(session, topic: Topic, direction: int, actor_id: int | None) -> None:
-    version = topic.version
-    _require_draft(version)
-    topics = list(version.topics)
-    i = topics.index(topic)
-    j = i + (1 if direction > 0 else -1)
-    if 0 <= j < len(topics):
-        topics[i].position, topics[j].position = topics[j].position, topics[i].position
-        session.flush()
-        session.expire(version, ["topics"])
-        audit.record(session, actor_id, "move", "topic", topic.id, "", version_id=version.id)
-
-
-ALLOWED_UPLOADS = {
-    b"%PDF-": ("application/pdf", ".pdf"),
-    b"\x89PNG\r\n\x1a\n": ("image/png", ".png"),
-    b"\xff\xd8\xff": ("image/jpeg", ".jpg"),
-}
-MAX_ATTACHMENT = 5 * 1024 * 1024
-
-
-def add_attachment(
-    session, topic: Topic, filename: str, data: bytes, actor_id: int | None
-) -> Attachment:
-    """A PDF, PNG or JPEG attachment, recognised by its content, not its name."""
-    _require_draft(topic.version)
-    if len(data) > MAX_ATTACHMENT:
-        raise DomainError(_("The file is too large (at most 5 MB)."), field="file")
-    kind = next((v for magic, v in ALLOWED_UPLOADS.items() if data.startswith(magic)), None)
-    if kind is None:
-        raise DomainError(_("Only PDF, PNG and JPEG files can be attached."), field="file")
-    ctype = kind[0]
-    safe = re.sub(r"[^\w.\- ]", "_", filename or "file")[:200] or "file"
-    att = Attachment(
-        filename=safe, content_type=ctype, size=len(data), sha256=ledger.sha256(data), data=data
-    )
-    topic.attachments.append(att)
-    session.flush()
-    audit.record(session, actor_id, "attach", "topic", topic.id, safe, sha256=att.sha256)
-    return att
-
-
-def validate_question(qtype: str, text: dict[str, str], answers: list[dict[str, Any]]) -> None:
-    if qtype not in QUESTION_TYPES:
-        raise DomainError(_("Unknown question type."), field="type")
-    if not any((text or {}).values()):
-        raise DomainError(_("A question needs a text."), field="text")
-    if len(answers) < 2:
-        raise DomainError(_("A question needs at least two answers."), field="answers")
-    correct = sum(1 for a in answers if a.get("correct"))
-    if qtype in ("single", "true_false") and correct != 1:
-        raise DomainError(_("Mark exactly one correct answer."), field="answers")
-    if qtype == "true_false" and len(answers) != 2:
-        raise DomainError(_("A true-or-false question has exactly two answers."), field="answers")
-    if qtype == "multiple" and correct < 1:
-        raise DomainError(_("Mark at least one correct answer."), field="answers")
-
-
 # ----- reading --------------------------------------------------------------------------------
 
 
@@ -737,96 +528,3 @@ def awaiting_signature(session, signer_id: int) -> list[ProgramVersion]:
             .order_by(ProgramVersion.submitted_at)
         ).scalars()
     )
-
-
-@dataclass
-class DiffLine:
-    kind: str  # "same", "added", "removed"
-    text: str
-
-
-@dataclass
-class DiffSection:
-    label: str
-    lines: list[DiffLine]
-
-
-def diff_versions(a: ProgramVersion, b: ProgramVersion, locale: str) -> list[DiffSection]:
-    """A readable, line-based comparison of two versions in one language.
-
-    Every field the signature covers is compared: details (title, description, briefing type,
-    delivery, intervals, audience, languages, cascade levels), each topic (minutes, kind, text,
-    attachments), the quiz settings and every question with its answers. A difference in
-    another language only is listed too, so two versions with different content never read
-    as the same.
-    """
-
-    def answers(q) -> str:
-        return "; ".join(
-            f"{'✓' if ans.get('correct') else '✗'} {pick(ans.get('text', {}), locale)[0]}"
-            for ans in q.answers
-        )
-
-    def as_lines(v: ProgramVersion) -> dict[str, list[str]]:
-        quiz = v.quiz or {}
-        out = {
-            "meta": [
-                f"{_('Title')}: {pick(v.title, locale)[0]}",
-                *[
-                    f"{_('Description')}: {line}"
-                    for line in pick(v.description or {}, locale)[0].splitlines()
-                ],
-                f"{_('Briefing type')}: {v.briefing_type}",
-                f"{_('Delivery mode')}: {v.delivery_mode}",
-                f"{_('Refresher interval (months)')}: {v.refresher_months or '-'}",
-                f"{_('Certificate validity (months)')}: {v.certificate_validity_months or '-'}",
-                f"{_('Audience')}: {', '.join(v.audience_departments or []) or '*'} / "
-                f"{', '.join(v.audience_job_titles or []) or '*'}",
-                f"{_('Languages')}: {', '.join(sorted(v.languages or []))}",
-                f"{_('Cascade levels')}: {v.cascade_levels or 1}",
-            ]
-        }
-        for t in v.topics:
-            key = f"{t.position}. {pick(t.title, locale)[0]}"
-            out[key] = [
-                f"{_('Minutes')}: {t.minutes} ({t.kind})",
-                *pick(t.body or {}, locale)[0].splitlines(),
-                *[f"{_('Attachment')}: {x.filename} ({x.sha256[:12]})" for x in t.attachments],
-            ]
-        out["quiz"] = [
-            *[f"{k}: {quiz[k]}" for k in sorted(quiz)],
-            *[f"{q.key} ({q.type}): {pick(q.text, locale)[0]} | {answers(q)}" for q in v.questions],
-        ]
-        return out
-
-    left, right = as_lines(a), as_lines(b)
-    sections = []
-    for key in list(dict.fromkeys([*left, *right])):
-        old, new = left.get(key, []), right.get(key, [])
-        if old == new:
-            continue
-        lines = []
-        for row in difflib.ndiff(old, new):
-            tag, text = row[:2], row[2:]
-            if tag == "  ":
-                lines.append(DiffLine("same", text))
-            elif tag == "- ":
-                lines.append(DiffLine("removed", text))
-            elif tag == "+ ":
-                lines.append(DiffLine("added", text))
-        label = {"meta": _("Program details"), "quiz": _("Quiz questions")}.get(key, key)
-        sections.append(DiffSection(label, lines))
-    if not sections and content_hash(a) != content_hash(b):
-        sections.append(_other_languages(a, b))
-    return sections
-
-
-def _other_languages(a: ProgramVersion, b: ProgramVersion) -> DiffSection:
-    """The canonical fields that differ when nothing differs in the language shown."""
-    left, right = canonical_content(a), canonical_content(b)
-    lines = [
-        DiffLine("added", _("Changed in another language: %(field)s", field=key))
-        for key in left
-        if key != "number" and left[key] != right.get(key)
-    ]
-    return DiffSection(_("Other languages"), lines)
