@@ -15,14 +15,15 @@ from flask_migrate import upgrade
 from lms.accounts import queries as account_queries
 from lms.accounts import services
 from lms.accounts.services import find_by_email
+from lms.compliance import status
 from lms.compliance.mail import deliver_pending
 from lms.compliance.reminders import generate_reminders
 from lms.core import ledger
+from lms.core.clock import local_today
 from lms.core.errors import DomainError
 from lms.demo import load_demo
 from lms.extensions import db
 from lms.programs.packs import import_pack
-from lms.sessions.queries import local_today
 
 lms_cli = AppGroup("lms", help="Brigade administration commands.")
 
@@ -139,7 +140,22 @@ def verify_cmd(processes: int | None, anchor_files: tuple[str, ...]) -> None:
     anchors = _anchors(anchor_files)
     started = time.perf_counter()
     report = ledger.verify(db.session, processes=processes or os.cpu_count() or 1, anchors=anchors)
-    if not _echo_report(report, time.perf_counter() - started):
+    ledger_ok = _echo_report(report, time.perf_counter() - started)
+    started = time.perf_counter()
+    statuses = status.verify(db.session)
+    took = time.perf_counter() - started
+    for wrong in statuses.disagreements:
+        click.echo(f"STATUS DISAGREES: {wrong}")
+    if statuses.ok:
+        click.echo(
+            f"OK: {statuses.checked} stored statuses equal their recomputation ({took:.2f} s)."
+        )
+    else:
+        click.echo(
+            f"FAILED: {len(statuses.disagreements)} of {statuses.checked} stored statuses "
+            "disagree with the history; `flask lms rebuild-status` rebuilds them."
+        )
+    if not (ledger_ok and statuses.ok):
         sys.exit(1)
 
 
@@ -248,6 +264,14 @@ def restore_cmd(path: str, force: bool) -> None:
     report = ledger.verify(db.session, anchors=anchors)
     if not _echo_report(report, time.perf_counter() - started, " (restored)"):
         sys.exit(1)
+
+
+@lms_cli.command("rebuild-status")
+def rebuild_status_cmd() -> None:
+    """Recompute every person's stored status for every required program from the history."""
+    written = status.rebuild(db.session)
+    db.session.commit()
+    click.echo(f"Rebuilt {written} stored statuses.")
 
 
 @lms_cli.command("import-course")

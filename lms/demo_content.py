@@ -6,11 +6,11 @@ from collections.abc import Callable
 
 import sqlalchemy as sa
 
-from lms.cascade.demo import load_demo as load_cascade
 from lms.compliance import services as compliance
 from lms.compliance.models import Requirement
 from lms.config import ROOT
 from lms.core.errors import Conflict
+from lms.demo_cascade import load_demo as load_cascade
 from lms.exams.demo import load_demo as load_exams
 from lms.learning.demo import load_demo as load_learning
 from lms.programs import services as programs

@@ -8,6 +8,7 @@ import click
 from flask.cli import with_appcontext
 
 from bench.generate.history import Generator
+from lms.compliance import status
 from lms.extensions import db
 
 
@@ -38,7 +39,10 @@ def generate_cmd(employees: int, n_programs: int, years: int, seed: int) -> None
             progress=progress,
         ).run()
     db.session.commit()
+    rebuilt = status.rebuild(db.session)  # the same rebuild as `flask lms rebuild-status`
+    db.session.commit()
     took = time.perf_counter() - started
+    click.echo(f"  {'statuses':<18} {rebuilt:>9,}")
     for name, value in counts.__dict__.items():
         click.echo(f"  {name:<18} {value:>9,}")
     click.echo(f"  {'records':<18} {counts.total:>9,} in {took:.1f} s")

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
+from typing import Any
 
 import sqlalchemy as sa
 from flask import current_app, has_app_context
@@ -20,6 +21,28 @@ MIN_PASSWORD = 10
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 # A real hash to compare against when the user does not exist, so timing tells nothing.
 _DUMMY_HASH: str | None = None
+
+
+_PERSON_LISTENERS: list[Callable[[Any, User], None]] = []
+_STRUCTURE_LISTENERS: list[Callable[[Any], None]] = []
+
+
+def on_person_changed(func: Callable[[Any, User], None]) -> Callable[[Any, User], None]:
+    """Register func(session, user), called in the same transaction after a person is created,
+    changed (department, job title, start date...), deactivated (leaving) or reactivated."""
+    _PERSON_LISTENERS.append(func)
+    return func
+
+
+def on_structure_changed(func: Callable[[Any], None]) -> Callable[[Any], None]:
+    """Register func(session), called after a department moves in the tree."""
+    _STRUCTURE_LISTENERS.append(func)
+    return func
+
+
+def _person_changed(session, user: User) -> None:
+    for listener in _PERSON_LISTENERS:
+        listener(session, user)
 
 
 def _method() -> str:
@@ -104,6 +127,7 @@ def create_user(
         roles=sorted(user.roles),
         department_id=department_id,
     )
+    _person_changed(session, user)
     return user
 
 
@@ -155,6 +179,7 @@ def update_user(
     changed = {k: [before[k], after[k]] for k in after if before[k] != after[k]}
     if changed:
         audit.record(session, actor_id, "change", "user", user.id, user.name, changed=changed)
+        _person_changed(session, user)
     return user
 
 
@@ -169,6 +194,7 @@ def set_active(session, user: User, active: bool, actor_id: int | None) -> User:
     audit.record(
         session, actor_id, "activate" if active else "deactivate", "user", user.id, user.name
     )
+    _person_changed(session, user)
     return user
 
 
@@ -273,6 +299,7 @@ def update_department(
             sa.select(Department.parent_id).where(Department.id == cursor)
         ).scalar()
     before = (dept.name, dept.code, dept.parent_id, dept.manager_id)
+    moved = parent_id != dept.parent_id
     dept.name, dept.code, dept.parent_id, dept.manager_id = (
         name.strip(),
         code,
@@ -291,6 +318,9 @@ def update_department(
             before=list(before),
             after=[dept.name, code, parent_id, manager_id],
         )
+    if moved:
+        for listener in _STRUCTURE_LISTENERS:
+            listener(session)
     return dept
 
 

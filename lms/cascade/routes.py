@@ -15,6 +15,7 @@ from lms.cascade.forms import DesignationForm, EndForm
 from lms.cascade.models import Designation
 from lms.compliance.charts import heat_colour
 from lms.core import nav
+from lms.core.clock import local_today
 from lms.core.errors import DomainError
 from lms.core.forms import apply_domain_error
 from lms.core.i18n import pick
@@ -43,7 +44,7 @@ def dashboard():
         return render_template("cascade/dashboard.html", programs=[], program=None, rows=[])
     chosen = request.args.get("program", type=int)
     program = next((p for p in programs if p.id == chosen), programs[0])
-    today = utcnow().date()
+    today = local_today()
     from lms.compliance.queries import visible_department_ids
 
     rows = queries.dashboard(
@@ -85,7 +86,7 @@ def designations():
     ]
     form.category.choices = [("", _("None"))] + list(CATEGORY_LABELS.items())
     if request.method == "GET":
-        form.starts_on.data = utcnow().date()
+        form.starts_on.data = local_today()
     status = 200
     if form.validate_on_submit():
         if allowed is not None and form.department_id.data not in allowed:
@@ -117,7 +118,7 @@ def designations():
         "cascade/designations.html",
         form=form,
         designations=db.session.execute(stmt).scalars().all(),
-        today=utcnow().date(),
+        today=local_today(),
         end_form=EndForm(),
         labels=CATEGORY_LABELS,
     ), status
@@ -153,7 +154,7 @@ def _home_context():
         """The signed-in person's responsibilities and the sessions they run (home panel)."""
         if not current_user.is_authenticated:
             return None
-        options = services.teaching_options(db.session, current_user, utcnow().date())
+        options = services.teaching_options(db.session, current_user, local_today())
         if not options:
             return None
         from lms.sessions.models import TrainingSession

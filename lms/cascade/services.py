@@ -16,7 +16,7 @@ from lms.completions.models import Completion, Revocation
 from lms.core import audit, outbox
 from lms.core.errors import DomainError, NotFound
 from lms.core.model import utcnow
-from lms.programs.models import CATEGORIES, Program
+from lms.programs.models import CATEGORIES, Program, ProgramVersion
 
 
 @dataclass
@@ -210,6 +210,18 @@ def propagate_lapse(
         _notify_lapse(session, child, trainer)
 
 
+def nearest_manager(session, person: User) -> User | None:
+    """The manager of the person's department, else of the nearest department above it."""
+    dept = person.department
+    seen: set[int] = set()
+    while dept is not None and dept.id not in seen:
+        seen.add(dept.id)
+        if dept.manager_id and dept.manager_id != person.id:
+            return session.get(User, dept.manager_id)
+        dept = session.get(Department, dept.parent_id) if dept.parent_id else None
+    return None
+
+
 def _notify_lapse(session, child: Completion, trainer: User) -> None:
     """Tell the person, and their department's manager, that a re-briefing is needed."""
     person = session.get(User, child.user_id)
@@ -238,9 +250,8 @@ def _notify_lapse(session, child: Completion, trainer: User) -> None:
         )
 
     recipients = [(person, for_person, f"lapse:{child.id}")]
-    dept = person.department
-    if dept is not None and dept.manager_id and dept.manager_id != person.id:
-        manager = session.get(User, dept.manager_id)
+    manager = nearest_manager(session, person)
+    if manager is not None:
         recipients.append((manager, for_manager, f"lapse-manager:{child.id}:{manager.id}"))
     for recipient, message, key in recipients:
         subject, body = outbox.in_locale(recipient, message)
@@ -265,8 +276,6 @@ class TeachingOption:
 
 def teaching_options(session, user: User, today: date) -> list[TeachingOption]:
     """What a designated person may schedule now (and, where not, why not)."""
-    from lms.programs.models import ProgramVersion
-
     options: dict[int, TeachingOption] = {}
     designations = (
         session.execute(

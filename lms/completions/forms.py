@@ -3,7 +3,7 @@ from __future__ import annotations
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileField
-from wtforms import StringField, SubmitField, TextAreaField
+from wtforms import PasswordField, StringField, SubmitField, TextAreaField
 
 from lms.core.forms import length, optional, required
 
@@ -12,6 +12,9 @@ TEMPLATE_NAMES = {"classic": _l("Classic (framed)"), "compact": _l("Compact")}
 
 class RevokeForm(FlaskForm):
     reason = TextAreaField(_l("Reason for the revocation"), validators=[required(), length(1000)])
+    password = PasswordField(
+        _l("Your password (signs the revocation)"), validators=[required(), length(200)]
+    )
     submit = SubmitField(_l("Revoke the certificate"))
 
 

@@ -26,9 +26,12 @@ class Completion(CreatedMixin, Base):
     completed_on: Mapped[date] = mapped_column(sa.Date)
     expires_on: Mapped[date | None] = mapped_column(sa.Date, index=True)
     earned_by: Mapped[str] = mapped_column(sa.String(12))
-    # where it was earned: a held session or a passed quiz attempt (ids, owned by those domains)
-    session_id: Mapped[int | None] = mapped_column(index=True)
-    attempt_id: Mapped[int | None] = mapped_column()
+    # where it was earned: a held session and/or a passed quiz attempt (rows of those domains;
+    # the foreign keys name their tables, so completions imports neither domain)
+    session_id: Mapped[int | None] = mapped_column(
+        sa.ForeignKey("training_sessions.id"), index=True
+    )
+    attempt_id: Mapped[int | None] = mapped_column(sa.ForeignKey("learning_attempts.id"))
     # who trained the person, and that trainer's own completion (cascade lineage)
     trainer_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id"), index=True)
     trainer_completion_id: Mapped[int | None] = mapped_column(
@@ -80,6 +83,11 @@ class Revocation(Base):
     revoked_at: Mapped[datetime] = mapped_column(UTCDateTime())
     # a revocation caused by the trainer's own revocation (cascade lapse)
     caused_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("completion_revocations.id"))
+    # the revoker's signature (a person revoking; empty for a lapse the system propagates):
+    # the meaning, the printed name and how the signer re-authenticated
+    meaning: Mapped[str | None] = mapped_column(sa.String(20))
+    printed_name: Mapped[str | None] = mapped_column(sa.String(200))
+    method: Mapped[str | None] = mapped_column(sa.String(12))
 
     completion: Mapped[Completion] = relationship(back_populates="revocation")
     revoked_by = relationship("User", foreign_keys=[revoked_by_id])

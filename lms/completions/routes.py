@@ -70,7 +70,9 @@ def revoke(cert_id: int):
     status = 200
     if form.validate_on_submit():
         try:
-            services.revoke_certificate(db.session, cert, form.reason.data, current_user.id)
+            services.revoke_certificate(
+                db.session, cert, form.reason.data, current_user, form.password.data
+            )
         except DomainError as err:
             if not apply_domain_error(form, err):
                 flash(err.message, "error")

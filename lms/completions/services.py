@@ -9,6 +9,7 @@ from dateutil.relativedelta import relativedelta
 from flask_babel import gettext as _
 
 from lms.accounts.models import User
+from lms.accounts.services import verify_password
 from lms.completions import issued  # noqa: F401  (registers the stored-PDF ledger kind)
 from lms.completions.models import EARNED_BY, Certificate, Completion, Revocation
 from lms.core import audit, ledger
@@ -38,7 +39,18 @@ COMPLETION_FIELDS = (
     "supersedes_id",
     "note",
 )
-REVOCATION_FIELDS = ("id", "completion_id", "reason", "revoked_by_id", "revoked_at", "caused_by_id")
+REVOCATION_FIELDS = (
+    "id",
+    "completion_id",
+    "reason",
+    "revoked_by_id",
+    "revoked_at",
+    "caused_by_id",
+    "meaning",
+    "printed_name",
+    "method",
+)
+REVOKE_MEANING = "revoked"
 
 
 def completion_row_hash(row: tuple) -> str:
@@ -85,17 +97,18 @@ def completion_hash(c: Completion) -> str:
 
 def revocation_row_hash(row: tuple) -> str:
     """The revocation hash from a tuple of REVOCATION_FIELDS."""
-    rid, completion, reason, by, at, caused_by = row
-    return ledger.sha256(
-        {
-            "revocation": rid,
-            "completion": completion,
-            "reason": reason,
-            "by": by,
-            "at": at.isoformat(),
-            "caused_by": caused_by,
-        }
-    )
+    rid, completion, reason, by, at, caused_by, meaning, printed_name, method = row
+    content = {
+        "revocation": rid,
+        "completion": completion,
+        "reason": reason,
+        "by": by,
+        "at": at.isoformat(),
+        "caused_by": caused_by,
+    }
+    if method is not None:  # a signed revocation (rows from before signatures have none)
+        content.update(meaning=meaning, printed_name=printed_name, method=method)
+    return ledger.sha256(content)
 
 
 def revocation_hash(r: Revocation) -> str:
@@ -183,6 +196,8 @@ def record_completion(
     )
     if issue:
         issue_certificate(session, c, actor_id)
+    for listener in _COMPLETION_LISTENERS:
+        listener(session, c, actor_id)
     return c
 
 
@@ -206,14 +221,33 @@ def _check_lineage(session, user_id: int, trainer_completion_id: int) -> None:
         cursor = row.trainer_completion_id
 
 
+def revoke_signed(session, completion: Completion, signer: User, password: str, reason: str):
+    """A person revokes a completion: a signature like the others (password re-entry, the
+    meaning "revoked", the reason, the printed name), in the ledger. Refused, with nothing
+    written: an already revoked completion, a missing reason, a wrong password."""
+    session.refresh(completion, ["revocation"])
+    if completion.revocation is not None:
+        raise Conflict(_("This completion is already revoked."))
+    if not reason.strip():
+        raise DomainError(_("Give the reason for the revocation."), field="reason")
+    if not verify_password(signer, password):
+        audit.record(session, signer.id, "revoke_failed", "completion", completion.id, "password")
+        raise DomainError(_("The password is wrong. Nothing was revoked."), field="password")
+    return revoke(session, completion, reason, signer.id, signer=signer)
+
+
 def revoke(
     session,
     completion: Completion,
     reason: str,
     actor_id: int | None,
     caused_by: Revocation | None = None,
+    signer: User | None = None,
 ) -> Revocation:
-    """Withdraw a completion with a reason (ledger entry). Listeners may react (cascade)."""
+    """Withdraw a completion with a reason (ledger entry). Listeners may react (cascade).
+
+    `signer`: the person who re-authenticated (revoke_signed); None for a revocation the
+    system makes (a cascade lapse, an attendance corrected after signing)."""
     if not reason.strip():
         raise DomainError(_("Give the reason for the revocation."), field="reason")
     if completion.revocation is not None:
@@ -224,6 +258,9 @@ def revoke(
         revoked_by_id=actor_id,
         revoked_at=utcnow().replace(microsecond=0),
         caused_by_id=caused_by.id if caused_by else None,
+        meaning=REVOKE_MEANING if signer is not None else None,
+        printed_name=signer.name if signer is not None else None,
+        method="password" if signer is not None else None,
     )
     session.add(r)
     session.flush()
@@ -236,6 +273,13 @@ def revoke(
 
 
 _REVOCATION_LISTENERS: list = []
+_COMPLETION_LISTENERS: list = []
+
+
+def on_completion(func):
+    """Register func(session, completion, actor_id), called after each completion recorded."""
+    _COMPLETION_LISTENERS.append(func)
+    return func
 
 
 def on_revocation(func):
@@ -476,6 +520,7 @@ def find_by_pdf(session, data: bytes):
     return issued.find_by_sha(session, ledger.sha256(data))
 
 
-def revoke_certificate(session, cert, reason: str, actor_id: int | None) -> Revocation:
-    """Revoking a certificate withdraws its completion (and, in the cascade, what it passed on)."""
-    return revoke(session, cert.completion, reason, actor_id)
+def revoke_certificate(session, cert, reason: str, signer: User, password: str) -> Revocation:
+    """Revoking a certificate withdraws its completion (and, in the cascade, what it passed on);
+    the revoker signs it with their password."""
+    return revoke_signed(session, cert.completion, signer, password, reason)

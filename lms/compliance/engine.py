@@ -15,7 +15,7 @@ import sqlalchemy as sa
 
 from lms.accounts.models import Department, User
 from lms.completions.models import Completion, Revocation
-from lms.compliance.models import Requirement, UnscheduledBriefing
+from lms.compliance.models import PersonStatus, Requirement, UnscheduledBriefing
 from lms.core.sqlfuncs import add_months, to_date
 from lms.programs.models import Program
 
@@ -170,21 +170,25 @@ def _pick_completions(session, pairs, scope: Scope):
     )
 
 
-def status_select(
-    session, today: date, window_days: int = DEFAULT_WINDOW_DAYS, scope: Scope | None = None
-):
-    """A select of (user_id, department_id, program_id, status, due_on, completed_on)."""
+def facts_select(session, scope: Scope | None = None):
+    """The history each status is computed from, nothing relative to today: a select of
+    (user_id, department_id, program_id, completion_id, completed_on, is_revoked, is_lapse,
+    expiry, pending_due, pending_reason, start) for every active person and required program."""
     scope = scope or Scope()
     pairs = pairs_subquery(session, scope)
     picked = _pick_completions(session, pairs, scope)
     ub = UnscheduledBriefing
-    pending = (
-        sa.select(sa.func.min(ub.due_on))
-        .where(
-            ub.program_id == picked.c.program_id,
-            sa.or_(ub.department_id.is_(None), ub.department_id == User.department_id),
-            sa.or_(Completion.completed_on.is_(None), Completion.completed_on < ub.since),
-        )
+    pending_where = sa.and_(
+        ub.program_id == picked.c.program_id,
+        sa.or_(ub.department_id.is_(None), ub.department_id == User.department_id),
+        sa.or_(Completion.completed_on.is_(None), Completion.completed_on < ub.since),
+    )
+    pending = sa.select(sa.func.min(ub.due_on)).where(pending_where).scalar_subquery()
+    pending_reason = (
+        sa.select(ub.reason)
+        .where(pending_where)
+        .order_by(ub.due_on, ub.id)
+        .limit(1)
         .scalar_subquery()
     )
     # a group's own interval shortens the validity, it never lengthens it
@@ -195,43 +199,131 @@ def status_select(
         (overridden < Completion.expires_on, overridden),
         else_=Completion.expires_on,
     )
-    base = (
+    # a newer completion withdrawn because the trainer's was (a cascade lapse) flags the
+    # person even when an older one still counts: the newest briefing is the one that failed
+    later = sa.orm.aliased(Completion)
+    later_rev = sa.orm.aliased(Revocation)
+    lapsed_later = (
+        sa.select(sa.func.count())
+        .select_from(later)
+        .join(later_rev, later_rev.completion_id == later.id)
+        .where(
+            later.user_id == picked.c.user_id,
+            later.program_id == picked.c.program_id,
+            later_rev.caused_by_id.is_not(None),
+            later.completed_on >= Completion.completed_on,
+            later.id != Completion.id,
+        )
+        .scalar_subquery()
+    )
+    is_lapse = sa.case(
+        (Revocation.caused_by_id.is_not(None), 1),
+        (sa.and_(Revocation.id.is_(None), lapsed_later > 0), 1),
+        else_=0,
+    )
+    return (
         sa.select(
             picked.c.user_id,
             User.department_id,
             picked.c.program_id,
+            Completion.id.label("completion_id"),
             Completion.completed_on,
             sa.case((Revocation.id.is_not(None), 1), else_=0).label("is_revoked"),
-            sa.case((Revocation.caused_by_id.is_not(None), 1), else_=0).label("is_lapse"),
+            is_lapse.label("is_lapse"),
             effective_expiry.label("expiry"),
             pending.label("pending_due"),
+            pending_reason.label("pending_reason"),
             sa.func.coalesce(User.start_date, to_date(User.created_at)).label("start"),
         )
         .select_from(picked)
         .join(User, User.id == picked.c.user_id)
         .outerjoin(Completion, Completion.id == picked.c.completion_id)
         .outerjoin(Revocation, Revocation.completion_id == Completion.id)
-        .subquery("base")
     )
-    soon = today + timedelta(days=window_days)
-    b = base.c
-    status = sa.case(
+
+
+def basis_of(b) -> tuple:
+    """(basis, due_on) expressions over facts_select columns: what the status rests on."""
+    basis = sa.case(
         (b.completed_on.is_(None), "never_trained"),
-        (sa.and_(b.is_revoked == 1, b.is_lapse == 1), "flagged"),
-        (b.is_revoked == 1, "overdue"),
-        (sa.and_(b.pending_due.is_not(None), b.pending_due < today), "overdue"),
-        (b.pending_due.is_not(None), "due_soon"),
-        (sa.and_(b.expiry.is_not(None), b.expiry < today), "overdue"),
-        (sa.and_(b.expiry.is_not(None), b.expiry <= soon), "due_soon"),
-        else_="compliant",
-    ).label("status")
+        (b.is_lapse == 1, "flagged"),
+        (b.is_revoked == 1, "revoked"),
+        (b.pending_due.is_not(None), "pending"),
+        else_="valid",
+    )
+    # an unscheduled briefing pending: due on its date, or earlier when the completion
+    # expires first (a pending briefing never hides an expiry)
+    pending_due = sa.case(
+        (sa.and_(b.expiry.is_not(None), b.expiry < b.pending_due), b.expiry),
+        else_=b.pending_due,
+    )
     due_on = sa.case(
         (b.completed_on.is_(None), b.start),
-        (b.pending_due.is_not(None), b.pending_due),
+        (b.is_lapse == 1, b.completed_on),
         (b.is_revoked == 1, b.completed_on),
+        (b.pending_due.is_not(None), pending_due),
         else_=b.expiry,
-    ).label("due_on")
-    return sa.select(b.user_id, b.department_id, b.program_id, status, due_on, b.completed_on)
+    )
+    return basis, due_on
+
+
+def status_on(basis, valid_until, due_on, today: date, window_days: int):
+    """The status on a day, from the stored basis and dates.
+
+    never trained; flagged (a cascade lapse); revoked: overdue; an unscheduled briefing
+    pending: overdue after its due date, else due soon; a valid completion: overdue after its
+    expiry, due soon within the window, else compliant.
+    """
+    soon = today + timedelta(days=window_days)
+    return sa.case(
+        (basis == "never_trained", "never_trained"),
+        (basis == "flagged", "flagged"),
+        (basis == "revoked", "overdue"),
+        (sa.and_(basis == "pending", due_on < today), "overdue"),
+        (basis == "pending", "due_soon"),
+        (sa.and_(valid_until.is_not(None), valid_until < today), "overdue"),
+        (sa.and_(valid_until.is_not(None), valid_until <= soon), "due_soon"),
+        else_="compliant",
+    )
+
+
+def computed_status_select(
+    session, today: date, window_days: int = DEFAULT_WINDOW_DAYS, scope: Scope | None = None
+):
+    """The status recomputed from the history (for verification), same columns as
+    status_select."""
+    b = facts_select(session, scope).subquery("base").c
+    basis, due_on = basis_of(b)
+    valid_until = sa.case((basis == "valid", b.expiry), else_=None)
+    status = status_on(basis, valid_until, due_on, today, window_days).label("status")
+    return sa.select(
+        b.user_id, b.department_id, b.program_id, status, due_on.label("due_on"), b.completed_on
+    )
+
+
+def status_select(
+    session, today: date, window_days: int = DEFAULT_WINDOW_DAYS, scope: Scope | None = None
+):
+    """A select of (user_id, department_id, program_id, status, due_on, completed_on), read
+    from the stored status (lms.compliance.status keeps it current)."""
+    scope = scope or Scope()
+    ps = PersonStatus
+    status = status_on(ps.basis, ps.valid_until, ps.due_on, today, window_days).label("status")
+    stmt = sa.select(
+        ps.user_id,
+        ps.department_id,
+        ps.program_id,
+        status,
+        ps.due_on.label("due_on"),
+        ps.completed_on,
+    )
+    if scope.department_ids is not None:
+        stmt = stmt.where(ps.department_id.in_(scope.department_ids))
+    if scope.program_ids is not None:
+        stmt = stmt.where(ps.program_id.in_(scope.program_ids))
+    if scope.user_ids is not None:
+        stmt = stmt.where(ps.user_id.in_(scope.user_ids))
+    return stmt
 
 
 def matrix_counts(

@@ -57,3 +57,39 @@ class UnscheduledBriefing(CreatedMixin, Base):
     department = relationship("Department")
 
     __table_args__ = (sa.CheckConstraint("due_on >= since", "due_after_since"),)
+
+
+STATUS_BASES = ("never_trained", "valid", "revoked", "flagged", "pending")
+
+
+class PersonStatus(Base):
+    """The stored status of one person for one required program: one row per pair.
+
+    Written only by lms.compliance.status.refresh(), in the same transaction as every change
+    that moves it (a completion, a revocation, a requirement, an unscheduled briefing, a version
+    approval, a transfer, leaving or returning). What depends on the date (overdue, due soon)
+    is read from `valid_until` and `due_on` against today, so the row stays true from one day
+    to the next. `flask lms verify` recomputes every row from the history.
+    """
+
+    __tablename__ = "person_program_status"
+
+    user_id: Mapped[int] = mapped_column(sa.ForeignKey("users.id"), primary_key=True)
+    program_id: Mapped[int] = mapped_column(sa.ForeignKey("programs.id"), primary_key=True)
+    department_id: Mapped[int | None] = mapped_column(sa.ForeignKey("departments.id"))
+    # what the status rests on: never trained, a valid completion, a revoked one (flagged: by
+    # the trainer's lapse), or an unscheduled briefing pending since the last completion
+    basis: Mapped[str] = mapped_column(sa.String(16))
+    completion_id: Mapped[int | None] = mapped_column(sa.ForeignKey("completions.id"))
+    completed_on: Mapped[date | None] = mapped_column(sa.Date)
+    valid_until: Mapped[date | None] = mapped_column(sa.Date)
+    due_on: Mapped[date | None] = mapped_column(sa.Date)
+    reason: Mapped[str] = mapped_column(sa.String(1000), default="")
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+    __table_args__ = (
+        sa.CheckConstraint(
+            "basis IN (" + ", ".join(f"'{b}'" for b in STATUS_BASES) + ")", "known_basis"
+        ),
+        sa.Index("ix_person_program_status_program_department", "program_id", "department_id"),
+    )

@@ -8,7 +8,9 @@ from datetime import date
 import sqlalchemy as sa
 
 from lms.accounts.models import Department, User
+from lms.accounts.services import department_tree, subtree_ids
 from lms.compliance import engine
+from lms.compliance.models import Requirement, UnscheduledBriefing
 from lms.programs.models import Program, ProgramVersion
 
 STATUS_ORDER = ("overdue", "flagged", "never_trained", "due_soon", "compliant")
@@ -37,8 +39,6 @@ class Matrix:
 
 def visible_department_ids(session, user) -> list[int] | None:
     """None for everyone; a manager without admin/auditor rights sees their own subtree."""
-    from lms.accounts.services import subtree_ids
-
     if user.has_role("admin") or user.has_role("auditor") or user.has_role("instructor"):
         return None
     if user.department_id is None:
@@ -53,8 +53,6 @@ def build_matrix(
     department_ids: list[int] | None = None,
     category: str | None = None,
 ) -> Matrix:
-    from lms.accounts.services import department_tree
-
     scope = engine.Scope(
         department_ids=tuple(department_ids) if department_ids is not None else None
     )
@@ -123,3 +121,34 @@ def people_select(
     if status in STATUS_ORDER:
         stmt = stmt.where(s.c.status == status)
     return stmt
+
+
+def approved_programs(session) -> list[Program]:
+    """Programs with an approved version, by code."""
+    return list(
+        session.execute(
+            sa.select(Program).where(Program.current_version_id.is_not(None)).order_by(Program.code)
+        ).scalars()
+    )
+
+
+def department_names(session) -> dict[int, str]:
+    return dict(session.execute(sa.select(Department.id, Department.name)).all())
+
+
+def active_requirements(session) -> list[Requirement]:
+    return list(
+        session.execute(
+            sa.select(Requirement)
+            .where(Requirement.active.is_(True))
+            .order_by(Requirement.program_id, Requirement.id)
+        ).scalars()
+    )
+
+
+def recent_unscheduled(session, limit: int = 50) -> list[UnscheduledBriefing]:
+    return list(
+        session.execute(
+            sa.select(UnscheduledBriefing).order_by(UnscheduledBriefing.since.desc()).limit(limit)
+        ).scalars()
+    )

@@ -33,13 +33,14 @@ from flask_babel import gettext as _
 from lms.accounts.models import Department, User
 from lms.compliance import engine
 from lms.core import outbox
+from lms.core.clock import day_bounds
 from lms.core.errors import NotFound
 from lms.core.i18n import pick
 from lms.core.model import utcnow
 from lms.core.outbox import OutboxMessage
 from lms.programs.models import Program, ProgramVersion
+from lms.sessions import lapses
 from lms.sessions.models import Enrolment, TrainingSession
-from lms.sessions.queries import day_bounds
 
 DEFAULT_MANAGER_AFTER_DAYS = 14
 _CHUNK = 500  # ids or keys per IN (...) list, well under every engine's limit
@@ -308,6 +309,7 @@ def generate_reminders(
     whose dedupe key is already in the outbox is not queued again. Each message is written in
     its recipient's language.
     """
+    lapses.flag_lapsed_trainers(session)  # its own messages, deduplicated the same way
     drafts = _status_drafts(session, today, window_days, manager_after_days)
     drafts += _session_drafts(session, today)
     if not drafts:

@@ -4,7 +4,6 @@ import csv
 import io
 from datetime import timedelta
 
-import sqlalchemy as sa
 from dateutil.relativedelta import relativedelta
 from flask import (
     Blueprint,
@@ -17,27 +16,29 @@ from flask import (
     request,
     url_for,
 )
-from flask_babel import get_locale, ngettext
+from flask_babel import format_date, format_datetime, get_locale, ngettext
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 
-from lms.accounts.models import Department
+from lms.accounts.models import User
 from lms.accounts.services import department_tree, subtree_ids
 from lms.compliance import charts, queries, services
 from lms.compliance.forms import ActionForm, RequirementForm, UnscheduledForm
-from lms.compliance.models import Requirement, UnscheduledBriefing
+from lms.compliance.models import Requirement
 from lms.core import nav, pdf
+from lms.core.clock import local_today
 from lms.core.errors import DomainError
 from lms.core.forms import apply_domain_error
 from lms.core.http import page_arg, safe_next
 from lms.core.i18n import pick
-from lms.core.model import utcnow
 from lms.core.pagination import paginate
 from lms.core.permissions import requires
 from lms.extensions import db
 from lms.programs.labels import CATEGORY_LABELS
 from lms.programs.models import Program
+from lms.sessions import queries as session_queries
+from lms.sessions import services as sessions
 
 bp = Blueprint("compliance", __name__, url_prefix="/compliance")
 
@@ -81,7 +82,7 @@ def _departments_in_view() -> list[int] | None:
 @bp.route("/")
 @requires("compliance.view")
 def matrix():
-    today = utcnow().date()
+    today = local_today()
     category = (
         request.args.get("category") if request.args.get("category") in CATEGORY_LABELS else None
     )
@@ -113,7 +114,7 @@ def _people_query():
     status = request.args.get("status") if request.args.get("status") in STATUS_BADGES else None
     stmt = queries.people_select(
         db.session,
-        utcnow().date(),
+        local_today(),
         _window(),
         department_ids=_departments_in_view(),
         program_id=program_id,
@@ -128,12 +129,8 @@ def people():
     stmt, program_id, status = _people_query()
     page = paginate(db.session, stmt, page_arg(), 100, scalars=False)
     can_invite = current_user.has_role("manager") or current_user.has_role("admin")
-    with_sessions = _programs_with_upcoming_sessions() if can_invite else set()
-    programs = db.session.execute(
-        sa.select(Program.id, Program.code)
-        .where(Program.current_version_id.is_not(None))
-        .order_by(Program.code)
-    ).all()
+    with_sessions = session_queries.programs_with_upcoming(db.session) if can_invite else set()
+    programs = [(p.id, p.code) for p in queries.approved_programs(db.session)]
     return render_template(
         "compliance/people.html",
         page=page,
@@ -151,25 +148,11 @@ def people():
     )
 
 
-def _programs_with_upcoming_sessions() -> set[int]:
-    from lms.sessions.models import TrainingSession
-
-    return set(
-        db.session.execute(
-            sa.select(TrainingSession.program_id)
-            .where(TrainingSession.status == "scheduled", TrainingSession.starts_at > utcnow())
-            .distinct()
-        ).scalars()
-    )
-
-
 @bp.route("/invite", methods=["POST"])
 @requires("compliance.view")
 def invite():
-    """One click: put a due person into the next session of the program."""
-    from lms.accounts.models import User
-    from lms.sessions import services as sessions
-
+    """Put a due person into a session of the program: directly when one open session fits,
+    else a choice of every open session that fits (the form posts here again with its id)."""
     if not (current_user.has_role("manager") or current_user.has_role("admin")):
         abort(403)
     if not ActionForm().validate_on_submit():
@@ -179,8 +162,8 @@ def invite():
     back = safe_next(request.form.get("next"), url_for("compliance.people"))
     if person is None or program is None:
         abort(404)
-    ts = sessions.next_open_session(db.session, program.id, person)
-    if ts is None:
+    options = sessions.open_sessions_for(db.session, program.id, person)
+    if not options:
         flash(
             _(
                 "No upcoming session of %(code)s is open to %(name)s; ask an instructor to "
@@ -191,13 +174,26 @@ def invite():
             "error",
         )
         return redirect(back), 303
+    chosen_id = request.form.get("session_id", type=int)
+    if chosen_id is None and len(options) > 1:
+        return render_template(
+            "compliance/choose_session.html",
+            person=person,
+            program=program,
+            options=options,
+            counts={ts.id: session_queries.counts(db.session, ts.id) for ts in options},
+            back=back,
+            invite=ActionForm(),
+        )
+    ts = options[0] if chosen_id is None else next((t for t in options if t.id == chosen_id), None)
+    if ts is None:
+        flash(_("That session is no longer open to %(name)s.", name=person.name), "error")
+        return redirect(back), 303
     try:
         enrolment = sessions.nominate(db.session, ts, person, current_user)
     except DomainError as err:
         flash(err.message, "error")
         return redirect(back), 303
-    from flask_babel import format_datetime
-
     if enrolment.status == "waitlisted":
         flash(
             _(
@@ -249,7 +245,7 @@ def _people_rows():
 
 
 def _matrix_rows():
-    today = utcnow().date()
+    today = local_today()
     m = queries.build_matrix(db.session, today, _window(), _departments_in_view())
     labels = status_labels()
     header = [
@@ -291,6 +287,7 @@ def _csv(header, rows, name: str) -> Response:
 
 
 def _xlsx(header, rows, name: str) -> Response:
+    # openpyxl is heavy and only needed for this export: loaded here
     from openpyxl import Workbook
     from openpyxl.styles import Font
 
@@ -318,14 +315,14 @@ def export(what: str, fmt: str):
     if what not in ("matrix", "people") or fmt not in ("csv", "xlsx"):
         abort(404)
     header, rows = _matrix_rows() if what == "matrix" else _people_rows()
-    name = f"compliance-{what}-{utcnow().date().isoformat()}"
+    name = f"compliance-{what}-{local_today().isoformat()}"
     return _csv(header, rows, name) if fmt == "csv" else _xlsx(header, rows, name)
 
 
 @bp.route("/summary.pdf")
 @requires("compliance.view")
 def summary_pdf():
-    today = utcnow().date()
+    today = local_today()
     m = queries.build_matrix(db.session, today, _window(), _departments_in_view())
     totals = services.status_counts(db.session, today, _window())
     html = render_template(
@@ -350,13 +347,12 @@ def summary_pdf():
 @bp.route("/dashboard")
 @requires("compliance.view")
 def dashboard():
-    today = utcnow().date()
+    today = local_today()
     depts = _departments_in_view()
     months = [today.replace(day=1) - relativedelta(months=i) for i in range(11, -1, -1)]
     months[-1] = today
     history = services.compliance_over_time(db.session, months, depts)
-    names = dict(db.session.execute(sa.select(Department.id, Department.name)).all())
-    from flask_babel import format_date
+    names = queries.department_names(db.session)
 
     series = {
         names.get(d, _("No department")): [share for _p, share in points]
@@ -393,13 +389,7 @@ def dashboard():
 def requirements():
     form = RequirementForm(prefix="req")
     trigger = UnscheduledForm(prefix="uns")
-    programs = (
-        db.session.execute(
-            sa.select(Program).where(Program.current_version_id.is_not(None)).order_by(Program.code)
-        )
-        .scalars()
-        .all()
-    )
+    programs = queries.approved_programs(db.session)
     choices = [(p.id, p.code) for p in programs]
     dept_choices = [(0, _("Every department"))] + [
         (d.id, "\u2003" * depth + d.name) for d, depth in department_tree(db.session)
@@ -407,7 +397,7 @@ def requirements():
     form.program_id.choices = trigger.program_id.choices = choices
     form.department_id.choices = trigger.department_id.choices = dept_choices
     if request.method == "GET":
-        trigger.due_on.data = utcnow().date() + timedelta(days=14)
+        trigger.due_on.data = local_today() + timedelta(days=14)
     status = 200
     if form.submit.data:
         if form.validate_on_submit():
@@ -449,22 +439,8 @@ def requirements():
                 return redirect(url_for("compliance.requirements"))
         else:
             status = 400
-    reqs = (
-        db.session.execute(
-            sa.select(Requirement)
-            .where(Requirement.active.is_(True))
-            .order_by(Requirement.program_id, Requirement.id)
-        )
-        .scalars()
-        .all()
-    )
-    unscheduled = (
-        db.session.execute(
-            sa.select(UnscheduledBriefing).order_by(UnscheduledBriefing.since.desc()).limit(50)
-        )
-        .scalars()
-        .all()
-    )
+    reqs = queries.active_requirements(db.session)
+    unscheduled = queries.recent_unscheduled(db.session)
     return render_template(
         "compliance/requirements.html",
         form=form,

@@ -5,18 +5,20 @@ from __future__ import annotations
 from datetime import date, timedelta
 
 import sqlalchemy as sa
+from flask_babel import format_date
 from flask_babel import gettext as _
 
 from lms.accounts.models import Department, User
 from lms.completions.models import Completion, Revocation
-from lms.compliance import engine
+from lms.compliance import engine, status
 from lms.compliance.models import Requirement, UnscheduledBriefing
 from lms.core import audit
+from lms.core.clock import local_today
 from lms.core.errors import Conflict, DomainError, NotFound
 from lms.core.model import utcnow
 from lms.core.sqlfuncs import to_date
-from lms.programs.models import Program
-from lms.programs.services import on_approval
+from lms.programs.models import Program, ProgramVersion
+from lms.programs.services import Effect, on_approval, on_effects
 
 
 def add_requirement(
@@ -73,6 +75,7 @@ def add_requirement(
         job_title=job_title,
         interval=interval_months,
     )
+    status.refresh(session, program_ids=[program_id])
     return req
 
 
@@ -80,6 +83,7 @@ def end_requirement(session, req: Requirement, actor_id: int | None) -> None:
     req.active = False
     session.flush()
     audit.record(session, actor_id, "deactivate", "requirement", req.id, req.program.code)
+    status.refresh(session, program_ids=[req.program_id])
 
 
 def requirements_from_audience(session, program: Program, actor_id: int | None) -> int:
@@ -128,7 +132,7 @@ def trigger_unscheduled(
     """Make an unscheduled briefing required for everyone in scope (with a reason)."""
     if not reason.strip():
         raise DomainError(_("Give the reason for the unscheduled briefing."), field="reason")
-    today = since or utcnow().date()
+    today = since or local_today()
     if due_on < today:
         raise DomainError(_("The due date cannot be in the past."), field="due_on")
     if session.get(Program, program_id) is None:
@@ -158,32 +162,82 @@ def trigger_unscheduled(
         department_id=department_id,
         due_on=due_on.isoformat(),
     )
+    status.refresh(session, program_ids=[program_id])
     return ub
+
+
+REBRIEFING_DAYS = 30
 
 
 @on_approval
 def on_version_approved(session, version, actor_id: int | None) -> None:
-    """A new approved version of a program makes a briefing on it due for everyone affected."""
-    if version.number <= 1:
+    """A new approved version of a program.
+
+    Completions of earlier versions stay valid until their own due dates. Only when the program
+    head marked the change as needing re-briefing (an amended instruction) is an unscheduled
+    briefing made due for the people who hold an earlier version, with that reason.
+    """
+    status.refresh(session, program_ids=[version.program_id])
+    if version.number <= 1 or not version.needs_rebriefing:
         return
-    previous = session.execute(
-        sa.select(sa.func.count()).select_from(
-            sa.select(Completion.id).where(Completion.program_id == version.program_id).subquery()
-        )
-    ).scalar_one()
-    if not previous:
+    if not earlier_holders(session, version):
         return
-    today = utcnow().date()
+    today = local_today()
     trigger_unscheduled(
         session,
         program_id=version.program_id,
         department_id=None,
         actor_id=actor_id,
-        reason=_("Version %(n)d of the program was approved.", n=version.number),
-        due_on=today + timedelta(days=30),
+        reason=_("Instruction amended: version %(n)d was approved.", n=version.number),
+        due_on=today + timedelta(days=REBRIEFING_DAYS),
         version_id=version.id,
         since=today,
     )
+
+
+def earlier_holders(session, version) -> list[tuple[int, str]]:
+    """(id, name) of active people whose newest valid completion of the program is of an
+    earlier version than this one."""
+    today = local_today()
+    rows = session.execute(
+        sa.select(User.id, User.name)
+        .join(Completion, Completion.user_id == User.id)
+        .join(ProgramVersion, ProgramVersion.id == Completion.version_id)
+        .where(
+            Completion.program_id == version.program_id,
+            ProgramVersion.number < version.number,
+            User.active.is_(True),
+            sa.or_(Completion.expires_on.is_(None), Completion.expires_on >= today),
+            ~sa.exists().where(Revocation.completion_id == Completion.id),
+        )
+        .group_by(User.id, User.name)
+        .order_by(User.name)
+    ).all()
+    return [(uid, name) for uid, name in rows]
+
+
+@on_effects
+def holder_effects(session, version, needs_rebriefing: bool) -> list[Effect]:
+    """For the sign page: what approving means for the holders of earlier versions."""
+    if version.number <= 1:
+        return []
+    holders = earlier_holders(session, version)
+    if not holders:
+        return []
+    if needs_rebriefing:
+        text = _(
+            "%(n)d people hold an earlier version: each needs an unscheduled briefing by "
+            "%(due)s (reason: instruction amended).",
+            n=len(holders),
+            due=format_date(local_today() + timedelta(days=REBRIEFING_DAYS)),
+        )
+    else:
+        text = _(
+            "%(n)d people hold an earlier version: their completions stay valid until their "
+            "own due dates.",
+            n=len(holders),
+        )
+    return [Effect(text, tuple(n for _i, n in holders), tuple(i for i, _n in holders))]
 
 
 def status_counts(

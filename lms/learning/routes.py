@@ -12,6 +12,7 @@ from lms.accounts.models import User
 from lms.completions.models import Completion
 from lms.completions.services import valid_completion
 from lms.core import nav
+from lms.core.clock import local_date, local_today
 from lms.core.errors import DomainError
 from lms.core.forms import apply_domain_error
 from lms.core.http import page_arg
@@ -60,7 +61,7 @@ def _page(template: str, status: int = 200, **context):
 @requires("learning.take")
 def my_training():
     items = services.my_training(db.session, current_user, utcnow())
-    return _page("learning/my_training.html", items=items, today=utcnow().date())
+    return _page("learning/my_training.html", items=items, today=local_today())
 
 
 @bp.route("/programs/<int:program_id>")
@@ -86,7 +87,7 @@ def course(program_id: int):
         unread=unread,
         quiz=state,
         attempts=attempts,
-        completion=valid_completion(db.session, current_user.id, program.id, now.date()),
+        completion=valid_completion(db.session, current_user.id, program.id, local_date(now)),
         form=ConfirmForm(),
     )
 

@@ -1,4 +1,4 @@
-"""What a program version says, as signed: its canonical content, hashes and differences.
+"""What a program version says, as signed: its canonical content and hashes.
 
 The canonical content is what a signature covers (and what ``flask lms verify`` recomputes
 through the ledger kind registered here); ``diff_versions`` shows what changed between two.
@@ -6,15 +6,11 @@ through the ledger kind registered here); ``diff_versions`` shows what changed b
 
 from __future__ import annotations
 
-import difflib
-from dataclasses import dataclass
 from typing import Any
 
 import sqlalchemy as sa
-from flask_babel import gettext as _
 
 from lms.core import ledger
-from lms.core.i18n import pick
 from lms.core.model import DbSession
 from lms.programs.models import ProgramVersion, Signature, Topic
 
@@ -102,59 +98,3 @@ def _resolve_signatures(session: DbSession, ids: list[str]) -> dict[str, str]:
 
 
 ledger.register_kind(LEDGER_KIND, _resolve_signatures, every=sa.select(Signature.id))
-
-
-@dataclass
-class DiffLine:
-    kind: str  # "same", "added", "removed"
-    text: str
-
-
-@dataclass
-class DiffSection:
-    label: str
-    lines: list[DiffLine]
-
-
-def diff_versions(a: ProgramVersion, b: ProgramVersion, locale: str) -> list[DiffSection]:
-    """A readable, line-based comparison of two versions in one language."""
-
-    def as_lines(v: ProgramVersion) -> dict[str, list[str]]:
-        out = {
-            "meta": [
-                f"{_('Title')}: {pick(v.title, locale)[0]}",
-                f"{_('Briefing type')}: {v.briefing_type}",
-                f"{_('Delivery mode')}: {v.delivery_mode}",
-                f"{_('Refresher interval (months)')}: {v.refresher_months or '-'}",
-                f"{_('Certificate validity (months)')}: {v.certificate_validity_months or '-'}",
-                f"{_('Audience')}: {', '.join(v.audience_departments or []) or '*'} / "
-                f"{', '.join(v.audience_job_titles or []) or '*'}",
-            ]
-        }
-        for t in v.topics:
-            key = f"{t.position}. {pick(t.title, locale)[0]}"
-            out[key] = [
-                f"{_('Minutes')}: {t.minutes} ({t.kind})",
-                *pick(t.body, locale)[0].splitlines(),
-            ]
-        out["quiz"] = [f"{q.key}: {pick(q.text, locale)[0]}" for q in v.questions]
-        return out
-
-    left, right = as_lines(a), as_lines(b)
-    sections = []
-    for key in list(dict.fromkeys([*left, *right])):
-        old, new = left.get(key, []), right.get(key, [])
-        if old == new:
-            continue
-        lines = []
-        for row in difflib.ndiff(old, new):
-            tag, text = row[:2], row[2:]
-            if tag == "  ":
-                lines.append(DiffLine("same", text))
-            elif tag == "- ":
-                lines.append(DiffLine("removed", text))
-            elif tag == "+ ":
-                lines.append(DiffLine("added", text))
-        label = {"meta": _("Program details"), "quiz": _("Quiz questions")}.get(key, key)
-        sections.append(DiffSection(label, lines))
-    return sections

@@ -4,6 +4,8 @@ from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileField
 from wtforms import (
+    BooleanField,
+    HiddenField,
     IntegerField,
     PasswordField,
     RadioField,
@@ -99,6 +101,12 @@ class SignForm(FlaskForm):
     comment = TextAreaField(
         _l("Comment (required when rejecting)"), validators=[optional(), length(2000)]
     )
+    needs_rebriefing = BooleanField(
+        _l("The instruction was amended: holders of earlier versions need re-briefing")
+    )
+    # fingerprints of the effects the page showed, without and with re-briefing
+    effects_plain = HiddenField()
+    effects_rebrief = HiddenField()
     password = PasswordField(_l("Your password, to confirm it is you"), validators=[required()])
     submit = SubmitField(_l("Sign"))
 

@@ -80,6 +80,9 @@ class ProgramVersion(CreatedMixin, Base):
     submitted_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     submitted_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id"))
     based_on_id: Mapped[int | None] = mapped_column(sa.ForeignKey("program_versions.id"))
+    # set by the program head when approving: the change amends the instruction, so people
+    # holding an earlier version need an unscheduled briefing (LV MK 238, RU 2464)
+    needs_rebriefing: Mapped[bool] = mapped_column(default=False, server_default=sa.false())
 
     program: Mapped[Program] = relationship(back_populates="versions", foreign_keys=[program_id])
     topics: Mapped[list[Topic]] = relationship(

@@ -279,6 +279,8 @@ def sign(program_id: int, number: int):
     form = SignForm()
     status = 200
     if form.validate_on_submit():
+        rebrief = bool(form.needs_rebriefing.data)
+        seen = form.effects_rebrief.data if rebrief else form.effects_plain.data
         try:
             sig = services.sign(
                 db.session,
@@ -287,6 +289,8 @@ def sign(program_id: int, number: int):
                 form.password.data,
                 form.meaning.data,
                 form.comment.data or "",
+                needs_rebriefing=rebrief,
+                effects_seen=seen or "",
             )
         except DomainError as err:
             db.session.rollback()  # a wrong password is already in the audit log (record_apart)
@@ -305,8 +309,19 @@ def sign(program_id: int, number: int):
             return redirect(url_for("programs.version", program_id=program_id, number=number))
     elif request.method == "POST":
         status = 400
+    plain = services.approval_effects(db.session, v, False)
+    rebrief_effects = services.approval_effects(db.session, v, True)
+    form.effects_plain.data = services.effects_fingerprint(plain, False)
+    form.effects_rebrief.data = services.effects_fingerprint(rebrief_effects, True)
     return render_template(
-        "programs/sign.html", form=form, v=v, pick=pick, lang=_lang(), labels=labels
+        "programs/sign.html",
+        form=form,
+        v=v,
+        pick=pick,
+        lang=_lang(),
+        labels=labels,
+        effects_plain=plain,
+        effects_rebrief=rebrief_effects,
     ), status
 
 

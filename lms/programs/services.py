@@ -24,11 +24,8 @@ from lms.core.errors import Conflict, DomainError, NotAllowed, NotFound
 from lms.core.model import utcnow
 from lms.programs.content import (
     LEDGER_KIND,
-    DiffLine,
-    DiffSection,
     canonical_content,
     content_hash,
-    diff_versions,
     signature_hash,
 )
 from lms.programs.drafts import (
@@ -54,6 +51,15 @@ from lms.programs.models import (
     Topic,
 )
 from lms.programs.quiz import validate_question
+from lms.programs.versions import (
+    DiffLine,
+    DiffSection,
+    Effect,
+    approval_effects,
+    diff_versions,
+    effects_fingerprint,
+    on_effects,
+)
 
 __all__ = [  # the names other rooms use, wherever they are defined
     "ALLOWED_UPLOADS",
@@ -62,10 +68,12 @@ __all__ = [  # the names other rooms use, wherever they are defined
     "MAX_ATTACHMENT",
     "DiffLine",
     "DiffSection",
+    "Effect",
     "Frozen",
     "VersionMeta",
     "add_attachment",
     "add_topic",
+    "approval_effects",
     "approved_version",
     "canonical_content",
     "content_hash",
@@ -73,12 +81,14 @@ __all__ = [  # the names other rooms use, wherever they are defined
     "create_program",
     "delete_topic",
     "diff_versions",
+    "effects_fingerprint",
     "get_program",
     "get_version",
     "latest_version",
     "move_topic",
     "new_draft",
     "on_approval",
+    "on_effects",
     "open_version",
     "require_draft",
     "sign",
@@ -385,12 +395,23 @@ def submit(session, version: ProgramVersion, actor_id: int | None) -> ProgramVer
 
 
 def sign(
-    session, version: ProgramVersion, signer: User, password: str, meaning: str, comment: str = ""
+    session,
+    version: ProgramVersion,
+    signer: User,
+    password: str,
+    meaning: str,
+    comment: str = "",
+    *,
+    needs_rebriefing: bool = False,
+    effects_seen: str | None = None,
 ) -> Signature:
     """The program head signs a submitted version: approved, reviewed or rejected.
 
     Re-authentication by password; the signature carries the SHA-256 of the version's
-    canonical content and is appended to the ledger.
+    canonical content and is appended to the ledger. Approving with `needs_rebriefing` makes
+    an unscheduled briefing due for the holders of earlier versions (compliance listens);
+    without it their completions stay valid until their own due dates. `effects_seen`: the
+    fingerprint of the effects the sign page showed; approval is refused when they changed.
     """
     if meaning not in ("approved", "reviewed", "rejected"):
         raise DomainError(_("Choose the meaning of your signature."), field="meaning")
@@ -420,6 +441,15 @@ def sign(
     current = content_hash(version)
     if current != version.content_hash:
         raise Conflict(_("The content of this version changed after it was submitted."))
+    if meaning == "approved" and effects_seen is not None:
+        now_effects = approval_effects(session, version, needs_rebriefing)
+        if effects_fingerprint(now_effects, needs_rebriefing) != effects_seen:
+            raise Conflict(
+                _(
+                    "Whom this approval affects changed since the page was shown. Nothing was "
+                    "signed: review the effects below and sign again."
+                )
+            )
     sig = Signature(
         version_id=version.id,
         signer_id=signer.id,
@@ -435,6 +465,7 @@ def sign(
     ledger.append(session, LEDGER_KIND, sig.id, signature_hash(sig, current), signer.id)
     if meaning == "approved":
         version.status = "approved"
+        version.needs_rebriefing = bool(needs_rebriefing)
         version.program.current_version_id = version.id
         session.flush()
         for listener in _APPROVAL_LISTENERS:
@@ -452,5 +483,6 @@ def sign(
         meaning=meaning,
         content_hash=current,
         comment=comment.strip(),
+        needs_rebriefing=bool(needs_rebriefing) if meaning == "approved" else None,
     )
     return sig

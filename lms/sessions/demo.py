@@ -12,6 +12,7 @@ from datetime import datetime, time, timedelta
 import sqlalchemy as sa
 
 from lms.accounts.services import verify_password
+from lms.core import clock
 from lms.core.model import utcnow
 from lms.programs.models import Program, ProgramVersion
 from lms.sessions import queries, services
@@ -57,7 +58,7 @@ def _schedule(session, program, instructor, start: datetime, capacity: int, acto
 
 def _held_session(session, program, instructor, users: dict, password: str) -> TrainingSession:
     """A session that started earlier today, taken as a real instructor would."""
-    now_local = queries.to_local(utcnow()).replace(tzinfo=None, second=0, microsecond=0)
+    now_local = clock.to_local(utcnow()).replace(tzinfo=None, second=0, microsecond=0)
     midnight = datetime.combine(now_local.date(), time.min)
     start = max(now_local.replace(minute=0) - timedelta(hours=2), midnight)
     ts = _schedule(session, program, instructor, start, 12, instructor)
@@ -81,7 +82,7 @@ def load_demo(session, users: dict, password: str, echo: Callable[[str], None] =
     if not programs:
         echo("  sessions: no approved instructor-led program, nothing scheduled")
         return
-    today = queries.local_today()
+    today = clock.local_today()
     for n, program in enumerate(programs):
         exists = session.execute(
             sa.select(TrainingSession.id).where(TrainingSession.program_id == program.id).limit(1)

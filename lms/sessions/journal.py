@@ -21,8 +21,9 @@ from flask_babel import force_locale
 from flask_babel import gettext as _
 from sqlalchemy.orm import aliased
 
-from lms.accounts.models import User
+from lms.accounts.models import Department, User
 from lms.accounts.services import subtree_ids
+from lms.core import clock
 from lms.core.errors import DomainError
 from lms.core.i18n import pick
 from lms.core.model import utcnow
@@ -144,7 +145,7 @@ def _stmt(session, filters: Filters):
         )
         .order_by(TrainingSession.starts_at, TrainingSession.id, attendee.name, attendee.id)
     )
-    lo, hi = queries.day_bounds(filters.date_from, filters.date_to)
+    lo, hi = clock.day_bounds(filters.date_from, filters.date_to)
     if lo is not None:
         stmt = stmt.where(TrainingSession.starts_at >= lo)
     if hi is not None:
@@ -197,7 +198,7 @@ def rows(session, filters: Filters, limit: int | None = None) -> list[Row]:
 
 
 def _stamp(moment: datetime | None) -> str:
-    return queries.to_local(moment).strftime("%Y-%m-%d %H:%M") if moment else ""
+    return clock.to_local(moment).strftime("%Y-%m-%d %H:%M") if moment else ""
 
 
 def _headings_in(lang: str) -> list[str]:
@@ -252,7 +253,7 @@ def cells(row: Row, lang: str) -> list[str]:
             if not row.covered:
                 signature = _("attendance corrected after signing; not signed again yet")
         return [
-            queries.local_date(row.starts_at).isoformat(),
+            clock.local_date(row.starts_at).isoformat(),
             row.attendee,
             row.job_title,
             str(BRIEFING_LABELS.get(row.briefing_type, row.briefing_type)),
@@ -315,6 +316,7 @@ def to_csv(session, filters: Filters, lang: str) -> bytes:
 
 
 def to_xlsx(session, filters: Filters, lang: str) -> bytes:
+    # openpyxl is heavy and only needed for this export: loaded here
     from openpyxl import Workbook
     from openpyxl.styles import Alignment, Font
 
@@ -328,7 +330,7 @@ def to_xlsx(session, filters: Filters, lang: str) -> bytes:
         c.alignment = Alignment(wrap_text=True, vertical="top")
     for row in _checked(session, filters, MAX_ROWS):
         values: list[Any] = [spreadsheet_safe(c) for c in cells(row, lang)]
-        values[0] = queries.local_date(row.starts_at)
+        values[0] = clock.local_date(row.starts_at)
         ws.append(values)
         ws.cell(row=ws.max_row, column=1).number_format = "yyyy-mm-dd"
     for letter, width in zip("ABCDEFGH", (12, 28, 24, 28, 40, 26, 40, 48), strict=True):
@@ -341,6 +343,7 @@ def to_xlsx(session, filters: Filters, lang: str) -> bytes:
 
 
 def _data_only_fetcher():
+    # WeasyPrint is heavy and only needed for the PDF: loaded here
     from weasyprint.urls import URLFetcher
 
     class DataOnlyFetcher(URLFetcher):
@@ -356,8 +359,6 @@ def _data_only_fetcher():
 
 def describe(session, filters: Filters) -> list[tuple[str, str]]:
     """The filter in words, for the PDF's heading."""
-    from lms.accounts.models import Department
-
     out = []
     if filters.date_from or filters.date_to:
         out.append(
@@ -380,6 +381,7 @@ def describe(session, filters: Filters) -> list[tuple[str, str]]:
 
 def to_pdf(session, filters: Filters, lang: str) -> bytes:
     """A4 landscape, DejaVu Sans for Latvian and Cyrillic letters, our CSS only."""
+    # WeasyPrint is heavy and only needed for the PDF: loaded here
     from weasyprint import HTML
 
     found = _checked(session, filters, MAX_PDF_ROWS)

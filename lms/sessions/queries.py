@@ -6,14 +6,12 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, time, timedelta
-from zoneinfo import ZoneInfo
+from datetime import date, datetime, timedelta
 
 import sqlalchemy as sa
-from flask import current_app
 from sqlalchemy.orm import selectinload
 
-from lms.accounts.models import Department, User
+from lms.accounts.models import Department, User, UserRole
 from lms.completions.models import Completion, Revocation
 from lms.core.model import utcnow
 from lms.programs.models import Program, ProgramVersion
@@ -27,40 +25,6 @@ from lms.sessions.models import (
 )
 
 DUE_HORIZON_DAYS = 30
-
-# ----- time -----------------------------------------------------------------------------------
-
-
-def org_zone() -> ZoneInfo:
-    """The organisation's time zone (LMS_TIMEZONE)."""
-    return ZoneInfo(current_app.config["LMS_CONFIG"].timezone)
-
-
-def to_utc(local: datetime) -> datetime:
-    """A wall-clock time in the organisation's zone (naive or aware) as UTC."""
-    if local.tzinfo is None:
-        local = local.replace(tzinfo=org_zone())
-    return local.astimezone(UTC)
-
-
-def to_local(moment: datetime) -> datetime:
-    return moment.astimezone(org_zone())
-
-
-def local_date(moment: datetime) -> date:
-    return to_local(moment).date()
-
-
-def local_today() -> date:
-    return local_date(utcnow())
-
-
-def day_bounds(first: date | None, last: date | None) -> tuple[datetime | None, datetime | None]:
-    """UTC bounds [start of first day, start of the day after last) in the organisation zone."""
-    lo = to_utc(datetime.combine(first, time.min)) if first else None
-    hi = to_utc(datetime.combine(last + timedelta(days=1), time.min)) if last else None
-    return lo, hi
-
 
 # ----- current rows ---------------------------------------------------------------------------
 
@@ -486,4 +450,74 @@ def approved_programs(session) -> list[tuple[Program, ProgramVersion]]:
             .join(ProgramVersion, ProgramVersion.id == Program.current_version_id)
             .order_by(Program.code)
         ).all()
+    )
+
+
+def active_people(session, department_ids: set[int] | None = None) -> list[tuple[int, str, str]]:
+    """(id, name, job title) of active people by name; only those departments when given."""
+    stmt = sa.select(User.id, User.name, User.job_title).where(User.active.is_(True))
+    if department_ids is not None:
+        stmt = stmt.where(User.department_id.in_(department_ids or {0}))
+    return [tuple(row) for row in session.execute(stmt.order_by(User.name))]
+
+
+def waitlist_place(session, enrolment: Enrolment) -> int:
+    """The person's place on the session's waitlist (1: next to move up)."""
+    ahead = session.execute(
+        sa.select(sa.func.count())
+        .select_from(Enrolment)
+        .where(
+            Enrolment.session_id == enrolment.session_id,
+            Enrolment.status == "waitlisted",
+            sa.or_(
+                Enrolment.requested_at < enrolment.requested_at,
+                sa.and_(
+                    Enrolment.requested_at == enrolment.requested_at,
+                    Enrolment.id < enrolment.id,
+                ),
+            ),
+        )
+    ).scalar_one()
+    return ahead + 1
+
+
+def instructors(session) -> list[User]:
+    """Active instructors and administrators, by name (who may be chosen to run a session)."""
+    return list(
+        session.execute(
+            sa.select(User)
+            .where(
+                User.active.is_(True),
+                User.id.in_(
+                    sa.select(UserRole.user_id).where(UserRole.role.in_(("instructor", "admin")))
+                ),
+            )
+            .order_by(User.name)
+        ).scalars()
+    )
+
+
+def due_count(session, program: Program, today: date) -> int:
+    """How many people are due for the program (the "invite everyone due" button)."""
+    stmt = due_stmt(session, program, today)
+    if stmt is None:
+        return 0
+    return session.execute(sa.select(sa.func.count()).select_from(stmt.subquery())).scalar_one()
+
+
+def calendar_owner(session, token: str) -> User | None:
+    """The active person whose private calendar feed this token opens."""
+    return session.execute(
+        sa.select(User).where(User.calendar_token == token, User.active.is_(True))
+    ).scalar_one_or_none()
+
+
+def programs_with_upcoming(session) -> set[int]:
+    """Programs that have a scheduled session still to come."""
+    return set(
+        session.execute(
+            sa.select(TrainingSession.program_id)
+            .where(TrainingSession.status == "scheduled", TrainingSession.starts_at > utcnow())
+            .distinct()
+        ).scalars()
     )

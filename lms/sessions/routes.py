@@ -2,38 +2,32 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
-
-import sqlalchemy as sa
-from flask import Blueprint, Response, abort, flash, redirect, render_template, request, url_for
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_babel import format_date, format_datetime, format_time, get_locale, ngettext
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 
-from lms.accounts.models import User, UserRole
 from lms.accounts.services import department_tree
-from lms.core import nav
-from lms.core.errors import DomainError, NotFound
+from lms.cascade.services import teaching_options
+from lms.core import clock, nav
+from lms.core.errors import DomainError
 from lms.core.forms import apply_domain_error
 from lms.core.http import page_arg
 from lms.core.i18n import pick
 from lms.core.model import utcnow
 from lms.core.pagination import paginate
-from lms.core.permissions import public, requires
-from lms.extensions import db, limiter
+from lms.core.permissions import requires
+from lms.extensions import db
 from lms.programs import labels as program_labels
-from lms.sessions import ics, journal, labels, queries, services
+from lms.sessions import labels, queries, services
 from lms.sessions.forms import (
     ActionForm,
     CancelForm,
     EditSessionForm,
     InviteDepartmentForm,
     InvitePersonForm,
-    JournalForm,
     SessionForm,
-    SheetAckForm,
-    SignForm,
     WalkInForm,
 )
 from lms.sessions.models import ATTENDANCE_STATUSES, TrainingSession
@@ -52,7 +46,7 @@ def _user():
 @bp.app_template_filter("session_when")
 def session_when(ts: TrainingSession) -> str:
     """The date and the times of a session in the organisation's zone, in the current locale."""
-    if queries.local_date(ts.starts_at) == queries.local_date(ts.ends_at):
+    if clock.local_date(ts.starts_at) == clock.local_date(ts.ends_at):
         return (
             f"{format_date(ts.starts_at, 'full')}, "
             f"{format_time(ts.starts_at, 'short')}–{format_time(ts.ends_at, 'short')}"
@@ -80,28 +74,15 @@ def _program_choices(blank: str | None = None) -> list[tuple[int, str]]:
 
 
 def _instructor_choices(ts: TrainingSession | None = None) -> list[tuple[int, str]]:
-    people = db.session.execute(
-        sa.select(User)
-        .where(
-            User.active.is_(True),
-            User.id.in_(
-                sa.select(UserRole.user_id).where(UserRole.role.in_(("instructor", "admin")))
-            ),
-        )
-        .order_by(User.name)
-    ).scalars()
-    choices = [(u.id, u.name) for u in people]
+    choices = [(u.id, u.name) for u in queries.instructors(db.session)]
     if ts is not None and ts.instructor_id not in {c[0] for c in choices}:
         choices.insert(0, (ts.instructor_id, ts.instructor.name))
     return choices
 
 
-def _people_choices(exclude: set[int]) -> list[tuple[int, str]]:
-    people = db.session.execute(
-        sa.select(User.id, User.name, User.job_title)
-        .where(User.active.is_(True))
-        .order_by(User.name)
-    ).all()
+def _people_choices(exclude: set[int], only: set[int] | None = None) -> list[tuple[int, str]]:
+    """Active people to choose from; `only`: the departments a responsible person briefs."""
+    people = queries.active_people(db.session, only)
     return [(0, _("Choose a person"))] + [
         (uid, f"{name} ({title})" if title else name)
         for uid, name, title in people
@@ -182,9 +163,7 @@ def new():
     form.department_id.choices = _department_choices(_("Any department"))
     if not current_user.can("sessions.manage"):
         # a designated responsible person: their own cascade programs and departments only
-        from lms.cascade.services import teaching_options
-
-        options = teaching_options(db.session, current_user, queries.local_today())
+        options = teaching_options(db.session, current_user, clock.local_today())
         usable = [o for o in options if o.allowed]
         if not usable:
             page = render_template(
@@ -250,8 +229,8 @@ def edit(session_id: int):
     form = EditSessionForm(obj=ts)
     form.instructor_id.choices = _instructor_choices(ts)
     if request.method == "GET":
-        form.starts_at.data = queries.to_local(ts.starts_at).replace(tzinfo=None)
-        form.ends_at.data = queries.to_local(ts.ends_at).replace(tzinfo=None)
+        form.starts_at.data = clock.to_local(ts.starts_at).replace(tzinfo=None)
+        form.ends_at.data = clock.to_local(ts.ends_at).replace(tzinfo=None)
     status = 200
     if ts.status != "scheduled":
         flash(_("Only a scheduled session can be changed."), "error")
@@ -291,13 +270,17 @@ def _show(ts: TrainingSession, status: int = 200, **forms):
     roster = queries.roster(db.session, ts) if see_roster else None
     counts = queries.counts(db.session, ts.id)
     own = queries.enrolment_of(db.session, ts.id, current_user.id)
-    own_mark = own_ack = None
+    own_mark = own_ack = outcome = None
+    waitlist_place = None
     if own is not None:
         own_mark = queries.current_marks(db.session, ts.id).get(own.id)
         own_ack = queries.current_acks(db.session, ts.id).get(own.id)
-    today = queries.local_today()
+        outcome = services.attendance_outcome(db.session, ts, own.user_id, own_mark, own_ack)
+        if own.status == "waitlisted":
+            waitlist_place = queries.waitlist_place(db.session, own)
+    today = clock.local_today()
     now = utcnow()
-    attendance_open = ts.status != "cancelled" and queries.local_date(ts.starts_at) <= today
+    attendance_open = services.attendance_open(ts)
     sig_state = services.signature_state(db.session, ts, roster) if roster is not None else None
     context = {
         "ts": ts,
@@ -307,9 +290,12 @@ def _show(ts: TrainingSession, status: int = 200, **forms):
         "own": own,
         "own_mark": own_mark,
         "own_ack": own_ack,
+        "outcome": outcome,
+        "waitlist_place": waitlist_place,
         "own_ack_due": own is not None and queries.ack_due(ts, own, own_mark, own_ack, now),
         "enrollable": ts.status == "scheduled" and ts.starts_at > now,
         "attendance_open": attendance_open,
+        "instructor_problem": services.instructor_problem(db.session, ts),
         "correcting": request.args.get("correct") == "1",
         "sig_state": sig_state,
         "signatures": list(ts.signatures) if see_roster else [],
@@ -330,29 +316,24 @@ def _show(ts: TrainingSession, status: int = 200, **forms):
             cancel_form=forms.get("cancel_form") or CancelForm(prefix="cancel"),
             note_error=forms.get("note_error"),
         )
-        # the invitation and walk-in forms list everyone: build them only when they are shown
+        # the invitation and walk-in forms list everyone who may attend (a responsible person:
+        # their own unit only): build them only when they are shown
+        unit = services.unit_ids(db.session, ts)
         if context["enrollable"]:
             taken = {r.user.id for r in roster.enrolled + roster.waitlisted} | {ts.instructor_id}
             person = forms.get("person_form") or InvitePersonForm(prefix="invite")
-            person.user_id.choices = _people_choices(taken)
+            person.user_id.choices = _people_choices(taken, unit)
             dept = forms.get("dept_form") or InviteDepartmentForm(prefix="dept")
             dept.department_id.choices = _department_choices(_("Choose a department"))
             if ts.department_id and not dept.department_id.data:
                 dept.department_id.data = ts.department_id
-            due_stmt = queries.due_stmt(db.session, ts.program, today)
-            due_count = (
-                db.session.execute(
-                    sa.select(sa.func.count()).select_from(due_stmt.subquery())
-                ).scalar_one()
-                if due_stmt is not None
-                else 0
-            )
+            due_count = queries.due_count(db.session, ts.program, today)
             context.update(person_form=person, dept_form=dept, due_count=due_count)
         signed = sig_state is not None and sig_state.latest is not None
         if attendance_open and (not signed or context["correcting"]):
             enrolled_ids = {r.user.id for r in roster.enrolled} | {ts.instructor_id}
             walk_in = forms.get("walk_in_form") or WalkInForm(prefix="walkin")
-            walk_in.user_id.choices = _people_choices(enrolled_ids)
+            walk_in.user_id.choices = _people_choices(enrolled_ids, unit)
             context.update(walk_in_form=walk_in)
     return render_template("sessions/show.html", **context), status
 
@@ -381,6 +362,8 @@ def cancel(session_id: int):
 
 
 def _invited_message(result: services.InviteResult) -> None:
+    for _person, reason in result.refused:
+        flash(reason, "error")
     flash(
         _(
             "Invited: %(enrolled)d enrolled, %(waitlisted)d on the waitlist, "
@@ -462,190 +445,6 @@ def remove_enrolment(session_id: int, enrolment_id: int):
     return redirect(url_for("sessions.show", session_id=ts.id) + "#enrolment")
 
 
-# ----- attendance -----------------------------------------------------------------------------
-
-
-@bp.route("/<int:session_id>/attendance", methods=["POST"])
-@requires("sessions.run")
-def attendance(session_id: int):
-    """The attendance sheet: one mark per person, all saved at once."""
-    ts = services.managed_session(db.session, current_user, session_id)
-    if not ActionForm().validate_on_submit():
-        abort(400)
-    marks: dict[int, str] = {}
-    for key, value in request.form.items():
-        if not key.startswith("mark-") or not value:
-            continue
-        try:
-            user_id = int(key.removeprefix("mark-"))
-        except ValueError:
-            abort(400)
-        marks[user_id] = value
-    everyone = request.form.get("everyone")
-    if everyone:  # "everyone not yet marked": the rest of the sheet as chosen
-        if everyone not in ATTENDANCE_STATUSES:
-            abort(400)
-        for row in queries.roster(db.session, ts).enrolled:
-            if row.mark is None:
-                marks.setdefault(row.user.id, everyone)
-    note = request.form.get("note", "")
-    try:
-        written = services.mark_attendance(db.session, ts, marks, _user(), note=note)
-    except DomainError as err:
-        _fail(err)
-        return _show(ts, err.status_code, note_error=err.message if err.field == "note" else None)
-    if written:
-        flash(
-            ngettext(
-                "%(num)d attendance mark was saved.",
-                "%(num)d attendance marks were saved.",
-                len(written),
-            ),
-            "success",
-        )
-    else:
-        flash(_("Nothing changed."), "info")
-    return redirect(url_for("sessions.show", session_id=ts.id) + "#attendance")
-
-
-@bp.route("/<int:session_id>/walk-in", methods=["POST"])
-@requires("sessions.run")
-def walk_in(session_id: int):
-    ts = services.managed_session(db.session, current_user, session_id)
-    form = WalkInForm(prefix="walkin")
-    form.user_id.choices = _people_choices(set())
-    if not form.validate_on_submit():
-        return _show(ts, 400, walk_in_form=form)
-    try:
-        enrolment = services.add_walk_in(
-            db.session, ts, form.user_id.data, _user(), status=form.status.data
-        )
-    except DomainError as err:
-        _fail(err, form)
-        return _show(ts, err.status_code, walk_in_form=form)
-    flash(_("%(name)s was added as a walk-in.", name=enrolment.user.name), "success")
-    return redirect(url_for("sessions.show", session_id=ts.id) + "#attendance")
-
-
-# ----- acknowledgments ------------------------------------------------------------------------
-
-
-@bp.route("/<int:session_id>/sheet")
-@requires("sessions.run")
-def sheet(session_id: int):
-    """Sign-in sheet mode: the instructor's device goes round, each attendee confirms."""
-    ts = services.managed_session(db.session, current_user, session_id)
-    roster = queries.roster(db.session, ts)
-    return render_template(
-        "sessions/sheet.html",
-        ts=ts,
-        roster=roster,
-        labels=labels,
-        pick=pick,
-        lang=_lang(),
-        attendance_open=ts.status != "cancelled"
-        and queries.local_date(ts.starts_at) <= queries.local_today(),
-    )
-
-
-@bp.route("/<int:session_id>/sheet/<int:enrolment_id>", methods=["GET", "POST"])
-@requires("sessions.run")
-@limiter.limit("30 per minute", methods=["POST"])
-def sheet_ack(session_id: int, enrolment_id: int):
-    ts = services.managed_session(db.session, current_user, session_id)
-    enrolment = services.session_enrolment(db.session, ts, enrolment_id)
-    form = SheetAckForm()
-    status = 200
-    if form.validate_on_submit():
-        try:
-            ack = services.acknowledge(
-                db.session,
-                enrolment,
-                actor=_user(),
-                method=form.method.data,
-                secret=form.secret.data or "",
-            )
-        except DomainError as err:
-            if err.field == "secret":
-                db.session.commit()  # keep the audit record of the failed attempt
-            _fail(err, form)
-            status = err.status_code
-        else:
-            flash(_("%(name)s acknowledged the briefing.", name=ack.printed_name), "success")
-            return redirect(url_for("sessions.sheet", session_id=ts.id))
-    elif request.method == "POST":
-        status = 400
-    form.secret.data = ""
-    return render_template(
-        "sessions/sheet_ack.html",
-        ts=ts,
-        enrolment=enrolment,
-        person=enrolment.user,
-        form=form,
-        pick=pick,
-        lang=_lang(),
-        program_labels=program_labels,
-    ), status
-
-
-@bp.route("/enrolments/<int:enrolment_id>/acknowledge", methods=["POST"])
-@requires("login")
-def acknowledge(enrolment_id: int):
-    """The attendee, signed in on their own account, confirms the briefing."""
-    enrolment = services.own_enrolment(db.session, current_user, enrolment_id)
-    if not ActionForm().validate_on_submit():
-        abort(400)
-    try:
-        services.acknowledge(db.session, enrolment, actor=_user(), method="account")
-    except DomainError as err:
-        _fail(err)
-        ts = services.get_session(db.session, enrolment.session_id)
-        return _show(ts, err.status_code)
-    flash(_("Thank you: your acknowledgment was recorded."), "success")
-    return redirect(url_for("sessions.show", session_id=enrolment.session_id))
-
-
-# ----- the conduct signature ------------------------------------------------------------------
-
-
-@bp.route("/<int:session_id>/sign", methods=["GET", "POST"])
-@requires("sessions.run")
-def sign(session_id: int):
-    ts = services.managed_session(db.session, current_user, session_id)
-    form = SignForm()
-    status = 200
-    if form.validate_on_submit():
-        try:
-            sig = services.sign_conducted(db.session, ts, _user(), form.password.data)
-        except DomainError as err:
-            if err.field == "password":
-                db.session.commit()  # keep the audit record of the failed attempt
-            _fail(err, form)
-            status = err.status_code
-        else:
-            if sig.supersedes_id:
-                flash(
-                    _("You signed the session again; the new signature replaces the old one."),
-                    "success",
-                )
-            else:
-                flash(_("You signed the session as conducted."), "success")
-            return redirect(url_for("sessions.show", session_id=ts.id))
-    elif request.method == "POST":
-        status = 400
-    roster = queries.roster(db.session, ts)
-    return render_template(
-        "sessions/sign.html",
-        ts=ts,
-        form=form,
-        roster=roster,
-        sig_state=services.signature_state(db.session, ts, roster),
-        labels=labels,
-        pick=pick,
-        lang=_lang(),
-    ), status
-
-
 # ----- employees: sign up and leave -----------------------------------------------------------
 
 
@@ -683,130 +482,6 @@ def leave(enrolment_id: int):
     return redirect(url_for("sessions.mine"))
 
 
-# ----- calendars ------------------------------------------------------------------------------
-
-
-def _ics(data: bytes, name: str) -> Response:
-    return Response(
-        data,
-        mimetype="text/calendar",
-        headers={
-            "Content-Disposition": f'attachment; filename="{name}"',
-            "Cache-Control": "private, max-age=300",
-        },
-    )
-
-
-def _session_url(ts: TrainingSession) -> str:
-    return url_for("sessions.show", session_id=ts.id, _external=True)
-
-
-@bp.route("/calendar/<token>.ics")
-@public
-@limiter.limit("60 per minute")
-def calendar(token: str):
-    """A person's private calendar feed; the token in the address is the only key."""
-    if not token or len(token) > 64:
-        raise NotFound(_("No such calendar."))
-    user = db.session.execute(
-        sa.select(User).where(User.calendar_token == token, User.active.is_(True))
-    ).scalar_one_or_none()
-    if user is None:
-        raise NotFound(_("No such calendar."))
-    return _ics(ics.feed(db.session, user, _session_url), "brigade-sessions.ics")
-
-
-@bp.route("/<int:session_id>/event.ics")
-@requires("login")
-def event_ics(session_id: int):
-    ts = services.visible_session(db.session, current_user, session_id)
-    own = queries.enrolment_of(db.session, ts.id, current_user.id)
-    data = ics.single(
-        ts, _lang(), _session_url(ts), waitlisted=own is not None and own.status == "waitlisted"
-    )
-    return _ics(data, f"session-{ts.id}.ics")
-
-
-# ----- the briefing journal -------------------------------------------------------------------
-
-
-def _journal_form() -> JournalForm:
-    form = JournalForm(formdata=request.args)
-    form.department_id.choices = _department_choices(_("All departments"))
-    form.program_id.choices = _program_choices(_("All programs"))
-    return form
-
-
-def _journal_filters(form: JournalForm) -> journal.Filters | None:
-    if request.args and not form.validate():
-        return None
-    filters = journal.Filters(
-        date_from=form.date_from.data,
-        date_to=form.date_to.data,
-        department_id=form.department_id.data or None,
-        program_id=form.program_id.data or None,
-    )
-    if filters.date_from and filters.date_to and filters.date_to < filters.date_from:
-        form.date_to.errors = [_("The end of the period is before its start.")]
-        return None
-    return filters
-
-
-@bp.route("/journal")
-@requires("sessions.view_all")
-def journal_page():
-    form = _journal_form()
-    if not request.args:
-        today = queries.local_today()
-        form.date_from.data = today - timedelta(days=90)
-        form.date_to.data = today
-    filters = _journal_filters(form)
-    if filters is None:
-        return render_template("sessions/journal.html", form=form, rows=[], total=0), 400
-    lang = _lang()
-    found = journal.rows(db.session, filters, limit=200)
-    return render_template(
-        "sessions/journal.html",
-        form=form,
-        headings=journal.headings(lang),
-        rows=[journal.cells(r, lang) for r in found],
-        total=journal.count(db.session, filters),
-        shown=len(found),
-    )
-
-
-@bp.route("/journal.<fmt>")
-@requires("sessions.view_all")
-def journal_export(fmt: str):
-    if fmt not in journal.EXPORTS:
-        abort(404)
-    form = _journal_form()
-    filters = _journal_filters(form)
-    if filters is None:
-        raise DomainError(_("Check the dates of the period."))
-    lang = form.lang.data or _lang()
-    if lang not in (*journal.LANGS, "bilingual"):
-        lang = _lang()
-    render, mimetype = journal.EXPORTS[fmt]
-    data = render(db.session, filters, lang)
-    from lms.core import audit
-
-    audit.record(
-        db.session,
-        current_user.id,
-        "export",
-        "briefing_register",
-        fmt,
-        f"{fmt} {lang}",
-        **filters.as_dict(),
-    )
-    return Response(
-        data,
-        mimetype=mimetype,
-        headers={"Content-Disposition": f'attachment; filename="{journal.filename(filters, fmt)}"'},
-    )
-
-
 # ----- navigation and the start page ----------------------------------------------------------
 
 nav.register(_l("Sessions"), "sessions.index", "sessions.view_all", order=20)
@@ -834,3 +509,7 @@ def _home_context():
         }
 
     return {"session_panel": session_panel}
+
+
+# the other pages of the blueprint, kept in their own modules (they import bp from here)
+from lms.sessions import attendance_routes, journal_routes  # noqa: E402, F401

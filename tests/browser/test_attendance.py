@@ -10,6 +10,7 @@ import pytest
 import time_machine
 from playwright.sync_api import expect
 
+from lms.core import clock as org_clock
 from lms.core.model import utcnow
 from lms.extensions import db
 from lms.sessions import queries, services
@@ -28,11 +29,11 @@ def test_instructor_takes_attendance(new_page, live_server, make_user, make_prog
     edgars = make_user(name="Edgars Ločmelis", job_title="Fitter")
     program = approve_without_quiz(make_program(approved=False, delivery_mode="instructor_led"))
     # the briefing started a quarter of an hour ago; the people were invited the day before
-    start = queries.to_local(utcnow() - timedelta(minutes=15)).replace(
+    start = org_clock.to_local(utcnow() - timedelta(minutes=15)).replace(
         tzinfo=None, second=0, microsecond=0
     )
     ts = schedule_session(program=program, instructor=instructor, start=start, capacity=10)
-    with time_machine.travel(queries.to_utc(start) - timedelta(days=1), tick=False):
+    with time_machine.travel(org_clock.to_utc(start) - timedelta(days=1), tick=False):
         services.invite(db.session, ts, [anna, janis, sergejs], instructor)
         db.session.commit()
 

@@ -13,9 +13,10 @@ from playwright.sync_api import expect
 
 from lms.cascade import services as cascade
 from lms.completions.models import Completion
+from lms.core import clock as org_clock
 from lms.core.model import utcnow
 from lms.extensions import db
-from lms.sessions import queries, services
+from lms.sessions import services
 from tests.browser.support import assert_accessible, sign_in
 from tests.conftest import PASSWORD
 from tests.sessions.conftest import approve_without_quiz, schedule_session
@@ -25,7 +26,7 @@ pytestmark = pytest.mark.browser
 
 def _started(program, instructor, people, department=None):
     """A session that began a quarter of an hour ago, the people invited the day before."""
-    start = queries.to_local(utcnow() - timedelta(minutes=15)).replace(
+    start = org_clock.to_local(utcnow() - timedelta(minutes=15)).replace(
         tzinfo=None, second=0, microsecond=0
     )
     ts = schedule_session(
@@ -35,7 +36,7 @@ def _started(program, instructor, people, department=None):
         capacity=10,
         department_id=department.id if department else None,
     )
-    with time_machine.travel(queries.to_utc(start) - timedelta(days=1), tick=False):
+    with time_machine.travel(org_clock.to_utc(start) - timedelta(days=1), tick=False):
         services.invite(db.session, ts, people, instructor)
         db.session.commit()
     return ts

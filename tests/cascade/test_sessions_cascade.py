@@ -140,3 +140,33 @@ def test_schedule_page_for_a_designated_person(client, auth, org):
         assert "trained again" in text_of(resp)  # designated, but not yet trained at level 0
         home = text_of(client.get("/"))
         assert "You are a responsible person" in home
+
+
+def test_a_trainer_whose_training_expires_has_upcoming_sessions_flagged(org, runner):
+    from lms.core.outbox import OutboxMessage
+
+    o = org
+    with time_machine.travel(datetime(2025, 3, 1, 8, 0), tick=False):
+        level0 = schedule_session(
+            program=o["program"], instructor=o["specialist"], start=datetime(2025, 3, 3, 10, 0)
+        )
+    run_session(level0, [o["manager"]], o["specialist"])
+    own = completion_of(o["manager"], o["program"])
+    with time_machine.travel(datetime(2026, 2, 20, 8, 0), tick=False):
+        later = schedule_session(
+            program=o["program"],
+            instructor=o["manager"],
+            start=datetime(2026, 3, 20, 10, 0),
+            department_id=o["shop"].id,
+        )
+    assert own.expires_on < date(2026, 3, 10)
+    with time_machine.travel(datetime(2026, 3, 10, 6, 0), tick=False):
+        for _ in range(2):  # daily runs: flagged once
+            assert runner.invoke(args=["lms", "send-reminders"]).exit_code == 0
+        told = db.session.scalars(
+            sa.select(OutboxMessage.user_id).where(
+                OutboxMessage.kind == "session_trainer_lost_right"
+            )
+        ).all()
+        assert told == [o["manager"].id]
+        assert db.session.get(type(later), later.id).status == "scheduled"

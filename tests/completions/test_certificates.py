@@ -14,10 +14,10 @@ import zxingcpp
 from PIL import Image
 
 from lms.completions import certificates, services
-from lms.completions.models import Certificate
+from lms.completions.models import Certificate, Revocation
 from lms.core import ledger
 from lms.extensions import db
-from tests.conftest import text_of
+from tests.conftest import PASSWORD, text_of
 
 
 def pdf_text(data: bytes) -> str:
@@ -132,8 +132,19 @@ def test_verification_page_states(client, make_completion, login_as):
     with time_machine.travel("2027-06-01 10:00Z"):
         assert "Expired" in text_of(client.get(f"/verify/{cert.code}"))
     admin = login_as("admin")
-    resp = client.post(f"/certificates/{cert.id}/revoke", data={"reason": "Trainer not qualified"})
+    # a revocation is a signature: no password, a wrong one, no reason -> nothing revoked
+    url = f"/certificates/{cert.id}/revoke"
+    assert client.post(url, data={"reason": "Trainer not qualified"}).status_code == 400
+    resp = client.post(url, data={"reason": "Trainer not qualified", "password": "wrong"})
+    assert resp.status_code == 400 and "password is wrong" in text_of(resp)
+    assert db.session.scalar(sa.select(sa.func.count()).select_from(Revocation)) == 0
+    resp = client.post(url, data={"reason": "Trainer not qualified", "password": PASSWORD})
     assert resp.status_code == 302
+    (r,) = db.session.scalars(sa.select(Revocation)).all()
+    assert (r.meaning, r.method, r.printed_name) == ("revoked", "password", admin.name)
+    # an already revoked certificate cannot be revoked again
+    resp = client.post(url, data={"reason": "Again", "password": PASSWORD})
+    assert resp.status_code == 409 and "already revoked" in text_of(resp)
     anon = client.application.test_client()
     text = text_of(anon.get(f"/verify/{cert.code}"))
     assert "Revoked" in text

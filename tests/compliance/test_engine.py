@@ -5,9 +5,11 @@ from __future__ import annotations
 from datetime import date
 
 import pytest
+import sqlalchemy as sa
 
 from lms.completions import services as completions
 from lms.compliance import engine, services
+from lms.compliance.models import UnscheduledBriefing
 from lms.core.errors import DomainError
 from lms.extensions import db
 from tests.conftest import PASSWORD
@@ -101,12 +103,9 @@ def test_unscheduled_briefing_makes_people_due_then_overdue(org, complete):
     assert statuses(date(2026, 3, 6))[key][0] == "compliant"
 
 
-def test_new_approved_version_triggers_an_unscheduled_briefing(org, complete, time_travel):
+def _approve_changed_version(program, rebrief: bool):
     from lms.programs import services as programs
 
-    welder, program = org["welder"], org["program"]
-    complete(welder, program, date(2026, 1, 10))
-    time_travel("2026-04-01 09:00Z")
     draft = programs.new_draft(db.session, program, None)
     programs.update_topic(
         db.session,
@@ -118,9 +117,40 @@ def test_new_approved_version_triggers_an_unscheduled_briefing(org, complete, ti
         actor_id=None,
     )
     programs.submit(db.session, draft, None)
-    programs.sign(db.session, draft, program.head, PASSWORD, "approved")
+    programs.sign(db.session, draft, program.head, PASSWORD, "approved", needs_rebriefing=rebrief)
     db.session.commit()
+    return draft
+
+
+def test_a_new_version_without_rebriefing_leaves_holders_valid(org, complete, time_travel):
+    welder, program = org["welder"], org["program"]
+    complete(welder, program, date(2026, 1, 10))
+    time_travel("2026-04-01 09:00Z")
+    _approve_changed_version(program, rebrief=False)
+    assert statuses(date(2026, 4, 1))[(welder.id, program.id)] == ("compliant", date(2027, 1, 10))
+    assert db.session.scalar(sa.select(sa.func.count()).select_from(UnscheduledBriefing)) == 0
+
+
+def test_a_new_version_needing_rebriefing_makes_a_briefing_due(org, complete, time_travel):
+    welder, program = org["welder"], org["program"]
+    complete(welder, program, date(2026, 1, 10))
+    time_travel("2026-04-01 09:00Z")
+    _approve_changed_version(program, rebrief=True)
     assert statuses(date(2026, 4, 1))[(welder.id, program.id)] == ("due_soon", date(2026, 5, 1))
+    (ub,) = db.session.scalars(sa.select(UnscheduledBriefing)).all()
+    assert ub.reason.startswith("Instruction amended")
+
+
+def test_a_pending_briefing_never_hides_an_expiry(org, complete, time_travel, make_user):
+    welder, program = org["welder"], org["program"]
+    holder = make_user(name="Holder", department=org["shop"])
+    complete(welder, program, date(2025, 4, 20))  # expires on 20 Apr 2026
+    complete(holder, program, date(2026, 3, 1))
+    time_travel("2026-04-01 09:00Z")
+    _approve_changed_version(program, rebrief=True)  # briefing due 1 May 2026
+    assert statuses(date(2026, 4, 1))[(welder.id, program.id)] == ("due_soon", date(2026, 4, 20))
+    assert statuses(date(2026, 4, 25))[(welder.id, program.id)] == ("overdue", date(2026, 4, 20))
+    assert statuses(date(2026, 4, 25))[(holder.id, program.id)] == ("due_soon", date(2026, 5, 1))
 
 
 def test_cascade_lapse_is_flagged(org, complete, make_user):

@@ -3,11 +3,16 @@ start an attempt and build the answers a learner would send."""
 
 from __future__ import annotations
 
-import pytest
+from datetime import datetime, time, timedelta
 
+import pytest
+import time_machine
+
+from lms.core import clock as org_clock
 from lms.extensions import db
-from lms.learning import services
 from lms.learning.models import Attempt
+from lms.sessions import services as sessions  # the other domain, used for real
+from tests.conftest import PASSWORD
 
 
 @pytest.fixture
@@ -67,17 +72,27 @@ def start(client):
     return do
 
 
-@pytest.fixture
-def no_sessions(monkeypatch):
-    """The sessions domain offers nothing (its functions are missing)."""
-    monkeypatch.setattr(services, "_sessions_function", lambda name: None)
-
-
-@pytest.fixture
-def sessions_offer(monkeypatch):
-    """Stand-ins for lms.sessions.services functions: sessions_offer(name=function)."""
-
-    def do(**functions):
-        monkeypatch.setattr(services, "_sessions_function", lambda name: functions.get(name))
-
-    return do
+def attend_held_session(program, trainer, person, *, days_ago: int = 1):
+    """Through the real sessions services: a session of the program held `days_ago` days ago
+    at 10:00 (local), the person present and acknowledged, signed by the trainer; returns it."""
+    start_local = datetime.combine(org_clock.local_today() - timedelta(days=days_ago), time(10))
+    start_utc = org_clock.to_utc(start_local)
+    with time_machine.travel(start_utc - timedelta(days=1), tick=False):
+        (ts,) = sessions.schedule(
+            db.session,
+            program_id=program.id,
+            instructor_id=trainer.id,
+            starts_local=start_local,
+            ends_local=start_local + timedelta(hours=1),
+            place="Room 1",
+            capacity=10,
+            actor=trainer,
+        )
+        sessions.invite(db.session, ts, [person], trainer)
+    with time_machine.travel(start_utc + timedelta(minutes=30), tick=False):
+        sessions.mark_attendance(db.session, ts, {person.id: "present"}, trainer)
+        enrolment = next(e for e in ts.enrolments if e.user_id == person.id)
+        sessions.acknowledge(db.session, enrolment, actor=person, method="account")
+        sessions.sign_conducted(db.session, ts, trainer, PASSWORD)
+    db.session.commit()
+    return ts

@@ -4,20 +4,22 @@ kind of bad input refused with nothing stored."""
 from __future__ import annotations
 
 import re
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 
 import pytest
 import sqlalchemy as sa
 import time_machine
 
 from lms.completions.models import Completion
+from lms.core import clock as org_clock
 from lms.core.audit import AuditEntry
 from lms.core.ledger import LedgerEntry, verify
 from lms.extensions import db
+from lms.learning import services
 from lms.learning.models import Attempt, AttemptQuestion
 from lms.programs import services as programs
 from tests.conftest import PASSWORD, text_of
-from tests.learning.conftest import answers_for, reload
+from tests.learning.conftest import answers_for, attend_held_session, reload
 
 
 def _count(model, *where) -> int:
@@ -54,7 +56,7 @@ def test_the_quiz_page_never_sends_the_correct_answers(client, signed_in, progra
         assert f'<label for="q-{qid}-{v}"' in html
 
 
-def test_passing_makes_a_completion_in_the_ledger(client, signed_in, program, start, no_sessions):
+def test_passing_makes_a_completion_in_the_ledger(client, signed_in, program, start):
     attempt = start(program)
     resp = client.post(f"/learning/attempts/{attempt.id}", data=answers_for(attempt))
     assert resp.status_code == 302
@@ -309,9 +311,7 @@ def test_a_draft_only_program_cannot_be_taken(client, signed_in, make_program):
     assert client.get("/learning/programs/424242").status_code == 404
 
 
-def test_the_draw_uses_only_the_current_approved_version(
-    client, signed_in, make_program, start, no_sessions
-):
+def test_the_draw_uses_only_the_current_approved_version(client, signed_in, make_program, start):
     program = make_program()
     head = program.head
     draft = programs.new_draft(db.session, program, None)
@@ -351,9 +351,7 @@ def test_answers_are_shuffled_and_the_order_is_stored(signed_in, make_program):
     assert len(orders) > 1
 
 
-def test_instructor_led_pass_waits_for_a_held_session(
-    client, signed_in, make_program, start, no_sessions
-):
+def test_instructor_led_pass_waits_for_a_held_session(client, signed_in, make_program, start):
     program = make_program(delivery_mode="instructor_led")
     attempt = start(program)
     client.post(f"/learning/attempts/{attempt.id}", data=answers_for(attempt))
@@ -370,22 +368,16 @@ def test_instructor_led_pass_waits_for_a_held_session(
 
 
 def test_instructor_led_pass_after_a_held_session_completes(
-    client, signed_in, make_user, make_program, start, sessions_offer
+    client, signed_in, make_user, make_program, start
 ):
     trainer = make_user("instructor")
-    program = make_program(delivery_mode="cascade")
-    calls = []
-
-    def held_attendance(session, user_id, program_id):
-        calls.append((user_id, program_id))
-        return (4711, trainer.id)
-
-    sessions_offer(held_attendance=held_attendance)
+    program = make_program(delivery_mode="instructor_led")
+    ts = attend_held_session(program, trainer, signed_in)
+    assert _count(Completion) == 0  # attended, but the quiz is still missing
     attempt = start(program)
     client.post(f"/learning/attempts/{attempt.id}", data=answers_for(attempt))
-    assert calls == [(signed_in.id, program.id)]
     completion = db.session.execute(sa.select(Completion)).scalar_one()
-    assert completion.earned_by == "session" and completion.session_id == 4711
+    assert completion.earned_by == "session" and completion.session_id == ts.id
     assert completion.trainer_id == trainer.id and completion.attempt_id == attempt.id
     from lms.learning.services import complete_on_pass, passed_attempt_id
 
@@ -402,31 +394,26 @@ def test_csrf_is_required_to_submit(client, signed_in, program, start, csrf_on):
 
 
 def test_an_attendance_already_used_does_not_complete_again(
-    client, signed_in, make_user, make_program, start, sessions_offer
+    client, signed_in, make_user, make_program, start
 ):
-    from lms.completions import services as completions
-
     trainer = make_user("instructor")
     program = make_program(delivery_mode="instructor_led")
-    completions.record_completion(
-        db.session,
-        user_id=signed_in.id,
-        version=program.current_version,
-        completed_on=date(2024, 5, 2),
-        earned_by="session",
-        actor_id=None,
-        session_id=4711,
-        trainer_id=trainer.id,
+    attend_held_session(program, trainer, signed_in, days_ago=800)
+    back_then = org_clock.to_utc(
+        datetime.combine(org_clock.local_today() - timedelta(days=799), time(12))
     )
-    db.session.commit()
-    sessions_offer(held_attendance=lambda session, user_id, program_id: (4711, trainer.id))
-    attempt = start(program)  # the old completion expired: a new cycle
+    with time_machine.travel(back_then, tick=False):
+        old = services.start_attempt(db.session, signed_in, program)
+        services.submit_attempt(db.session, old, signed_in, answers_for(old))
+        db.session.commit()
+    assert _count(Completion) == 1  # that attendance earned its completion, now expired
+    attempt = start(program)  # a new cycle, but no new session attended
     client.post(f"/learning/attempts/{attempt.id}", data=answers_for(attempt))
     assert reload(attempt).passed
     assert _count(Completion) == 1
 
 
-def test_a_submission_racing_another_one_is_refused(signed_in, program, no_sessions):
+def test_a_submission_racing_another_one_is_refused(signed_in, program):
     """Two tabs submit at once: the second finds the row no longer open (guarded UPDATE)."""
     from lms.core.model import utcnow
     from lms.learning import services
@@ -449,7 +436,7 @@ def test_a_submission_racing_another_one_is_refused(signed_in, program, no_sessi
     assert all(aq.chosen is None for aq in attempt.questions)
 
 
-def test_a_program_without_quiz_or_expiry(client, signed_in, make_program, start, no_sessions):
+def test_a_program_without_quiz_or_expiry(client, signed_in, make_program, start):
     no_quiz = make_program(approved=False, code="NO-QUIZ")
     version = no_quiz.versions[0]
     version.questions.clear()

@@ -8,7 +8,7 @@ import sqlalchemy as sa
 from lms.core.audit import AuditEntry
 from lms.extensions import db
 from lms.learning import queries, services
-from lms.learning.models import AttemptGrant
+from lms.learning.models import Attempt, AttemptGrant
 from tests.conftest import text_of
 from tests.learning.conftest import answers_for
 
@@ -24,7 +24,7 @@ def _take(user, program, pattern):
     return attempt
 
 
-def test_question_statistics_most_failed_first(make_user, make_program, workshop, no_sessions):
+def test_question_statistics_most_failed_first(make_user, make_program, workshop):
     program = make_program()
     people = [make_user("employee", department=workshop) for _ in range(4)]
     # q3 is failed by everyone, q1 by half, q2 by nobody
@@ -39,7 +39,7 @@ def test_question_statistics_most_failed_first(make_user, make_program, workshop
     ]
 
 
-def test_results_pages(client, auth, make_user, make_program, workshop, no_sessions):
+def test_results_pages(client, auth, make_user, make_program, workshop):
     program = make_program(code="FS-RES")
     anna = make_user("employee", name="Anna Kļaviņa", department=workshop)
     _take(anna, program, {"q1": True, "q2": True, "q3": False})
@@ -52,7 +52,7 @@ def test_results_pages(client, auth, make_user, make_program, workshop, no_sessi
     text = text_of(resp)
     assert "Anna Kļaviņa" in text and "66%" in text and "passed" in text
     assert text.index("Question 3?") < text.index("Question 1?")
-    attempt_id = db.session.scalar(sa.select(services.Attempt.id))
+    attempt_id = db.session.scalar(sa.select(Attempt.id))
     review = text_of(client.get(f"/learning/results/attempts/{attempt_id}"))
     assert "Attempt 1 of Anna Kļaviņa" in review and "correct answer, not chosen" in review
     assert client.get("/learning/results/999999").status_code == 404
@@ -68,7 +68,7 @@ def test_employees_do_not_see_results(client, login_as, make_program):
 
 
 def test_a_manager_sees_only_their_departments(
-    client, auth, make_user, make_department, make_program, no_sessions
+    client, auth, make_user, make_department, make_program
 ):
     production = make_department(name="Production", code="PR")
     workshop = make_department(name="Workshop", code="WS", parent=production)
@@ -86,9 +86,7 @@ def test_a_manager_sees_only_their_departments(
     auth.login(manager)
     text = text_of(client.get(f"/learning/results/{program.id}"))
     assert "Inside Person" in text and "Outside Person" not in text
-    hidden = db.session.scalar(
-        sa.select(services.Attempt.id).where(services.Attempt.user_id == outside.id)
-    )
+    hidden = db.session.scalar(sa.select(Attempt.id).where(Attempt.user_id == outside.id))
     assert client.get(f"/learning/results/attempts/{hidden}").status_code == 403
     resp = client.post(f"/learning/results/{program.id}/people/{outside.id}/grant")
     assert resp.status_code == 403

@@ -2,16 +2,18 @@
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 
 import pytest
 import time_machine
 
 from lms.completions import services as completions
 from lms.completions.models import Completion
+from lms.core import clock as org_clock
 from lms.extensions import db
 from lms.learning import services
 from lms.learning.services import Status, training_status
+from lms.sessions import services as sessions
 from tests.conftest import text_of
 from tests.learning.conftest import answers_for
 
@@ -57,7 +59,7 @@ def _status_of(user, program, at: datetime):
     return next(i for i in items if i.program.id == program.id)
 
 
-def test_status_over_a_year_with_frozen_time(make_user, make_program, no_sessions):
+def test_status_over_a_year_with_frozen_time(make_user, make_program):
     """Start date, approval, a pass, then the refresher coming due and lapsing."""
     t0 = datetime(2026, 1, 10, 8, 0, tzinfo=UTC)
     with time_machine.travel(t0, tick=False):
@@ -96,7 +98,7 @@ def test_status_over_a_year_with_frozen_time(make_user, make_program, no_session
         assert _status_of(person, program, now).status == Status("overdue", date(2026, 1, 10))
 
 
-def test_my_training_page(client, auth, learner, make_program, sessions_offer):
+def test_my_training_page(client, auth, learner, make_program, make_user):
     passed = make_program(code="FS-DONE")
     make_program(code="FS-TODO")
     led = make_program(code="FS-LED", delivery_mode="instructor_led")
@@ -106,19 +108,27 @@ def test_my_training_page(client, auth, learner, make_program, sessions_offer):
     services.submit_attempt(db.session, attempt, learner, answers_for(attempt))
     db.session.commit()
 
-    class Enrolment:
-        starts_at = datetime(2030, 5, 4, 7, 30, tzinfo=UTC)
-        location = "Training room 2"
-
-    sessions_offer(
-        next_enrolments=lambda s, uid, pids: {led.id: Enrolment()} if led.id in pids else {}
+    trainer = make_user("instructor")
+    soon = org_clock.local_today() + timedelta(days=10)
+    start_local = datetime.combine(soon, time(9, 30))
+    (ts,) = sessions.schedule(
+        db.session,
+        program_id=led.id,
+        instructor_id=trainer.id,
+        starts_local=start_local,
+        ends_local=start_local + timedelta(hours=1),
+        place="Training room 2",
+        capacity=10,
+        actor=trainer,
     )
+    sessions.invite(db.session, ts, [learner], trainer)
+    db.session.commit()
     auth.login(learner)
     text = text_of(client.get("/learning/"))
     assert "FS-DONE" in text and "FS-TODO" in text and "FS-LED" in text
     assert "OFF-ONLY" not in text and "DRAFT" not in text
     assert "Passed" in text and "Not started" in text
-    assert "Training room 2" in text and "2030" in text
+    assert "Training room 2" in text and str(soon.year) in text
     assert "0 of 2 topics read" in text
     # the most urgent first: passed comes last
     assert text.index("FS-TODO") < text.index("FS-DONE")

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import sqlalchemy as sa
 
 from lms.core.audit import AuditEntry
@@ -63,12 +65,22 @@ def test_create_edit_submit_and_sign_through_the_pages(client, auth, make_user):
         sa.select(AuditEntry).where(AuditEntry.action == "sign_failed")
     ).scalar()
     assert failed is not None and failed.actor_id == head.id
-    resp = client.post(f"{base}/sign", data={"meaning": "approved", "password": PASSWORD})
+    seen = shown_effects(client, f"{base}/sign")
+    resp = client.post(f"{base}/sign", data={"meaning": "approved", "password": PASSWORD, **seen})
     assert resp.status_code == 302
     text = text_of(client.get(base))
     assert "Māris Kalniņš" in text and "Approved: I approve" in text and "Content SHA-256" in text
     resp = client.post(f"{base}/sign", data={"meaning": "approved", "password": PASSWORD})
     assert resp.status_code == 409
+
+
+def shown_effects(client, url: str) -> dict[str, str]:
+    """The effect fingerprints the sign page shows (hidden fields), as a browser sends them."""
+    page = client.get(url).get_data(as_text=True)
+    return {
+        name: re.search(rf'name="{name}"[^>]*value="([^"]*)"', page).group(1)
+        for name in ("effects_plain", "effects_rebrief")
+    }
 
 
 def test_signing_a_draft_is_refused_on_the_page(client, auth, make_program):

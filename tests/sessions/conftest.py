@@ -7,8 +7,9 @@ from datetime import UTC, datetime, timedelta
 import pytest
 import time_machine
 
+from lms.core import clock as org_clock
 from lms.extensions import db
-from lms.sessions import queries, services
+from lms.sessions import services
 from tests.conftest import PASSWORD
 
 # Monday 3 March 2025, 10:00 in Riga (08:00 UTC): the tests' "now" unless they say otherwise.
@@ -73,8 +74,8 @@ def schedule_session(
             **kw,
         )
 
-    if start.date() < queries.local_today():
-        with time_machine.travel(queries.to_utc(start) - timedelta(days=1), tick=False):
+    if start.date() < org_clock.local_today():
+        with time_machine.travel(org_clock.to_utc(start) - timedelta(days=1), tick=False):
             created = run()
     else:
         created = run()

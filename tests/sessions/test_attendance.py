@@ -3,8 +3,6 @@ corrections that point at what they replace, and the completions a signed sessio
 
 from __future__ import annotations
 
-import sys
-import types
 from datetime import UTC, date, datetime, timedelta
 
 import pytest
@@ -16,9 +14,11 @@ from lms.core import ledger
 from lms.core.audit import AuditEntry
 from lms.core.errors import Conflict, DomainError, NotAllowed
 from lms.extensions import db
+from lms.learning import services as learning
 from lms.sessions import queries, services
 from lms.sessions.models import Acknowledgment, AttendanceMark, SessionSignature
 from tests.conftest import PASSWORD, text_of
+from tests.learning.conftest import answers_for
 from tests.sessions.conftest import enrol
 
 pytestmark = pytest.mark.usefixtures("clock")
@@ -94,8 +94,20 @@ def test_marking_someone_not_enrolled_changes_nothing(held, people, make_session
     with pytest.raises(NotAllowed):
         services.mark_attendance(db.session, held, {people[0].id: "present"}, people[1])
     later = make_session(start=datetime(2025, 3, 5, 10))
-    with pytest.raises(DomainError, match="from the day of the session"):
+    with pytest.raises(DomainError, match="opens when the session starts"):
         services.mark_attendance(db.session, later, {people[0].id: "present"}, held.instructor)
+    # the same day, but not started yet: no marks and no walk-ins either
+    this_afternoon = make_session(start=datetime(2025, 3, 3, 15, 0))
+    enrol(this_afternoon, people[0])
+    with pytest.raises(DomainError, match="opens when the session starts"):
+        services.mark_attendance(
+            db.session, this_afternoon, {people[0].id: "present"}, this_afternoon.instructor
+        )
+    db.session.rollback()
+    with pytest.raises(DomainError, match="opens when the session starts"):
+        services.add_walk_in(db.session, this_afternoon, people[1].id, this_afternoon.instructor)
+    db.session.rollback()
+    assert _count(AttendanceMark) == 0
 
 
 def test_time_and_place_are_fixed_once_attendance_is_taken(held, people):
@@ -229,10 +241,8 @@ def test_signing_gives_completions_to_those_present_who_acknowledged(held, peopl
     assert (
         db.session.scalar(sa.select(sa.func.count()).where(Completion.session_id == held.id)) == 3
     )
-    assert services.held_attendance(db.session, people[2].id, held.program_id) == (
-        held.id,
-        instructor.id,
-    )
+    found = services.held_attendance(db.session, people[2].id, held.program_id)
+    assert (found.session_id, found.trainer_id) == (held.id, instructor.id)
     assert services.held_attendance(db.session, people[3].id, held.program_id) is None
     assert ledger.verify(db.session).ok
 
@@ -275,28 +285,54 @@ def test_a_correction_after_signing_needs_a_reason_and_a_new_signature(held, peo
     assert _count(SessionSignature) == 2
 
 
-def test_quiz_programs_need_a_passed_quiz(make_program, make_session, people, clock, monkeypatch):
+def test_quiz_programs_need_a_passed_quiz(make_program, make_session, people, clock, client, auth):
+    """Session and quiz, through the real code of both domains: exactly one completion each,
+    granted by whichever of the two comes last."""
     program = make_program(approved=True, delivery_mode="instructor_led")
     assert program.current_version.questions
     ts = make_session(program=program, start=datetime(2025, 3, 3, 10, 30))
     enrol(ts, people[0], people[1])
     clock.move_to(DURING)
-    passed = {people[0].id: 77}
-    fake = types.ModuleType("lms.learning.services")
-    fake.passed_attempt_id = lambda session, user_id, program_id: passed.get(user_id)
-    monkeypatch.setitem(sys.modules, "lms.learning.services", fake)
+    # people[0] passes the quiz before the session is signed: no completion yet
+    first = _pass_quiz(people[0], program)
+    assert _count(Completion) == 0
     _mark(ts, {people[0]: "present", people[1]: "present"})
     _ack(ts, people[0])
     _ack(ts, people[1])
     services.sign_conducted(db.session, ts, ts.instructor, PASSWORD)
     db.session.commit()
     (only,) = db.session.execute(sa.select(Completion)).scalars().all()
-    assert (only.user_id, only.attempt_id, only.session_id) == (people[0].id, 77, ts.id)
-    # the other passes later: the learning domain finds the session through held_attendance
-    assert services.held_attendance(db.session, people[1].id, program.id) == (
-        ts.id,
-        ts.instructor_id,
-    )
+    assert (only.user_id, only.attempt_id, only.session_id) == (people[0].id, first.id, ts.id)
+    assert only.earned_by == "session" and only.trainer_id == ts.instructor_id
+    # each attendee's page says what the attendance earned and what is missing
+    auth.login(people[0])
+    assert "This attendance earned your completion" in text_of(client.get(f"/sessions/{ts.id}"))
+    auth.logout()
+    auth.login(people[1])
+    page = text_of(client.get(f"/sessions/{ts.id}"))
+    assert "Your attendance counts. Still missing: the quiz." in page
+    assert "Your attendance on" in text_of(client.get("/learning/"))
+    auth.logout()
+    # people[1] passes later: the attendance counts now, once
+    found = services.held_attendance(db.session, people[1].id, program.id)
+    assert (found.session_id, found.trainer_id) == (ts.id, ts.instructor_id)
+    second = _pass_quiz(people[1], program)
+    rows = db.session.execute(sa.select(Completion).order_by(Completion.id)).scalars().all()
+    assert [(c.user_id, c.attempt_id, c.session_id) for c in rows] == [
+        (people[0].id, first.id, ts.id),
+        (people[1].id, second.id, ts.id),
+    ]
+    # signing again (a correction elsewhere) or passing again grants nothing more
+    assert learning.complete_on_pass(db.session, second, date(2025, 3, 3)) is None
+    assert _count(Completion) == 2
+
+
+def _pass_quiz(person, program):
+    attempt = learning.start_attempt(db.session, person, program)
+    outcome = learning.submit_attempt(db.session, attempt, person, answers_for(attempt))
+    db.session.commit()
+    assert outcome.attempt.passed
+    return outcome.attempt
 
 
 def test_tampering_with_attendance_or_the_signature_is_detected(held, people):
@@ -436,3 +472,18 @@ def test_the_attendance_sheet_needs_the_form_token(client, auth, held, people, c
     assert _count(AttendanceMark) == 0
     resp = client.post(f"/sessions/{held.id}/attendance", data={**mark, "csrf_token": token})
     assert resp.status_code == 302 and _count(AttendanceMark) == 1
+
+
+def test_a_waitlisted_person_sees_their_place_and_can_leave(make_session, people, client, auth):
+    ts = make_session(capacity=1)
+    enrol(ts, people[0], people[1], people[2])
+    auth.login(people[2])
+    assert "You are number 2 on the waitlist" in text_of(client.get(f"/sessions/{ts.id}"))
+    enrolment = queries.enrolment_of(db.session, ts.id, people[2].id)
+    resp = client.post(f"/sessions/enrolments/{enrolment.id}/leave")
+    assert resp.status_code == 302
+    db.session.expire_all()
+    assert queries.enrolment_of(db.session, ts.id, people[2].id).status == "cancelled"
+    auth.logout()
+    auth.login(people[1])
+    assert "You are number 1 on the waitlist" in text_of(client.get(f"/sessions/{ts.id}"))

@@ -8,6 +8,7 @@ Idempotent: nothing is added when the program already has designations.
 
 from __future__ import annotations
 
+import random
 from collections.abc import Callable
 from datetime import datetime, time, timedelta
 
@@ -17,7 +18,9 @@ from lms.accounts.models import Department
 from lms.accounts.services import verify_password
 from lms.cascade import services
 from lms.cascade.models import Designation
+from lms.core import clock
 from lms.core.model import utcnow
+from lms.learning import services as learning
 from lms.programs.models import Program
 from lms.sessions import queries
 from lms.sessions import services as sessions
@@ -29,10 +32,6 @@ WAREHOUSE_STAFF = ("emp06", "emp07", "emp08")
 
 def _pass_quiz(session, user, program) -> None:
     """The quiz is part of the program: everyone briefed passes it first."""
-    import random
-
-    from lms.learning import services as learning
-
     rng = random.Random(user.id)
     attempt = learning.start_attempt(session, user, program, rng=rng)
     form = {}
@@ -71,7 +70,7 @@ def load_demo(session, users: dict, password: str, echo: Callable[[str], None] =
         echo("  cascade: skipped (the demo passwords were changed)")
         return
     codes = dict(session.execute(sa.select(Department.code, Department.id)).all())
-    today = queries.local_today()
+    today = clock.local_today()
     for person, code in ((liga, "WSHP"), (dmitrijs, "WH")):
         services.designate(
             session,
@@ -84,7 +83,7 @@ def load_demo(session, users: dict, password: str, echo: Callable[[str], None] =
             ends_on=None,
             actor_id=users["admin"].id,
         )
-    now = queries.to_local(utcnow()).replace(tzinfo=None, second=0, microsecond=0)
+    now = clock.to_local(utcnow()).replace(tzinfo=None, second=0, microsecond=0)
     start0 = max(now - timedelta(hours=4), datetime.combine(today, time.min))
     start1 = start0 + (now - start0) / 2
     level0 = sessions.schedule(

@@ -1,0 +1,119 @@
+"""Who is assigned which program, and the errors of self-paced learning."""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+from flask_babel import gettext as _
+
+from lms.accounts.models import Department, User
+from lms.core.errors import Conflict, DomainError, NotAllowed
+from lms.programs import services as programs
+from lms.programs.models import Program, ProgramVersion
+
+# ----- errors -------------------------------------------------------------------------------
+
+
+class NotAssigned(NotAllowed):
+    """The program is not assigned to the person."""
+
+
+class NoQuiz(Conflict):
+    """The approved version has no quiz questions."""
+
+
+class AlreadyPassed(Conflict):
+    """A valid completion, or a pass awaiting a session, makes a new attempt pointless."""
+
+
+class NoAttemptsLeft(Conflict):
+    """Every allowed attempt of this round has been used."""
+
+
+class MustWait(Conflict):
+    """The wait between attempts has not passed yet."""
+
+
+class AlreadySubmitted(Conflict):
+    """An attempt is submitted once."""
+
+
+class TimeUp(Conflict):
+    """The time limit (plus the grace period) has passed; the attempt is closed as failed."""
+
+
+class BadAnswers(DomainError):
+    """The form names questions or answers that are not part of the attempt (tampering)."""
+
+
+class Unanswered(DomainError):
+    """Some questions have no answer; nothing is recorded and the form is shown again."""
+
+    def __init__(self, message: str, missing: list[int], chosen: dict[int, list[int]]):
+        super().__init__(message)
+        self.missing = missing
+        self.chosen = chosen  # attempt question id -> indexes chosen, to fill the form again
+
+
+# ----- who is assigned what ----------------------------------------------------------------
+
+
+def department_codes(session, department_id: int | None) -> set[str]:
+    """The codes of the department and of every department above it."""
+    if department_id is None:
+        return set()
+    rows = session.execute(sa.select(Department.id, Department.parent_id, Department.code)).all()
+    by_id = {r.id: r for r in rows}
+    codes: set[str] = set()
+    cursor: int | None = department_id
+    while cursor is not None and cursor in by_id and by_id[cursor].code.upper() not in codes:
+        codes.add(by_id[cursor].code.upper())
+        cursor = by_id[cursor].parent_id
+    return codes
+
+
+def audience_matches(version: ProgramVersion, job_title: str | None, codes: set[str]) -> bool:
+    """Departments (codes; a sub-department matches its parents) and job titles (any case);
+    an empty list means everyone."""
+    depts = {str(d).strip().upper() for d in version.audience_departments or [] if str(d).strip()}
+    if depts and not depts & codes:
+        return False
+    titles = {
+        str(t).strip().casefold() for t in version.audience_job_titles or [] if str(t).strip()
+    }
+    return not titles or (job_title or "").strip().casefold() in titles
+
+
+def assigned_programs(session, user: User) -> list[Program]:
+    """Programs assigned to the person: the audience of the current approved version
+    includes their department (or a department above it) and their job title."""
+    codes = department_codes(session, user.department_id)
+    current = sa.orm.contains_eager(Program.current_version)
+    rows = session.execute(
+        sa.select(Program)
+        .join(ProgramVersion, ProgramVersion.id == Program.current_version_id)
+        .where(ProgramVersion.status == "approved")
+        .order_by(Program.code)
+        .options(
+            current.selectinload(ProgramVersion.topics),
+            current.selectinload(ProgramVersion.questions),
+        )
+    ).scalars()
+    return [p for p in rows if audience_matches(p.current_version, user.job_title, codes)]
+
+
+def require_assigned(session, user: User, program: Program) -> ProgramVersion:
+    """The program's current approved version, when the program is assigned to the person."""
+    version = program.current_version
+    if (
+        version is None
+        or version.status != "approved"
+        or not audience_matches(
+            version, user.job_title, department_codes(session, user.department_id)
+        )
+    ):
+        raise NotAssigned(_("This program is not assigned to you."))
+    return version
+
+
+def get_program(session, program_id: int) -> Program:
+    return programs.get_program(session, program_id)
