@@ -41,6 +41,6 @@ def _create_app(config: Config) -> Flask:
     from lms import web
     from lms.core import seal
 
+    web.init_app(app)  # first: a configuration that cannot work (Redis away) stops here
     seal.init_app(app, config)
-    web.init_app(app)
     return app
