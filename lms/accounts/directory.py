@@ -303,4 +303,5 @@ def sign_in(session, login: str, password: str) -> User:
             user.auth_source = "ldap"
     user.last_login_at = utcnow()
     session.flush()
+    services.people_changed(session, [user])  # a new person, or a move the directory reported
     return user

@@ -19,6 +19,7 @@ import sqlalchemy as sa
 from flask import current_app, has_app_context
 from flask_babel import gettext as _
 
+from lms.accounts import services
 from lms.accounts.models import Department, User, UserRole
 from lms.accounts.people import (
     ABSENCE_KINDS,
@@ -515,6 +516,7 @@ def _run(session, data: bytes, filename: str, *, apply: bool, actor_id: int | No
     numbers_by_id = {u.id: u.employee_number for u in users}
     pending_managers: list[tuple[User, str]] = []
     new_users: list[User] = []
+    touched: list[User] = []  # existing people changed by this file
 
     for p in people:
         user = by_number.get(p.employee_number) or by_email.get(p.email)
@@ -606,6 +608,7 @@ def _run(session, data: bytes, filename: str, *, apply: bool, actor_id: int | No
                 )
             user.employee_number = p.employee_number
             _assign(user, p)
+            touched.append(user)
             if now_leaving:
                 user.active = False
                 user.session_version += 1
@@ -641,6 +644,8 @@ def _run(session, data: bytes, filename: str, *, apply: bool, actor_id: int | No
     _plan_absences(session, absence_rows, report, apply=apply)
     if apply:
         session.flush()
+        # the stored status of everyone added, moved, leaving or back follows in this transaction
+        services.people_changed(session, touched + new_users)
         report.applied = True
     return report
 
@@ -784,6 +789,7 @@ def sync_person(
         user.active = False
         user.session_version += 1
     session.flush()
+    services.people_changed(session, [user])
     return user
 
 
@@ -868,8 +874,6 @@ def sync_department(
     session, code: str, *, name: str, parent_id: int | None, actor_id: int | None
 ) -> Department:
     """HR sync of one department by its code: created, or renamed and moved (idempotent)."""
-    from lms.accounts import services
-
     code = code.strip().upper()
     dept = session.scalar(sa.select(Department).where(Department.code == code))
     if dept is None:

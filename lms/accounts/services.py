@@ -45,6 +45,17 @@ def _person_changed(session, user: User) -> None:
         listener(session, user)
 
 
+def people_changed(session, users: list[User]) -> None:
+    """Tell the listeners that these people were added, moved, left or returned (HR import,
+    directory sign-in, API): one by one for a few, as one change of the structure for many."""
+    if len(users) <= 50:
+        for user in users:
+            _person_changed(session, user)
+    else:
+        for listener in _STRUCTURE_LISTENERS:
+            listener(session)
+
+
 def _method() -> str:
     if has_app_context():
         return current_app.config.get("LMS_PASSWORD_METHOD", "scrypt")

@@ -185,3 +185,30 @@ def test_cli_and_5000_people_under_a_minute(depts, runner, tmp_path, capsys):
     bad.write_bytes(_csv([person(1, personal_code="1")]))
     result = runner.invoke(args=["lms", "import-people", str(bad)])
     assert result.exit_code != 0 and "2:personal_code" in result.output
+
+
+def test_the_stored_status_follows_an_import_that_adds_moves_and_lets_go(
+    depts, make_program, require
+):
+    """One truth: people added, moved into a required unit or leaving through the HR import
+    have their stored status changed in the same transaction."""
+    from lms.compliance.models import PersonStatus
+
+    plant, shop = depts
+    program = make_program(code="WS-HR", refresher_months=12)
+    require(program, department=shop)
+    hr.apply_import(db.session, _csv([person(1), person(2, department="WS1")]))
+    db.session.commit()
+    one, two = (
+        db.session.execute(sa.select(User).where(User.employee_number == f"E{n:05d}")).scalar_one()
+        for n in (1, 2)
+    )
+    assert db.session.get(PersonStatus, (one.id, program.id)) is None  # not required in PLANT
+    assert db.session.get(PersonStatus, (two.id, program.id)).basis == "never_trained"
+    hr.apply_import(
+        db.session,
+        _csv([person(1, department="WS1"), person(2, department="WS1", leaving_date="2024-02-01")]),
+    )
+    db.session.commit()
+    assert db.session.get(PersonStatus, (one.id, program.id)).basis == "never_trained"
+    assert db.session.get(PersonStatus, (two.id, program.id)) is None  # left: nothing is due
