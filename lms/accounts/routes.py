@@ -28,7 +28,7 @@ from lms.accounts.forms import (
 from lms.accounts.models import Department, User
 from lms.core.errors import DomainError
 from lms.core.forms import apply_domain_error
-from lms.core.http import page_arg, safe_next
+from lms.core.http import id_arg, page_arg, safe_next
 from lms.core.i18n import LANGUAGE_NAMES, normalise
 from lms.core.pagination import paginate
 from lms.core.permissions import public, requires
@@ -171,7 +171,7 @@ def admin_hub():
 @requires("accounts.admin")
 def users():
     q = request.args.get("q", "")
-    dept = request.args.get("department", type=int)
+    dept = id_arg("department")
     role = request.args.get("role") if request.args.get("role") in ROLE_LABELS else None
     status = request.args.get("status", "active")
     active = {"active": True, "inactive": False}.get(status)

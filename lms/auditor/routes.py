@@ -23,7 +23,7 @@ from lms.completions.models import Certificate, Completion, ExportJob
 from lms.core import audit, nav
 from lms.core.audit import AuditEntry
 from lms.core.errors import DomainError
-from lms.core.http import page_arg
+from lms.core.http import id_arg, page_arg
 from lms.core.model import utcnow
 from lms.core.pagination import paginate
 from lms.core.permissions import requires
@@ -47,7 +47,7 @@ def audit_log():
     from flask_babel import get_timezone
 
     tz = get_timezone()
-    person = request.args.get("person", type=int)
+    person = id_arg("person")
     object_type = request.args.get("object_type") or None
     object_id = request.args.get("object_id") or None
     since, until = _date("from"), _date("to")
@@ -98,8 +98,8 @@ def portal():
     from lms.programs.models import Program
 
     q = request.args.get("q", "")
-    dept = request.args.get("department", type=int)
-    program_id = request.args.get("program", type=int)
+    dept = id_arg("department")
+    program_id = id_arg("program")
     state = request.args.get("state") if request.args.get("state") in STATES else None
     dept_ids = subtree_ids(db.session, dept) if dept else None
     stmt = certificate_query(
@@ -133,11 +133,11 @@ def export():
     form = ConfirmForm()
     if not form.validate_on_submit():
         abort(400)
-    dept = request.form.get("department", type=int)
+    dept = id_arg("department", form=True)
     filters = {
         "q": request.form.get("q", ""),
         "department_ids": subtree_ids(db.session, dept) if dept else None,
-        "program_id": request.form.get("program", type=int),
+        "program_id": id_arg("program", form=True),
         "state": request.form.get("state") if request.form.get("state") in STATES else None,
     }
     stmt = certificate_query(**filters, today=utcnow().date())

@@ -17,6 +17,7 @@ from lms.compliance.charts import heat_colour
 from lms.core import nav
 from lms.core.errors import DomainError
 from lms.core.forms import apply_domain_error
+from lms.core.http import id_arg
 from lms.core.i18n import pick
 from lms.core.model import utcnow
 from lms.core.permissions import requires
@@ -41,7 +42,7 @@ def dashboard():
     programs = queries.cascade_programs(db.session)
     if not programs:
         return render_template("cascade/dashboard.html", programs=[], program=None, rows=[])
-    chosen = request.args.get("program", type=int)
+    chosen = id_arg("program")
     program = next((p for p in programs if p.id == chosen), programs[0])
     today = utcnow().date()
     from lms.compliance.queries import visible_department_ids
