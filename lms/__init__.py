@@ -18,6 +18,7 @@ def create_app(config: Config | None = None) -> Flask:
     )
     app.config.update(config.flask_settings())
     app.config.update(config.extra)
+    config.warn_about_development_key(app.logger)
 
     from lms import web
 

@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+import logging
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 INSTANCE = ROOT / "instance"
+
+
+# Published in the source: whoever reads it can sign cookies (and so sign in as anyone).
+DEV_SECRET_KEY = "dev-only-secret-key-not-for-production"
 
 
 class ConfigError(RuntimeError):
@@ -28,6 +33,7 @@ class Config:
     locales: tuple[str, ...] = ("lv", "en", "ru")
     ratelimit_storage_url: str = "memory://"
     login_limit: str = "10 per minute"
+    session_idle_minutes: int = 60
     redis_url: str | None = None
     mail_server: str | None = None
     mail_port: int = 25
@@ -51,6 +57,9 @@ class Config:
                 "LMS_RATELIMIT_STORAGE_URL", env.get("LMS_REDIS_URL", "memory://")
             ),
             login_limit=env.get("LMS_LOGIN_LIMIT", cls.login_limit),
+            session_idle_minutes=_whole_number(
+                env.get("LMS_SESSION_IDLE_MINUTES"), cls.session_idle_minutes
+            ),
             redis_url=env.get("LMS_REDIS_URL"),
             mail_server=env.get("LMS_MAIL_SERVER"),
             mail_port=int(env.get("LMS_MAIL_PORT", "25")),
@@ -62,6 +71,22 @@ class Config:
     def production(self) -> bool:
         return self.env == "production"
 
+    @property
+    def uses_development_key(self) -> bool:
+        return self.secret_key in (None, DEV_SECRET_KEY)
+
+    def warn_about_development_key(self, logger: logging.Logger) -> bool:
+        """Outside production, say so at start-up when cookies are signed with the published
+        development key (anyone could forge a session). True when it warned."""
+        if self.production or self.testing or not self.uses_development_key:
+            return False
+        logger.warning(
+            "LMS_SECRET_KEY is not set: cookies are signed with the published development "
+            "key, so anyone can forge a session. Set LMS_SECRET_KEY (make run keeps a random "
+            "one in instance/secret_key)."
+        )
+        return True
+
     def flask_settings(self) -> dict:
         """Translate into the keys Flask and its extensions read."""
         if self.secret_key is None:
@@ -70,7 +95,16 @@ class Config:
                     "LMS_SECRET_KEY is not set. In production a secret key is required; "
                     "generate one with: python -c 'import secrets; print(secrets.token_hex(32))'"
                 )
-            self.secret_key = "dev-only-secret-key-not-for-production"
+            self.secret_key = DEV_SECRET_KEY
+        elif self.production and self.secret_key == DEV_SECRET_KEY:
+            raise ConfigError(
+                "LMS_SECRET_KEY is the published development key. In production set a secret "
+                "one: python -c 'import secrets; print(secrets.token_hex(32))'"
+            )
+        if self.session_idle_minutes < 1:
+            raise ConfigError(
+                "LMS_SESSION_IDLE_MINUTES must be a whole number of minutes, 1 or more"
+            )
         if self.default_locale not in self.locales:
             raise ConfigError(f"LMS_DEFAULT_LOCALE must be one of {', '.join(self.locales)}")
         return {
@@ -79,7 +113,8 @@ class Config:
             "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True},
             "TESTING": self.testing,
             "WTF_CSRF_ENABLED": self.csrf_enabled,
-            "WTF_CSRF_TIME_LIMIT": None,
+            # a form's token expires with the session it was drawn in (idle time)
+            "WTF_CSRF_TIME_LIMIT": self.session_idle_minutes * 60,
             "SESSION_COOKIE_HTTPONLY": True,
             "SESSION_COOKIE_SAMESITE": "Lax",
             "SESSION_COOKIE_SECURE": self.production,
@@ -94,3 +129,12 @@ class Config:
             "RATELIMIT_HEADERS_ENABLED": True,
             "LMS_CONFIG": self,
         }
+
+
+def _whole_number(value: str | None, default: int) -> int:
+    if value is None or not value.strip():
+        return default
+    try:
+        return int(value)
+    except ValueError as err:
+        raise ConfigError(f"expected a whole number, got {value!r}") from err

@@ -12,9 +12,9 @@ from flask import (
     url_for,
 )
 from flask_babel import gettext as _
-from flask_login import current_user, login_user, logout_user
+from flask_login import current_user, login_user
 
-from lms.accounts import services
+from lms.accounts import services, signin
 from lms.accounts.forms import (
     ROLE_LABELS,
     ConfirmForm,
@@ -35,6 +35,7 @@ from lms.core.permissions import public, requires
 from lms.extensions import db, limiter
 
 bp = Blueprint("accounts", __name__)
+bp.before_app_request(signin.check_idle)
 
 
 def _login_limit() -> str:
@@ -56,7 +57,7 @@ def login():
             flash(err.message, "error")
             status = 401
         else:
-            login_user(user, remember=form.remember.data)
+            signin.begin(user, remember=bool(form.remember.data))
             session["lang"] = user.locale or session.get("lang")
             return redirect(safe_next(form.next.data, url_for("accounts.home")))
     elif request.method == "POST":
@@ -65,12 +66,12 @@ def login():
 
 
 @bp.route("/logout", methods=["POST"])
-@requires("login")
+@requires("account")
 def logout():
     form = ConfirmForm()
     if not form.validate_on_submit():
         abort(400)
-    logout_user()
+    signin.end(db.session, current_user._get_current_object())
     flash(_("You have signed out."), "info")
     return redirect(url_for("accounts.login"))
 
@@ -101,7 +102,7 @@ def set_language():
 
 
 @bp.route("/account", methods=["GET", "POST"])
-@requires("login")
+@requires("account")
 def account():
     prefs = PreferencesForm(prefix="prefs", locale=current_user.locale or "")
     prefs.locale.choices = [("", _("Organisation default")), *LANGUAGE_NAMES.items()]
@@ -129,7 +130,7 @@ def account():
 
 
 @bp.route("/account/password", methods=["GET", "POST"])
-@requires("login")
+@requires("account")
 def change_password():
     form = PasswordChangeForm()
     status = 200

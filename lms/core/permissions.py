@@ -16,9 +16,11 @@ from flask_login import current_user
 
 ROLES: tuple[str, ...] = ("admin", "instructor", "manager", "employee", "auditor")
 
-# The special permission "login" means: any signed-in user.
+# The special permission "login" means: any signed-in user; "account": a signed-in user looking
+# after their own sign-in (signing out, password, PIN, language).
 PERMISSIONS: dict[str, frozenset[str]] = {
     "login": frozenset(ROLES),
+    "account": frozenset(ROLES),
     "accounts.admin": frozenset({"admin"}),
     "audit.view": frozenset({"admin", "auditor"}),
     "programs.view": frozenset({"admin", "instructor", "manager", "auditor"}),
@@ -38,6 +40,14 @@ PERMISSIONS: dict[str, frozenset[str]] = {
     "cascade.designate": frozenset({"admin", "manager"}),
 }
 
+# Roles that only read. On a request that can change something (any method but GET, HEAD,
+# OPTIONS) they grant nothing, their own learner record included, except the permissions in
+# READ_ONLY_MAY_POST: their own sign-in ("account") and asking for an export of the
+# certificates they may already read ("certificates.view"), which records nothing signed.
+READ_ONLY_ROLES: frozenset[str] = frozenset({"auditor"})
+READ_ONLY_MAY_POST: frozenset[str] = frozenset({"account", "certificates.view"})
+SAFE_METHODS: frozenset[str] = frozenset({"GET", "HEAD", "OPTIONS"})
+
 PUBLIC_ATTR = "_lms_public"
 PERMISSION_ATTR = "_lms_permission"
 
@@ -52,6 +62,13 @@ def has_permission(roles: set[str] | frozenset[str], permission: str) -> bool:
     return bool(set(roles) & roles_with(permission))
 
 
+def may_write(roles: set[str] | frozenset[str], permission: str) -> bool:
+    """May these roles use the permission on a request that changes something?"""
+    if permission in READ_ONLY_MAY_POST:
+        return has_permission(roles, permission)
+    return has_permission(set(roles) - READ_ONLY_ROLES, permission)
+
+
 def public(view: Callable) -> Callable:
     """Mark a view as reachable without logging in."""
     setattr(view, PUBLIC_ATTR, True)
@@ -59,7 +76,8 @@ def public(view: Callable) -> Callable:
 
 
 def requires(permission: str) -> Callable[[Callable], Callable]:
-    """Declare the permission a view needs; a signed-in user without it gets 403."""
+    """Declare the permission a view needs; a signed-in user without it gets 403, and so does
+    a read-only role on any request but GET/HEAD/OPTIONS (see ``may_write``)."""
     roles_with(permission)  # unknown names fail at import time
 
     def decorate(view: Callable) -> Callable:
@@ -69,6 +87,8 @@ def requires(permission: str) -> Callable[[Callable], Callable]:
                 return current_app.login_manager.unauthorized()
             if not current_user.can(permission):
                 abort(403)
+            if request.method not in SAFE_METHODS and not current_user.can_write(permission):
+                abort(403)  # a read-only role (auditor) changes nothing
             return view(*args, **kwargs)
 
         setattr(wrapper, PERMISSION_ATTR, permission)
