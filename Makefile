@@ -8,9 +8,12 @@ export FLASK_APP := lms
 HOST ?= 127.0.0.1
 PORT ?= 5000
 DB ?= sqlite
+# a random key made once by `make run` (the published development key must not sign cookies)
+SECRET_KEY_FILE ?= instance/secret_key
+FUZZ_EXAMPLES ?= 25
 
 .DEFAULT_GOAL := help
-.PHONY: help install system-deps browser-deps translations extract-messages db demo run worker test test-sqlite test-postgresql lint format bench clean
+.PHONY: help install system-deps browser-deps translations extract-messages db demo run worker test test-sqlite test-postgresql fuzz lint format bench clean
 
 help: ## List the targets
 	@grep -hE '^[a-zA-Z_-]+:.*?## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*?## "}; {printf "  make %-18s %s\n", $$1, $$2}'
@@ -45,9 +48,15 @@ db: install ## Create or upgrade the SQLite database under instance/
 demo: db ## Load the demo organisation and the course packs
 	$(BIN)/flask lms demo
 
-run: system-deps demo ## Install, migrate, load the demo and serve on http://127.0.0.1:5000 (with one job worker)
+$(SECRET_KEY_FILE):
+	@mkdir -p $(dir $@)
+	@umask 077; $(PYTHON) -c 'import secrets; print(secrets.token_hex(32))' > $@
+	@echo "Made a random secret key in $@ (kept for the next runs)."
+
+run: system-deps demo $(SECRET_KEY_FILE) ## Install, migrate, load the demo and serve on http://127.0.0.1:5000 (with one job worker)
 	@echo "Serving Brigade on http://$(HOST):$(PORT) (Ctrl+C stops); demo log-ins are listed above."
-	@$(BIN)/huey_consumer lms.jobs.huey -w 1 -q & worker=$$!; \
+	@export LMS_SECRET_KEY="$${LMS_SECRET_KEY:-$$(cat $(SECRET_KEY_FILE))}"; \
+	  $(BIN)/huey_consumer lms.jobs.huey -w 1 -q & worker=$$!; \
 	  trap 'kill $$worker 2>/dev/null' EXIT INT TERM; \
 	  $(BIN)/flask run --host $(HOST) --port $(PORT)
 
@@ -63,6 +72,10 @@ test-sqlite: install browser-deps ## Run the suite on SQLite only
 
 test-postgresql: install browser-deps ## Run the suite on a throwaway PostgreSQL only
 	LMS_TEST_DB=postgresql $(BIN)/pytest
+
+fuzz: install ## Fuzz every route for every role with fresh random input, on SQLite and PostgreSQL (FUZZ_EXAMPLES rounds)
+	LMS_TEST_DB=sqlite LMS_FUZZ_RANDOM=1 LMS_FUZZ_EXAMPLES=$(FUZZ_EXAMPLES) $(BIN)/pytest tests/core/test_fuzz.py
+	LMS_TEST_DB=postgresql LMS_FUZZ_RANDOM=1 LMS_FUZZ_EXAMPLES=$(FUZZ_EXAMPLES) $(BIN)/pytest tests/core/test_fuzz.py
 
 lint: install ## ruff lint and format check
 	$(BIN)/ruff check .
