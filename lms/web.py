@@ -193,6 +193,11 @@ def _init_templates(app: Flask) -> None:
         def can(permission: str) -> bool:
             return current_user.is_authenticated and current_user.can(permission)
 
+        def can_write(permission: str) -> bool:
+            """Show a button that posts only to those whose post would be accepted (an
+            auditor reads and never writes)."""
+            return current_user.is_authenticated and current_user.can_write(permission)
+
         def nav_items():
             return nav.items_for(current_user) if current_user.is_authenticated else []
 
@@ -204,6 +209,7 @@ def _init_templates(app: Flask) -> None:
             "nav_items": nav_items,
             "language_form": language_form,
             "can": can,
+            "can_write": can_write,
             "organisation": app.config["LMS_CONFIG"].organisation_name,
             "LANGUAGE_NAMES": i18n.LANGUAGE_NAMES,
             "has_permission": has_permission,

@@ -209,3 +209,21 @@ def test_an_auditor_who_is_also_an_employee_keeps_the_employee_rights(
     resp = client.post(f"/learning/programs/{program.id}/topics/1/read")
     assert resp.status_code in (302, 303), resp.status_code
     assert _signed_records()["learning_topic_progress"] == before["learning_topic_progress"] + 1
+
+
+def test_an_auditor_is_not_offered_buttons_that_would_write(client, login_as, make_program):
+    from tests.conftest import text_of
+
+    program = make_program(approved=True)
+    login_as("auditor")
+    course = client.get(f"/learning/programs/{program.id}")
+    assert course.status_code == 200
+    assert "Start the quiz" not in text_of(course)
+    topic = client.get(f"/learning/programs/{program.id}/topics/1")
+    assert topic.status_code == 200 and "Fire triangle" in text_of(topic)
+    assert "Mark as read" not in text_of(topic)
+    # the same pages offer them to an employee
+    client.post("/logout")
+    login_as("employee")
+    assert "Start the quiz" in text_of(client.get(f"/learning/programs/{program.id}"))
+    assert "Mark as read" in text_of(client.get(f"/learning/programs/{program.id}/topics/1"))
