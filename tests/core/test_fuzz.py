@@ -1,8 +1,9 @@
 """Fuzzing that stays: every route in the URL map, for every role, with generated input.
 
-Hypothesis draws a route and a method, path arguments (real ids of the demo organisation,
-zero, numbers out of the database's range, odd text), a query string and a form body (empty,
-huge, unicode, control characters, numbers out of range, dates out of range, wrong types,
+First the walk reads every page once and collects its forms (where each posts, its fields, the
+values it offers). Then, for each route and method, Hypothesis draws path arguments (real ids of the demo organisation,
+zero, numbers out of the database's range, odd text), a query string and a form body (the page's
+own fields with offered or hostile values, empty, huge, unicode, control characters, numbers out of range, dates out of range, wrong types,
 duplicated fields, a stray file). Each answer must be below 500, and a GET, or a request that
 was refused, must leave the signed records exactly as they were.
 
@@ -17,7 +18,8 @@ import io
 import os
 import re
 import time
-from urllib.parse import quote
+from html.parser import HTMLParser
+from urllib.parse import quote, urlsplit
 
 import pytest
 import sqlalchemy as sa
@@ -200,6 +202,64 @@ def _form_field_names() -> list[str]:
     return sorted(out)
 
 
+class _Forms(HTMLParser):
+    """The forms of a page: where each posts, its field names and the values the page offers."""
+
+    def __init__(self, page: str) -> None:
+        super().__init__()
+        self.page = page
+        self.forms: list[tuple[str, dict[str, set[str]]]] = []
+        self._fields: dict[str, set[str]] | None = None
+        self._current: str | None = None
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        a = dict(attrs)
+        if tag == "form" and (a.get("method") or "").lower() == "post":
+            self._fields = {}
+            self.forms.append((urlsplit(a.get("action") or self.page).path, self._fields))
+        elif self._fields is not None and tag in ("input", "select", "textarea", "button"):
+            if a.get("name"):
+                self._current = a["name"]
+                self._fields.setdefault(a["name"], set()).add(a.get("value") or "")
+        elif self._fields is not None and tag == "option" and self._current:
+            self._fields[self._current].add(a.get("value") or "")
+
+    def handle_endtag(self, tag: str) -> None:
+        if tag == "form":
+            self._fields = None
+
+
+def _crawl_forms(app, client, routes, ids) -> dict[str, dict[str, list[str]]]:
+    """Every form on every page the client can see (real ids): endpoint -> field -> values."""
+    adapter = app.url_map.bind("localhost")
+    out: dict[str, dict[str, set[str]]] = {}
+    for rule, method in routes:
+        if method != "GET" or rule.rule.endswith((".pdf", ".ics", ".csv", ".xlsx", ".zip")):
+            continue
+        path = re.sub(
+            r"<(?:(\w+)(?:\([^)]*\))?:)?(\w+)>",
+            lambda m: str((ids.get(m.group(2)) or [1])[0]),
+            rule.rule,
+        )
+        if "<" in path or "download" in path:
+            continue
+        resp = client.get(path)
+        assert resp.status_code < 500, path
+        if resp.status_code != 200 or resp.mimetype != "text/html":
+            continue
+        parser = _Forms(path)
+        parser.feed(resp.get_data(as_text=True))
+        for action, fields in parser.forms:
+            try:
+                endpoint, _args = adapter.match(action, method="POST")
+            except Exception:
+                continue
+            target = out.setdefault(endpoint, {})
+            for name, vals in fields.items():
+                target.setdefault(name, set()).update(vals)
+    return {e: {n: sorted(v) for n, v in f.items()} for e, f in out.items()}
+
+
 def signed_state() -> dict[str, list[tuple]]:
     db.session.rollback()  # a fresh look, not this session's old snapshot
     out = {t: [tuple(r) for r in db.session.execute(sa.text(sql))] for t, sql in SIGNED.items()}
@@ -268,7 +328,7 @@ def _sign_in(client, role: str | None) -> None:
             session[SEEN] = int(utcnow().timestamp())
 
 
-def _request(draw, rule, method, ids, strings, fields):
+def _request(draw, rule, method, ids, strings, fields, page_forms):
 
     def fill(match: re.Match) -> str:
         conv, name = match.group(1) or "string", match.group(2)
@@ -291,7 +351,15 @@ def _request(draw, rule, method, ids, strings, fields):
     if method == "POST":
         body = draw(st.sampled_from(["form", "form", "form", "raw", "file", "empty"]))
         form_keys = st.one_of(st.sampled_from(fields), st.sampled_from(QUERY_NAMES))
-        pairs = draw(st.lists(st.tuples(form_keys, values), max_size=8))
+        pairs = draw(st.lists(st.tuples(form_keys, values), max_size=4))
+        known = page_forms.get(rule.endpoint)
+        if known:
+            # the form as the page offers it, each field a value the page offers or a hostile one
+            for name in sorted(known):
+                if draw(st.integers(0, 9)) == 0:
+                    continue  # a field left out
+                offered = [v for v in known[name] if v] or [""]
+                pairs.append((name, draw(st.one_of(st.sampled_from(offered), values))))
         if pairs and draw(st.booleans()):
             pairs.append(pairs[0])  # a duplicated field
         if body == "form":
@@ -317,8 +385,18 @@ def test_fuzz_every_route(app, client, role):
     ids = {name: _known(sql) for name, sql in ID_SOURCES.items()}
     strings = {name: _known(sql) for name, sql in STRING_SOURCES.items()}
     fields = _form_field_names()
+    _sign_in(client, "admin")
+    page_forms = _crawl_forms(app, client, routes, ids)
+    if role not in (None, "admin"):
+        _sign_in(client, role)
+        for endpoint, found in _crawl_forms(app, client, routes, ids).items():
+            for name, vals in found.items():
+                merged = page_forms.setdefault(endpoint, {}).setdefault(name, [])
+                merged.extend(v for v in vals if v not in merged)
+    assert len(page_forms) > 20  # the crawl found the forms of the pages
     seen: set[str] = set()
     timings: list[tuple[float, str, str]] = []
+    statuses: dict[tuple[str, int], int] = {}
 
     @settings(
         max_examples=EXAMPLES,
@@ -333,13 +411,14 @@ def test_fuzz_every_route(app, client, role):
         """One example: every route once, each with its own generated input."""
         state: dict | None = signed_state()
         for rule, method in routes:
-            path, kwargs = _request(data.draw, rule, method, ids, strings, fields)
+            path, kwargs = _request(data.draw, rule, method, ids, strings, fields, page_forms)
             _sign_in(client, role)
             before = state if state is not None else signed_state()
             state = None
             started = time.perf_counter()
             resp = client.open(path, method=method, **kwargs)
             timings.append((time.perf_counter() - started, method, path))
+            statuses[(method, resp.status_code)] = statuses.get((method, resp.status_code), 0) + 1
             seen.add(rule.endpoint)
             what = (role, method, path, kwargs, resp.status_code)
             assert resp.status_code < 500, what
@@ -349,6 +428,7 @@ def test_fuzz_every_route(app, client, role):
 
     walk()
     if os.environ.get("LMS_FUZZ_TIMINGS"):
+        print(sorted(statuses.items()))
         for t in sorted(timings, reverse=True)[:15]:
             print(f"{t[0]:.3f}s {t[1]} {t[2][:100]}")
     assert seen == {rule.endpoint for rule, _m in routes}
