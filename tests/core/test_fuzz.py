@@ -1,11 +1,12 @@
 """Fuzzing that stays: every route in the URL map, for every role, with generated input.
 
-First the walk reads every page once and collects its forms (where each posts, its fields, the
-values it offers). Then, for each route and method, Hypothesis draws path arguments (real ids of the demo organisation,
-zero, numbers out of the database's range, odd text), a query string and a form body (the page's
-own fields with offered or hostile values, empty, huge, unicode, control characters, numbers out of range, dates out of range, wrong types,
-duplicated fields, a stray file). Each answer must be below 500, and a GET, or a request that
-was refused, must leave the signed records exactly as they were.
+First the walk reads every page once and collects its forms (where each posts, its fields,
+the values it offers). Then, for each route and method, Hypothesis draws path arguments (real
+ids of the demo organisation, zero, numbers out of the database's range, odd text), a query
+string and a form body (the page's own fields with offered or hostile values, empty, huge,
+unicode, control characters, numbers and dates out of range, wrong types, duplicated fields,
+a stray file). Each answer must be below 500, and a GET, or a request that was refused, must
+leave the signed records exactly as they were.
 
 One example is a round over every route; ``make test`` runs ``LMS_FUZZ_EXAMPLES`` rounds per
 role (by default 2, the same inputs each time), ``make fuzz`` many more with fresh randomness
