@@ -81,9 +81,9 @@ class Config:
         if self.production or self.testing or not self.uses_development_key:
             return False
         logger.warning(
-            "LMS_SECRET_KEY is not set: cookies are signed with the published development "
-            "key, so anyone can forge a session. Set LMS_SECRET_KEY (make run keeps a random "
-            "one in instance/secret_key)."
+            "Cookies are signed with the published development key (LMS_SECRET_KEY unset or "
+            "equal to it), so anyone can forge a session. Set LMS_SECRET_KEY to a random value "
+            "(make run keeps one in instance/secret_key)."
         )
         return True
 
