@@ -386,15 +386,9 @@ def test_fuzz_every_route(app, client, role):
     ids = {name: _known(sql) for name, sql in ID_SOURCES.items()}
     strings = {name: _known(sql) for name, sql in STRING_SOURCES.items()}
     fields = _form_field_names()
-    _sign_in(client, "admin")
-    page_forms = _crawl_forms(app, client, routes, ids)
-    if role not in (None, "admin"):
-        _sign_in(client, role)
-        for endpoint, found in _crawl_forms(app, client, routes, ids).items():
-            for name, vals in found.items():
-                merged = page_forms.setdefault(endpoint, {}).setdefault(name, [])
-                merged.extend(v for v in vals if v not in merged)
-    assert len(page_forms) > 20  # the crawl found the forms of the pages
+    _sign_in(client, role)
+    page_forms = _crawl_forms(app, client, routes, ids)  # the forms this role is shown
+    assert len(page_forms) >= (20 if role == "admin" else 2), sorted(page_forms)
     seen: set[str] = set()
     timings: list[tuple[float, str, str]] = []
     statuses: dict[tuple[str, int], int] = {}
