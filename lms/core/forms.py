@@ -5,6 +5,8 @@ from __future__ import annotations
 from flask_babel import lazy_gettext as _l
 from wtforms import validators
 
+from lms.core.http import DB_INT_MAX
+
 
 def required():
     return validators.InputRequired(message=_l("This field is required."))
@@ -33,6 +35,11 @@ def number_range(min: int | None = None, max: int | None = None):
     return validators.NumberRange(
         min=min, max=max, message=_l("Enter a number in the allowed range.")
     )
+
+
+def an_id():
+    """A row id from a form: a whole number the database can hold (else a field error)."""
+    return number_range(min=1, max=DB_INT_MAX)
 
 
 def apply_domain_error(form, error) -> bool:
