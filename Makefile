@@ -8,9 +8,12 @@ export FLASK_APP := lms
 HOST ?= 127.0.0.1
 PORT ?= 5000
 DB ?= sqlite
+# a random key made once by `make run` (the published development key must not sign cookies)
+SECRET_KEY_FILE ?= instance/secret_key
+FUZZ_EXAMPLES ?= 25
 
 .DEFAULT_GOAL := help
-.PHONY: help install api-docs-assets system-deps browser-deps translations extract-messages db demo run worker check test test-sqlite test-postgresql cluster-test lint format bench backup clean
+.PHONY: help install api-docs-assets system-deps browser-deps translations extract-messages db demo run worker check test test-sqlite test-postgresql cluster-test fuzz lint format bench backup clean
 
 help: ## List the targets
 	@grep -hE '^[a-zA-Z_-]+:.*?## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*?## "}; {printf "  make %-18s %s\n", $$1, $$2}'
@@ -52,6 +55,11 @@ db: install ## Create or upgrade the SQLite database under instance/
 demo: db ## Load the demo organisation and the course packs
 	$(BIN)/flask lms demo
 
+$(SECRET_KEY_FILE):
+	@mkdir -p $(dir $@)
+	@umask 077; $(PYTHON) -c 'import secrets; print(secrets.token_hex(32))' > $@
+	@echo "Made a random secret key in $@ (kept for the next runs)."
+
 DEMO_SEAL := instance/demo-seal.p12
 DEMO_SEAL_PASSPHRASE := brigade-demo-seal
 
@@ -61,9 +69,10 @@ $(DEMO_SEAL): | $(STAMP)
 
 run: export LMS_SEAL_FILE ?= $(DEMO_SEAL)
 run: export LMS_SEAL_PASSPHRASE ?= $(DEMO_SEAL_PASSPHRASE)
-run: system-deps $(DEMO_SEAL) demo ## Install, migrate, load the demo, create a demo seal under instance/ and serve with gunicorn on http://127.0.0.1:5000 (with one job worker)
+run: system-deps $(DEMO_SEAL) demo $(SECRET_KEY_FILE) ## Install, migrate, load the demo, create a demo seal under instance/ and serve with gunicorn on http://127.0.0.1:5000 (with one job worker)
 	@echo "Serving Brigade on http://$(HOST):$(PORT) (Ctrl+C stops); demo log-ins are listed above."
-	@$(BIN)/huey_consumer lms.jobs.huey -w 1 -q & worker=$$!; \
+	@export LMS_SECRET_KEY="$${LMS_SECRET_KEY:-$$(cat $(SECRET_KEY_FILE))}"; \
+	  $(BIN)/huey_consumer lms.jobs.huey -w 1 -q & worker=$$!; \
 	  trap 'kill $$worker 2>/dev/null' EXIT INT TERM; \
 	  $(BIN)/gunicorn --workers 2 --bind $(HOST):$(PORT) --access-logfile - wsgi:app
 
@@ -88,6 +97,10 @@ test-postgresql: install browser-deps ## Run the suite on a throwaway PostgreSQL
 
 cluster-test: system-deps install ## Two gunicorn servers and two job workers on PostgreSQL + Redis (also part of make test)
 	LMS_TEST_DB=postgresql $(BIN)/pytest tests/cluster
+
+fuzz: install ## Fuzz every route for every role with fresh random input, on SQLite and PostgreSQL (FUZZ_EXAMPLES rounds)
+	LMS_TEST_DB=sqlite LMS_FUZZ_RANDOM=1 LMS_FUZZ_EXAMPLES=$(FUZZ_EXAMPLES) $(BIN)/pytest tests/core/test_fuzz.py
+	LMS_TEST_DB=postgresql LMS_FUZZ_RANDOM=1 LMS_FUZZ_EXAMPLES=$(FUZZ_EXAMPLES) $(BIN)/pytest tests/core/test_fuzz.py
 
 lint: check ## Same as check (kept for habit)
 

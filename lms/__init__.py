@@ -35,6 +35,7 @@ def _create_app(config: Config) -> Flask:
     )
     app.config.update(config.flask_settings())
     app.config.update(config.extra)
+    config.warn_about_development_key(app.logger)
 
     # the wiring is loaded when an app is built, not when any lms module is imported (a model
     # in a migration, a job in a worker): importing it above would load every room first

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -37,6 +38,10 @@ def _tls_mode(raw: str) -> str:
     raise ConfigError(f"LMS_MAIL_USE_TLS must be starttls, tls or empty, not {raw!r}")
 
 
+# Published in the source: whoever reads it can sign cookies (and so sign in as anyone).
+DEV_SECRET_KEY = "dev-only-secret-key-not-for-production"
+
+
 @dataclass
 class Config:
     """Everything the application reads from the outside world."""
@@ -51,6 +56,7 @@ class Config:
     locales: tuple[str, ...] = ("lv", "en", "ru")
     ratelimit_storage_url: str = ""  # empty: Redis when set, else a file shared by all workers
     login_limit: str = "10 per minute"
+    session_idle_minutes: int = 60
     redis_url: str | None = None
     trusted_proxies: int = 0  # proxy hops in front of the app (X-Forwarded-For etc.)
     jobs_immediate: bool = False  # run jobs in-process at once (tests, one-off scripts)
@@ -94,6 +100,9 @@ class Config:
             default_locale=env.get("LMS_DEFAULT_LOCALE", cls.default_locale),
             ratelimit_storage_url=env.get("LMS_RATELIMIT_STORAGE_URL", ""),
             login_limit=env.get("LMS_LOGIN_LIMIT", cls.login_limit),
+            session_idle_minutes=_whole_number(
+                env.get("LMS_SESSION_IDLE_MINUTES"), cls.session_idle_minutes
+            ),
             redis_url=env.get("LMS_REDIS_URL") or None,
             trusted_proxies=_int(env, "LMS_TRUSTED_PROXIES", 0),
             jobs_immediate=_flag(env, "LMS_JOBS_IMMEDIATE"),
@@ -137,6 +146,22 @@ class Config:
     def production(self) -> bool:
         return self.env == "production"
 
+    @property
+    def uses_development_key(self) -> bool:
+        return self.secret_key in (None, DEV_SECRET_KEY)
+
+    def warn_about_development_key(self, logger: logging.Logger) -> bool:
+        """Outside production, say so at start-up when cookies are signed with the published
+        development key (anyone could forge a session). True when it warned."""
+        if self.production or self.testing or not self.uses_development_key:
+            return False
+        logger.warning(
+            "Cookies are signed with the published development key (LMS_SECRET_KEY unset or "
+            "equal to it), so anyone can forge a session. Set LMS_SECRET_KEY to a random value "
+            "(make run keeps one in instance/secret_key)."
+        )
+        return True
+
     def flask_settings(self) -> dict:
         """Translate into the keys Flask and its extensions read."""
         if self.secret_key is None:
@@ -145,7 +170,16 @@ class Config:
                     "LMS_SECRET_KEY is not set. In production a secret key is required; "
                     "generate one with: python -c 'import secrets; print(secrets.token_hex(32))'"
                 )
-            self.secret_key = "dev-only-secret-key-not-for-production"
+            self.secret_key = DEV_SECRET_KEY
+        elif self.production and self.secret_key == DEV_SECRET_KEY:
+            raise ConfigError(
+                "LMS_SECRET_KEY is the published development key. In production set a secret "
+                "one: python -c 'import secrets; print(secrets.token_hex(32))'"
+            )
+        if self.session_idle_minutes < 1:
+            raise ConfigError(
+                "LMS_SESSION_IDLE_MINUTES must be a whole number of minutes, 1 or more"
+            )
         if self.default_locale not in self.locales:
             raise ConfigError(f"LMS_DEFAULT_LOCALE must be one of {', '.join(self.locales)}")
         return {
@@ -154,7 +188,8 @@ class Config:
             "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True},
             "TESTING": self.testing,
             "WTF_CSRF_ENABLED": self.csrf_enabled,
-            "WTF_CSRF_TIME_LIMIT": None,
+            # a form's token expires with the session it was drawn in (idle time)
+            "WTF_CSRF_TIME_LIMIT": self.session_idle_minutes * 60,
             "SESSION_COOKIE_HTTPONLY": True,
             "SESSION_COOKIE_SAMESITE": "Lax",
             "SESSION_COOKIE_SECURE": self.production,
@@ -169,3 +204,12 @@ class Config:
             "RATELIMIT_HEADERS_ENABLED": True,
             "LMS_CONFIG": self,
         }
+
+
+def _whole_number(value: str | None, default: int) -> int:
+    if value is None or not value.strip():
+        return default
+    try:
+        return int(value)
+    except ValueError as err:
+        raise ConfigError(f"expected a whole number, got {value!r}") from err

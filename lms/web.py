@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import Flask, flash, redirect, render_template, request, url_for
+from flask import Flask, abort, current_app, flash, redirect, render_template, request, url_for
 from flask_babel import format_date, format_datetime, format_decimal, get_locale
 from flask_babel import gettext as _
 from flask_login import current_user
@@ -15,7 +15,7 @@ from lms.accounts.models import User
 from lms.config import ROOT
 from lms.core import afterwork, i18n, nav
 from lms.core.errors import DomainError
-from lms.core.http import safe_next
+from lms.core.http import DatabaseIntConverter, safe_next
 from lms.core.markdown import render as render_markdown
 from lms.core.permissions import enforce_declared, has_permission
 from lms.extensions import babel, configure_engine, csrf, db, limiter, login_manager, migrate
@@ -43,10 +43,13 @@ def init_app(app: Flask) -> None:
     from lms import ops
 
     ops.init_app(app, app.config["LMS_CONFIG"])
+    # before any blueprint: every <int:...> in a route is bounded to the database's range
+    app.url_map.converters["int"] = DatabaseIntConverter
     domains.load_models()
     db.init_app(app)
     configure_engine(app)
     migrate.init_app(app, db, directory=str(ROOT / "migrations"), render_as_batch=True)
+    app.before_request(_refuse_large_body)  # first: before CSRF reads the form
     csrf.init_app(app)
     limiter.init_app(app)
     babel.init_app(app, locale_selector=i18n.select_locale, timezone_selector=i18n.select_timezone)
@@ -86,6 +89,14 @@ def _init_login(app: Flask) -> None:
             flash(_("Please sign in to see this page."), "info")
             return redirect(url_for("accounts.login", next=safe_next(request.full_path)))
         return render_template("errors/error.html", code=401, message=_("Please sign in.")), 401
+
+
+def _refuse_large_body() -> None:
+    """413 before anything reads a body that is declared larger than the limit (a body sent
+    without a length is cut at the limit when it is read, also a 413)."""
+    limit = current_app.config.get("MAX_CONTENT_LENGTH")
+    if limit is not None and (request.content_length or 0) > limit:
+        abort(413)
 
 
 def _finish_transaction(response):
@@ -166,13 +177,20 @@ def _init_templates(app: Flask) -> None:
     @app.context_processor
     def inject():
         def language_form():
-            form = LanguageForm(next=request.full_path.rstrip("?"))
+            # formdata=None: never read the request body here, the error pages use it too
+            # (a body over the limit would raise again while its 413 page is drawn)
+            form = LanguageForm(formdata=None, next=request.full_path.rstrip("?"))
             form.lang.choices = list(i18n.LANGUAGE_NAMES.items())
             form.lang.data = str(babel_locale())
             return form
 
         def can(permission: str) -> bool:
             return current_user.is_authenticated and current_user.can(permission)
+
+        def can_write(permission: str) -> bool:
+            """Show a button that posts only to those whose post would be accepted (an
+            auditor reads and never writes)."""
+            return current_user.is_authenticated and current_user.can_write(permission)
 
         def nav_items():
             return nav.items_for(current_user) if current_user.is_authenticated else []
@@ -185,6 +203,7 @@ def _init_templates(app: Flask) -> None:
             "nav_items": nav_items,
             "language_form": language_form,
             "can": can,
+            "can_write": can_write,
             "organisation": app.config["LMS_CONFIG"].organisation_name,
             "LANGUAGE_NAMES": i18n.LANGUAGE_NAMES,
             "has_permission": has_permission,

@@ -8,7 +8,7 @@ from flask_login import UserMixin
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from lms.core.model import Base, CreatedMixin, UTCDateTime
-from lms.core.permissions import ROLES, has_permission
+from lms.core.permissions import ROLES, has_permission, may_write
 
 
 def new_token() -> str:
@@ -87,6 +87,10 @@ class User(UserMixin, CreatedMixin, Base):
 
     def can(self, permission: str) -> bool:
         return self.active and has_permission(self.roles, permission)
+
+    def can_write(self, permission: str) -> bool:
+        """May change something under this permission (a read-only role may not)."""
+        return self.active and may_write(self.roles, permission)
 
     @property
     def is_active(self) -> bool:  # Flask-Login refuses inactive users

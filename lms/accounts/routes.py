@@ -13,9 +13,9 @@ from flask import (
 from flask_babel import format_time
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
-from flask_login import current_user, login_user, logout_user
+from flask_login import current_user, login_user
 
-from lms.accounts import directory, people, queries, services, throttle
+from lms.accounts import directory, people, queries, services, signin, throttle
 from lms.accounts.forms import (
     ROLE_LABELS,
     ConfirmForm,
@@ -29,13 +29,14 @@ from lms.accounts.forms import (
 from lms.core import nav
 from lms.core.errors import DomainError
 from lms.core.forms import apply_domain_error
-from lms.core.http import page_arg, safe_next
+from lms.core.http import id_arg, page_arg, safe_next
 from lms.core.i18n import LANGUAGE_NAMES, normalise
 from lms.core.pagination import paginate
 from lms.core.permissions import public, requires
 from lms.extensions import db
 
 bp = Blueprint("accounts", __name__)
+bp.before_app_request(signin.check_idle)
 
 
 @bp.context_processor
@@ -69,7 +70,7 @@ def login():
             status = 401
         else:
             attempt.succeeded()
-            login_user(user, remember=form.remember.data)
+            signin.begin(user, remember=bool(form.remember.data))
             session["lang"] = user.locale or session.get("lang")
             return redirect(safe_next(form.next.data, url_for("accounts.home")))
     elif request.method == "POST":
@@ -78,12 +79,12 @@ def login():
 
 
 @bp.route("/logout", methods=["POST"])
-@requires("login")
+@requires("account")
 def logout():
     form = ConfirmForm()
     if not form.validate_on_submit():
         abort(400)
-    logout_user()
+    signin.end(db.session, current_user._get_current_object())
     flash(_("You have signed out."), "info")
     return redirect(url_for("accounts.login"))
 
@@ -107,7 +108,7 @@ def set_language():
 
 
 @bp.route("/account", methods=["GET", "POST"])
-@requires("login")
+@requires("account")
 def account():
     prefs = PreferencesForm(prefix="prefs", locale=current_user.locale or "")
     prefs.locale.choices = [("", _("Organisation default")), *LANGUAGE_NAMES.items()]
@@ -135,7 +136,7 @@ def account():
 
 
 @bp.route("/account/password", methods=["GET", "POST"])
-@requires("login")
+@requires("account")
 def change_password():
     form = PasswordChangeForm()
     status = 200
@@ -176,7 +177,7 @@ def admin_hub():
 @requires("accounts.admin")
 def users():
     q = request.args.get("q", "")
-    dept = request.args.get("department", type=int)
+    dept = id_arg("department")
     role = request.args.get("role") if request.args.get("role") in ROLE_LABELS else None
     status = request.args.get("status", "active")
     active = {"active": True, "inactive": False}.get(status)

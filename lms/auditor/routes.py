@@ -28,7 +28,7 @@ from lms.completions.exports import certificate_query, recover_stalled, start_ex
 from lms.core import audit, nav
 from lms.core.afterwork import after_commit
 from lms.core.errors import DomainError
-from lms.core.http import page_arg
+from lms.core.http import id_arg, page_arg
 from lms.core.model import utcnow
 from lms.core.pagination import paginate
 from lms.core.permissions import requires
@@ -50,7 +50,7 @@ def _date(name: str):
 @requires("audit.view")
 def audit_log():
     tz = get_timezone()
-    person = request.args.get("person", type=int)
+    person = id_arg("person")
     object_type = request.args.get("object_type") or None
     object_id = request.args.get("object_id") or None
     since, until = _date("from"), _date("to")
@@ -86,8 +86,8 @@ nav.register(_l("Audit log"), "auditor.audit_log", "audit.view", order=80)
 @requires("certificates.view")
 def portal():
     q = request.args.get("q", "")
-    dept = request.args.get("department", type=int)
-    program_id = request.args.get("program", type=int)
+    dept = id_arg("department")
+    program_id = id_arg("program")
     state = request.args.get("state") if request.args.get("state") in STATES else None
     dept_ids = subtree_ids(db.session, dept) if dept else None
     stmt = queries.certificate_search(
@@ -116,11 +116,11 @@ def export():
     if not form.validate_on_submit():
         abort(400)
     jobs.huey.pending_count()  # the job queue is reachable (else: 503 with a message, nothing saved)
-    dept = request.form.get("department", type=int)
+    dept = id_arg("department", form=True)
     filters: dict[str, Any] = {
         "q": request.form.get("q", ""),
         "department_ids": subtree_ids(db.session, dept) if dept else None,
-        "program_id": request.form.get("program", type=int),
+        "program_id": id_arg("program", form=True),
         "state": request.form.get("state") if request.form.get("state") in STATES else None,
     }
     stmt = certificate_query(**filters, today=utcnow().date())

@@ -18,6 +18,7 @@ from lms.core import nav
 from lms.core.clock import local_today
 from lms.core.errors import DomainError
 from lms.core.forms import apply_domain_error
+from lms.core.http import id_arg
 from lms.core.i18n import pick
 from lms.core.model import utcnow
 from lms.core.permissions import requires
@@ -42,7 +43,7 @@ def dashboard():
     programs = queries.cascade_programs(db.session)
     if not programs:
         return render_template("cascade/dashboard.html", programs=[], program=None, rows=[])
-    chosen = request.args.get("program", type=int)
+    chosen = id_arg("program")
     program = next((p for p in programs if p.id == chosen), programs[0])
     today = local_today()
     from lms.compliance.queries import visible_department_ids

@@ -16,7 +16,7 @@ from wtforms.widgets import HiddenInput
 
 from lms.compliance import reminders
 from lms.core import nav
-from lms.core.forms import optional
+from lms.core.forms import an_id, optional
 from lms.core.http import page_arg
 from lms.core.pagination import paginate
 from lms.core.permissions import requires
@@ -28,7 +28,7 @@ PER_PAGE = 50
 class ReadForm(FlaskForm):
     """Mark one message (message_id) or, without it, all of one's messages as read."""
 
-    message_id = IntegerField(widget=HiddenInput(), validators=[optional()])
+    message_id = IntegerField(widget=HiddenInput(), validators=[optional(), an_id()])
     submit = SubmitField(_l("Mark all as read"))
 
 

@@ -1,6 +1,5 @@
 from __future__ import annotations
 
-import csv
 import io
 from datetime import timedelta
 
@@ -26,11 +25,11 @@ from lms.accounts.services import department_tree, subtree_ids
 from lms.compliance import charts, queries, services
 from lms.compliance.forms import ActionForm, RequirementForm, UnscheduledForm
 from lms.compliance.models import Requirement
-from lms.core import nav, pdf
+from lms.core import nav, pdf, spreadsheet
 from lms.core.clock import local_today
 from lms.core.errors import DomainError
 from lms.core.forms import apply_domain_error
-from lms.core.http import page_arg, safe_next
+from lms.core.http import id_arg, int_arg, page_arg, safe_next
 from lms.core.i18n import pick
 from lms.core.pagination import paginate
 from lms.core.permissions import requires
@@ -63,14 +62,14 @@ STATUS_BADGES = {
 
 
 def _window() -> int:
-    days = request.args.get("window", type=int)
+    days = int_arg("window")
     return days if days and 1 <= days <= 365 else 30
 
 
 def _departments_in_view() -> list[int] | None:
     """The departments the viewer may see, narrowed by ?department= (with its subtree)."""
     allowed = queries.visible_department_ids(db.session, current_user)
-    chosen = request.args.get("department", type=int)
+    chosen = id_arg("department")
     if chosen:
         wanted = subtree_ids(db.session, chosen)
         if allowed is not None:
@@ -94,7 +93,7 @@ def matrix():
         window=_window(),
         category=category,
         categories=CATEGORY_LABELS,
-        department=request.args.get("department", type=int),
+        department=id_arg("department"),
         departments=_selectable_departments(),
         colour=charts.heat_colour,
         pick=pick,
@@ -110,7 +109,7 @@ def _selectable_departments():
 
 def _people_query():
     """The drill-down select for the request's filters: (stmt, program_id, status)."""
-    program_id = request.args.get("program", type=int)
+    program_id = id_arg("program")
     status = request.args.get("status") if request.args.get("status") in STATUS_BADGES else None
     stmt = queries.people_select(
         db.session,
@@ -137,7 +136,7 @@ def people():
         status=status,
         program_id=program_id,
         programs=programs,
-        department=request.args.get("department", type=int),
+        department=id_arg("department"),
         departments=_selectable_departments(),
         labels=status_labels(),
         badges=STATUS_BADGES,
@@ -157,8 +156,8 @@ def invite():
         abort(403)
     if not ActionForm().validate_on_submit():
         abort(400)
-    person = db.session.get(User, request.form.get("user_id", type=int) or 0)
-    program = db.session.get(Program, request.form.get("program_id", type=int) or 0)
+    person = db.session.get(User, id_arg("user_id", form=True) or 0)
+    program = db.session.get(Program, id_arg("program_id", form=True) or 0)
     back = safe_next(request.form.get("next"), url_for("compliance.people"))
     if person is None or program is None:
         abort(404)
@@ -274,13 +273,8 @@ def _matrix_rows():
 
 
 def _csv(header, rows, name: str) -> Response:
-    buf = io.StringIO()
-    buf.write("\ufeff")  # Excel reads UTF-8 with a BOM
-    writer = csv.writer(buf)
-    writer.writerow(header)
-    writer.writerows(rows)
     return Response(
-        buf.getvalue(),
+        spreadsheet.csv_bytes(header, rows),
         mimetype="text/csv",
         headers={"Content-Disposition": f'attachment; filename="{name}.csv"'},
     )
@@ -294,17 +288,17 @@ def _xlsx(header, rows, name: str) -> Response:
     wb = Workbook()
     ws = wb.active
     ws.title = name[:31]
-    ws.append(header)
+    spreadsheet.append(ws, header)
     for cell in ws[1]:
         cell.font = Font(bold=True)
     for row in rows:
-        ws.append(row)
+        spreadsheet.append(ws, row)
     ws.freeze_panes = "A2"
     out = io.BytesIO()
     wb.save(out)
     return Response(
         out.getvalue(),
-        mimetype="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+        mimetype=spreadsheet.XLSX_MIMETYPE,
         headers={"Content-Disposition": f'attachment; filename="{name}.xlsx"'},
     )
 

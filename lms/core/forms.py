@@ -7,6 +7,8 @@ from typing import Any
 from flask_babel import lazy_gettext as _l
 from wtforms import Form, validators
 
+from lms.core.http import DB_INT_MAX
+
 
 def required() -> validators.InputRequired:
     return validators.InputRequired(message=_l("This field is required."))
@@ -35,6 +37,11 @@ def number_range(min: int | None = None, max: int | None = None) -> validators.N
     return validators.NumberRange(
         min=min, max=max, message=_l("Enter a number in the allowed range.")
     )
+
+
+def an_id() -> Any:
+    """A row id from a form: a whole number the database can hold (else a field error)."""
+    return number_range(min=1, max=DB_INT_MAX)
 
 
 def apply_domain_error(form: Form, error: Any) -> bool:

@@ -18,9 +18,11 @@ View = TypeVar("View", bound=Callable[..., Any])
 
 ROLES: tuple[str, ...] = ("admin", "instructor", "manager", "employee", "auditor")
 
-# The special permission "login" means: any signed-in user.
+# The special permission "login" means: any signed-in user; "account": a signed-in user looking
+# after their own sign-in (signing out, password, PIN, language).
 PERMISSIONS: dict[str, frozenset[str]] = {
     "login": frozenset(ROLES),
+    "account": frozenset(ROLES),
     "accounts.admin": frozenset({"admin"}),
     "audit.view": frozenset({"admin", "auditor"}),
     "programs.view": frozenset({"admin", "instructor", "manager", "auditor"}),
@@ -58,6 +60,15 @@ PERMISSIONS: dict[str, frozenset[str]] = {
     "exams.run": frozenset(ROLES),
 }
 
+# Roles that only read. On a request that can change something (any method but GET, HEAD,
+# OPTIONS) they grant nothing, their own learner record included, except the permissions in
+# READ_ONLY_MAY_POST: their own sign-in ("account"), asking for an export of the certificates
+# they may already read ("certificates.view") and asking for help ("support.raise": a help
+# request of their own, no training record), none of which records anything signed.
+READ_ONLY_ROLES: frozenset[str] = frozenset({"auditor"})
+READ_ONLY_MAY_POST: frozenset[str] = frozenset({"account", "certificates.view", "support.raise"})
+SAFE_METHODS: frozenset[str] = frozenset({"GET", "HEAD", "OPTIONS"})
+
 PUBLIC_ATTR = "_lms_public"
 PERMISSION_ATTR = "_lms_permission"
 
@@ -72,6 +83,13 @@ def has_permission(roles: set[str] | frozenset[str], permission: str) -> bool:
     return bool(set(roles) & roles_with(permission))
 
 
+def may_write(roles: set[str] | frozenset[str], permission: str) -> bool:
+    """May these roles use the permission on a request that changes something?"""
+    if permission in READ_ONLY_MAY_POST:
+        return has_permission(roles, permission)
+    return has_permission(set(roles) - READ_ONLY_ROLES, permission)
+
+
 def public(view: View) -> View:
     """Mark a view as reachable without logging in."""
     setattr(view, PUBLIC_ATTR, True)
@@ -79,7 +97,8 @@ def public(view: View) -> View:
 
 
 def requires(permission: str) -> Callable[[View], View]:
-    """Declare the permission a view needs; a signed-in user without it gets 403."""
+    """Declare the permission a view needs; a signed-in user without it gets 403, and so does
+    a read-only role on any request but GET/HEAD/OPTIONS (see ``may_write``)."""
     roles_with(permission)  # unknown names fail at import time
 
     def decorate(view: View) -> View:
@@ -89,6 +108,8 @@ def requires(permission: str) -> Callable[[View], View]:
                 return current_app.login_manager.unauthorized()  # type: ignore[attr-defined]
             if not current_user.can(permission):
                 abort(403)
+            if request.method not in SAFE_METHODS and not current_user.can_write(permission):
+                abort(403)  # a read-only role (auditor) changes nothing
             return view(*args, **kwargs)
 
         setattr(wrapper, PERMISSION_ATTR, permission)

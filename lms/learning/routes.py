@@ -15,7 +15,7 @@ from lms.core import nav
 from lms.core.clock import local_date, local_today
 from lms.core.errors import DomainError
 from lms.core.forms import apply_domain_error
-from lms.core.http import page_arg
+from lms.core.http import id_arg, page_arg
 from lms.core.i18n import LANGUAGE_NAMES, pick
 from lms.core.model import utcnow
 from lms.core.pagination import paginate
@@ -275,7 +275,7 @@ def results():
 def program_results(program_id: int):
     program = services.get_program(db.session, program_id)
     versions = queries.versions_with_attempts(db.session, program.id)
-    wanted = request.args.get("version", type=int)
+    wanted = id_arg("version")
     version = next((v for v in versions if v.number == wanted), None)
     if version is None:
         version = next((v for v in versions if v.id == program.current_version_id), None)

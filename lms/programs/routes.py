@@ -9,7 +9,7 @@ from flask_login import current_user
 from lms.core import nav
 from lms.core.errors import DomainError
 from lms.core.forms import apply_domain_error
-from lms.core.http import page_arg
+from lms.core.http import id_arg, page_arg
 from lms.core.i18n import pick
 from lms.core.pagination import paginate
 from lms.core.permissions import requires
@@ -330,8 +330,8 @@ def sign(program_id: int, number: int):
 def diff(program_id: int):
     program = services.get_program(db.session, program_id)
     numbers = [v.number for v in program.versions]
-    a = request.args.get("a", type=int) or (numbers[-2] if len(numbers) > 1 else numbers[-1])
-    b = request.args.get("b", type=int) or numbers[-1]
+    a = id_arg("a") or (numbers[-2] if len(numbers) > 1 else numbers[-1])
+    b = id_arg("b") or numbers[-1]
     va = services.get_version(db.session, program_id, a)
     vb = services.get_version(db.session, program_id, b)
     sections = services.diff_versions(va, vb, _lang())

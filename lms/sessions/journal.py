@@ -8,7 +8,6 @@ signature says so instead of showing a signature that does not cover it.
 
 from __future__ import annotations
 
-import csv
 import io
 import re
 from dataclasses import dataclass
@@ -23,7 +22,7 @@ from sqlalchemy.orm import aliased
 
 from lms.accounts.models import Department, User
 from lms.accounts.services import subtree_ids
-from lms.core import clock
+from lms.core import clock, spreadsheet
 from lms.core.errors import DomainError
 from lms.core.i18n import pick
 from lms.core.model import utcnow
@@ -295,24 +294,10 @@ def filename(filters: Filters, ext: str) -> str:
 # ----- exports ---------------------------------------------------------------------------------
 
 
-_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
-
-
-def spreadsheet_safe(value: Any) -> Any:
-    """Text that a spreadsheet would run as a formula (=, +, -, @) is kept as text."""
-    if isinstance(value, str) and value.startswith(_FORMULA_START):
-        return "'" + value
-    return value
-
-
 def to_csv(session, filters: Filters, lang: str) -> bytes:
     """UTF-8 with a byte-order mark, so Excel reads the Latvian and Cyrillic letters."""
-    buf = io.StringIO()
-    writer = csv.writer(buf)
-    writer.writerow(headings(lang))
-    for row in _checked(session, filters, MAX_ROWS):
-        writer.writerow([spreadsheet_safe(c) for c in cells(row, lang)])
-    return buf.getvalue().encode("utf-8-sig")
+    found = _checked(session, filters, MAX_ROWS)
+    return spreadsheet.csv_bytes(headings(lang), (cells(row, lang) for row in found))
 
 
 def to_xlsx(session, filters: Filters, lang: str) -> bytes:
@@ -324,14 +309,14 @@ def to_xlsx(session, filters: Filters, lang: str) -> bytes:
     wb = Workbook()
     ws = wb.active
     ws.title = re.sub(r"[\\/?*\[\]:]", "-", title)[:31]
-    ws.append(headings(lang))
+    spreadsheet.append(ws, headings(lang))
     for c in ws[1]:
         c.font = Font(bold=True)
         c.alignment = Alignment(wrap_text=True, vertical="top")
     for row in _checked(session, filters, MAX_ROWS):
-        values: list[Any] = [spreadsheet_safe(c) for c in cells(row, lang)]
+        values: list[Any] = list(cells(row, lang))
         values[0] = clock.local_date(row.starts_at)
-        ws.append(values)
+        spreadsheet.append(ws, values)
         ws.cell(row=ws.max_row, column=1).number_format = "yyyy-mm-dd"
     for letter, width in zip("ABCDEFGH", (12, 28, 24, 28, 40, 26, 40, 48), strict=True):
         ws.column_dimensions[letter].width = width
@@ -404,7 +389,7 @@ def to_pdf(session, filters: Filters, lang: str) -> bytes:
 
 
 EXPORTS = {
-    "csv": (to_csv, "text/csv; charset=utf-8"),
-    "xlsx": (to_xlsx, "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"),
+    "csv": (to_csv, "text/csv"),  # Flask adds "; charset=utf-8" to text/ types
+    "xlsx": (to_xlsx, spreadsheet.XLSX_MIMETYPE),
     "pdf": (to_pdf, "application/pdf"),
 }

@@ -13,7 +13,7 @@ from lms.cascade.services import teaching_options
 from lms.core import clock, nav
 from lms.core.errors import DomainError
 from lms.core.forms import apply_domain_error
-from lms.core.http import page_arg
+from lms.core.http import id_arg, page_arg
 from lms.core.i18n import pick
 from lms.core.model import utcnow
 from lms.core.pagination import paginate
@@ -113,7 +113,7 @@ def index():
     status = request.args.get("status") or None
     if status not in labels.SESSION_STATUS_LABELS:
         status = None
-    program_id = request.args.get("program_id", type=int) or None
+    program_id = id_arg("program_id") or None
     stmt = queries.search_sessions(
         when=when,
         program_id=program_id,
@@ -181,7 +181,7 @@ def new():
         form.instructor_id.choices = [(current_user.id, current_user.name)]
     if request.method == "GET":
         form.instructor_id.data = current_user.id
-        form.program_id.data = request.args.get("program_id", type=int) or 0
+        form.program_id.data = id_arg("program_id") or 0
         form.capacity.data = 20
     status = 200
     if form.validate_on_submit():

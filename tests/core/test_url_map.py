@@ -184,3 +184,114 @@ def test_exam_routes_declare_the_expected_permissions(app):
     assert PERMISSIONS["exams.manage"] == {"admin", "instructor"}
     assert PERMISSIONS["exams.view_all"] == {"admin", "instructor", "manager", "auditor"}
     assert PERMISSIONS["exams.run"] == set(ROLES)
+
+
+# ----- the auditor reads and never writes ---------------------------------------------------
+
+# An auditor may post only to look after their own sign-in and to ask for an export of what they
+# may read; everything else that could change a record answers 403, their own learner record
+# (enrolment, acknowledgment, quiz attempts, progress) included.
+AUDITOR_MAY_POST = {
+    "accounts.login",  # public
+    "accounts.set_language",  # public
+    "completions.verify_form",  # public: is this PDF ours?
+    "accounts.logout",
+    "accounts.account",
+    "accounts.change_password",
+    "auditor.export",
+    "support.new",  # asking for help is not a record of training
+    "support.reply",
+    "support.close",
+}
+
+
+def _signed_records() -> dict[str, int]:
+    import sqlalchemy as sa
+
+    from lms.extensions import db
+
+    tables = [
+        "ledger",
+        "program_signatures",
+        "session_signatures",
+        "session_attendance",
+        "session_acknowledgments",
+        "session_enrolments",
+        "completions",
+        "certificates",
+        "learning_attempts",
+        "learning_topic_progress",
+    ]
+    return {
+        t: db.session.execute(sa.text(f"SELECT count(*) FROM {t}")).scalar_one() for t in tables
+    }
+
+
+def _post_url(rule, ids: dict[str, int]) -> str:
+    def fill(m: re.Match) -> str:
+        if (m.group(1) or "").startswith("int"):
+            return str(ids.get(m.group(2), 1))
+        return "x"
+
+    return re.sub(r"<(?:(\w+)(?:\([^)]*\))?:)?(\w+)>", fill, rule.rule)
+
+
+def test_the_auditor_role_performs_no_writes(app, client, login_as, make_program):
+    """Every POST in the URL map, against real objects the auditor could otherwise reach."""
+    from lms.core.permissions import READ_ONLY_MAY_POST, READ_ONLY_ROLES
+
+    assert {"auditor"} == READ_ONLY_ROLES
+    program = make_program(approved=True, refresher_months=12)
+    login_as("auditor", name="Rūta Vītola")
+    before = _signed_records()
+    allowed = set()
+    for rule in _rules(app):
+        if "POST" not in rule.methods or rule.endpoint == "accounts.logout":
+            continue  # signing out is allowed, and would end the walk
+        decl = declared(app.view_functions[rule.endpoint])
+        url = _post_url(rule, {"program_id": program.id, "position": 1, "number": 1})
+        resp = client.post(url, data={"lang": "en", "submit": "1"})
+        if resp.status_code != 403:
+            allowed.add(rule.endpoint)
+            assert decl == "public" or decl in READ_ONLY_MAY_POST, (rule.rule, resp.status_code)
+        else:
+            assert decl not in READ_ONLY_MAY_POST, rule.rule
+    assert allowed <= AUDITOR_MAY_POST, allowed - AUDITOR_MAY_POST
+    # still signed in: every 403 above was the role's, not a lost session
+    assert client.get("/").status_code == 200
+    # the learner's own record: no quiz attempt, no topic read, nothing signed
+    for url in (
+        f"/learning/programs/{program.id}/attempts",
+        f"/learning/programs/{program.id}/topics/1/read",
+    ):
+        assert client.post(url).status_code == 403, url
+    assert _signed_records() == before
+
+
+def test_an_auditor_who_is_also_an_employee_keeps_the_employee_rights(
+    client, login_as, make_program
+):
+    program = make_program(approved=True)
+    login_as("auditor", "employee")
+    before = _signed_records()
+    resp = client.post(f"/learning/programs/{program.id}/topics/1/read")
+    assert resp.status_code in (302, 303), resp.status_code
+    assert _signed_records()["learning_topic_progress"] == before["learning_topic_progress"] + 1
+
+
+def test_an_auditor_is_not_offered_buttons_that_would_write(client, login_as, make_program):
+    from tests.conftest import text_of
+
+    program = make_program(approved=True)
+    login_as("auditor")
+    course = client.get(f"/learning/programs/{program.id}")
+    assert course.status_code == 200
+    assert "Start the quiz" not in text_of(course)
+    topic = client.get(f"/learning/programs/{program.id}/topics/1")
+    assert topic.status_code == 200 and "Fire triangle" in text_of(topic)
+    assert "Mark as read" not in text_of(topic)
+    # the same pages offer them to an employee
+    client.post("/logout")
+    login_as("employee")
+    assert "Start the quiz" in text_of(client.get(f"/learning/programs/{program.id}"))
+    assert "Mark as read" in text_of(client.get(f"/learning/programs/{program.id}/topics/1"))
