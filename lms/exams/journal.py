@@ -10,27 +10,17 @@ import csv
 import io
 import re
 from dataclasses import dataclass
-from typing import Any
 
 from flask import current_app, render_template
 from flask_babel import gettext as _
 from openpyxl import Workbook
 from openpyxl.styles import Alignment, Font
 
-from lms.core import pdf
+from lms.core import pdf, spreadsheet
 from lms.core.model import utcnow
 from lms.exams import queries, services
 from lms.exams.labels import ACCESS_ROLE_LABELS, APPOINTMENT_LABELS, AREA_LABELS
 from lms.exams.models import AccessEntry, ExamSession
-
-_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
-
-
-def spreadsheet_safe(value: Any) -> Any:
-    """Text that a spreadsheet would run as a formula (=, +, -, @) is kept as text."""
-    if isinstance(value, str) and value.startswith(_FORMULA_START):
-        return "'" + value
-    return value
 
 
 @dataclass
@@ -105,9 +95,9 @@ def to_csv(session, exam: ExamSession) -> bytes:
     """UTF-8 with a byte-order mark, so Excel reads the Latvian and Cyrillic letters."""
     buf = io.StringIO()
     writer = csv.writer(buf)
-    writer.writerow(headings())
+    writer.writerow(spreadsheet.row(headings()))
     for line in lines(session, exam):
-        writer.writerow([spreadsheet_safe(c) for c in cells(line)])
+        writer.writerow(spreadsheet.row(cells(line)))
     return buf.getvalue().encode("utf-8-sig")
 
 
@@ -115,12 +105,12 @@ def to_xlsx(session, exam: ExamSession) -> bytes:
     wb = Workbook()
     ws = wb.active
     ws.title = re.sub(r"[\\/?*\[\]:]", "-", title(exam))[:31]
-    ws.append(headings())
+    spreadsheet.append(ws, headings())
     for c in ws[1]:
         c.font = Font(bold=True)
         c.alignment = Alignment(wrap_text=True, vertical="top")
     for line in lines(session, exam):
-        ws.append([spreadsheet_safe(c) for c in cells(line)])
+        spreadsheet.append(ws, cells(line))
     for letter, width in zip("ABCDEFGHIJ", (6, 28, 20, 16, 17, 17, 40, 26, 17, 24), strict=True):
         ws.column_dimensions[letter].width = width
     ws.freeze_panes = "A2"
@@ -148,7 +138,7 @@ def to_pdf(session, exam: ExamSession) -> bytes:
 
 
 EXPORTS = {
-    "csv": (to_csv, "text/csv; charset=utf-8"),
+    "csv": (to_csv, "text/csv"),  # the response adds "; charset=utf-8"
     "xlsx": (to_xlsx, "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"),
     "pdf": (to_pdf, "application/pdf"),
 }
