@@ -25,7 +25,7 @@ from lms.completions import services as completions
 from lms.completions.models import Certificate
 from lms.core.errors import DomainError
 from lms.core.model import utcnow
-from lms.core.permissions import PUBLIC_ATTR, public
+from lms.core.permissions import PUBLIC_ATTR, SAFE_METHODS, may_write, public
 from lms.extensions import csrf, db
 from lms.programs.models import Program
 from lms.sessions import services as sessions
@@ -127,7 +127,12 @@ def api(permission: str, scope: str) -> Callable[[Callable], Callable]:
                 raise Problem(401, "Unauthorized", "A valid, unrevoked API token is required.")
             if scope not in token.scope_set:
                 raise Problem(403, "Forbidden", f"The token lacks the scope {scope}.")
-            if not token.user.can(permission):
+            allowed = (
+                token.user.can(permission)
+                if request.method in SAFE_METHODS
+                else may_write(token.user.roles, permission)  # read-only roles write nothing
+            )
+            if not allowed:
                 raise Problem(403, "Forbidden", "The token's person lacks this permission.")
             g.api_user = token.user
             token.last_used_at = utcnow()

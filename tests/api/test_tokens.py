@@ -145,3 +145,14 @@ def test_a_manager_token_sees_only_their_departments_as_on_the_pages(
     assert people == {inside.id}
     asked = client.get(f"/api/v1/status?department_id={other.id}", headers=headers).get_json()
     assert asked["total"] == 0
+
+
+def test_an_auditor_token_writes_nothing(client, make_user):
+    """The auditor role is read-only on the pages and through the API alike."""
+    auditor = make_user("auditor")
+    _, headers = _token(auditor, ["training:read", "sessions:write"])
+    assert client.get("/api/v1/programs", headers=headers).status_code == 200
+    resp = client.post(
+        "/api/v1/sessions/1/enrolments", json={"user_id": auditor.id}, headers=headers
+    )
+    assert resp.status_code == 403 and resp.get_json()["status"] == 403
