@@ -23,6 +23,7 @@ from lms.api import schemas as s
 from lms.api.tokens import find_token
 from lms.completions import services as completions
 from lms.completions.models import Certificate
+from lms.core.clock import local_today
 from lms.core.errors import DomainError
 from lms.core.model import utcnow
 from lms.core.permissions import PUBLIC_ATTR, SAFE_METHODS, may_write, public
@@ -353,7 +354,7 @@ def list_status(query: s.StatusQuery):
     """Training status per person and required program."""
     total, rows = queries.status_rows(
         db.session,
-        utcnow().date(),
+        local_today(),
         g.api_user,
         user_ids=(query.person_id,) if query.person_id else None,
         program_ids=(query.program_id,) if query.program_id else None,
@@ -419,7 +420,7 @@ def _cert_out(cert: Certificate) -> s.Certificate:
         person_name=cert.completion.user.name,
         program_id=cert.completion.program_id,
         issued_at=cert.issued_at,
-        state=completions.certificate_state(cert, utcnow().date()),
+        state=completions.certificate_state(cert, local_today()),
     )
 
 

@@ -27,9 +27,9 @@ from lms.auditor import queries
 from lms.completions.exports import certificate_query, recover_stalled, start_export
 from lms.core import audit, nav
 from lms.core.afterwork import after_commit
+from lms.core.clock import local_today
 from lms.core.errors import DomainError
 from lms.core.http import id_arg, page_arg
-from lms.core.model import utcnow
 from lms.core.pagination import paginate
 from lms.core.permissions import requires
 from lms.extensions import db
@@ -91,7 +91,7 @@ def portal():
     state = request.args.get("state") if request.args.get("state") in STATES else None
     dept_ids = subtree_ids(db.session, dept) if dept else None
     stmt = queries.certificate_search(
-        q=q, department_ids=dept_ids, program_id=program_id, state=state, today=utcnow().date()
+        q=q, department_ids=dept_ids, program_id=program_id, state=state, today=local_today()
     )
     page = paginate(db.session, stmt, page_arg(), 50)
     programs = queries.program_codes(db.session)
@@ -104,7 +104,7 @@ def portal():
         state=state,
         departments=department_tree(db.session),
         programs=programs,
-        today=utcnow().date(),
+        today=local_today(),
         export_form=ConfirmForm(),
     )
 
@@ -123,7 +123,7 @@ def export():
         "program_id": id_arg("program", form=True),
         "state": request.form.get("state") if request.form.get("state") in STATES else None,
     }
-    stmt = certificate_query(**filters, today=utcnow().date())
+    stmt = certificate_query(**filters, today=local_today())
     try:
         job = start_export(db.session, current_user.id, filters, stmt)
     except DomainError as err:

@@ -26,6 +26,7 @@ from lms.completions.models import (
     Revocation,
 )
 from lms.core import audit
+from lms.core.clock import local_today
 from lms.core.errors import DomainError
 from lms.core.model import utcnow
 from lms.extensions import db
@@ -322,7 +323,7 @@ def run_export(job_id: int, attempt: int = 1) -> None:
         department_ids=f.get("department_ids"),
         program_id=f.get("program_id"),
         state=f.get("state"),
-        today=utcnow().date(),
+        today=local_today(),
     )
     ids = list(session.execute(stmt.with_only_columns(Certificate.id)).scalars())
     path = export_path(job_id)

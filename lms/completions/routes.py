@@ -9,10 +9,10 @@ from lms.completions import issued, queries, services
 from lms.completions.forms import TEMPLATE_NAMES, ActionForm, RevokeForm, VerifyForm
 from lms.completions.models import CERTIFICATE_LANGUAGES
 from lms.core import nav, seal
+from lms.core.clock import local_today
 from lms.core.errors import DomainError
 from lms.core.forms import apply_domain_error
 from lms.core.i18n import pick
-from lms.core.model import utcnow
 from lms.core.permissions import public, requires
 from lms.extensions import db, limiter
 from lms.programs.labels import CATEGORY_LABELS
@@ -31,7 +31,7 @@ def person(user_id: int):
         "completions/person.html",
         person=person,
         completions=records.completions,
-        today=utcnow().date(),
+        today=local_today(),
         superseded=records.superseded,
         chains=records.chains,
         pick=pick,
@@ -121,7 +121,7 @@ def verify_form():
         match=match,
         checked=checked,
         sealcheck=sealcheck,
-        today=utcnow().date(),
+        today=local_today(),
     ), status
 
 
@@ -133,8 +133,8 @@ def verify(code: str):
     return render_template(
         "completions/verify.html",
         cert=cert,
-        today=utcnow().date(),
-        state=services.certificate_state(cert, utcnow().date()),
+        today=local_today(),
+        state=services.certificate_state(cert, local_today()),
         pick=pick,
     )
 
