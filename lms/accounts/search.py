@@ -34,9 +34,3 @@ def person_matches(q: str, *, job_title: bool = False) -> sa.ColumnElement[bool]
             sa.func.lower(User.job_title).like(like_pattern(text.lower()), escape=LIKE_ESCAPE)
         )
     return sa.or_(*clauses)
-
-
-def people_ids_matching(q: str) -> sa.Select[tuple[int]] | None:
-    """The ids of the people ``q`` finds (None when nothing was typed)."""
-    clause = person_matches(q)
-    return None if clause is None else sa.select(User.id).where(clause)

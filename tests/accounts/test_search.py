@@ -10,6 +10,7 @@ import sqlalchemy as sa
 
 from lms.accounts import hr, services
 from lms.accounts.models import User
+from lms.accounts.search import person_matches
 from lms.api.tokens import create_token
 from lms.core.textsearch import like_escape, search_key
 from lms.extensions import db
@@ -122,3 +123,19 @@ def test_admin_people_page_and_api_find_as_typed(client, login_as, people):
     assert [p["name"] for p in resp.get_json()["items"]] == ["Anna Kļaviņa"]
     resp = client.get("/api/v1/people", query_string={"q": "%"}, headers=headers)
     assert [p["name"] for p in resp.get_json()["items"]] == ["Percent 100%"]
+
+
+def test_postgresql_finds_part_of_a_name_through_the_trigram_index(people):
+    if db.engine.dialect.name != "postgresql":
+        pytest.skip("pg_trgm is PostgreSQL's")
+    indexdef = db.session.execute(
+        sa.text("SELECT indexdef FROM pg_indexes WHERE indexname = 'ix_users_search_text'")
+    ).scalar_one()
+    assert "gin" in indexdef and "gin_trgm_ops" in indexdef
+    db.session.execute(sa.text("SET LOCAL enable_seqscan = off"))
+    stmt = sa.select(User.id).where(person_matches("lavin"))
+    compiled = stmt.compile(dialect=db.engine.dialect)
+    conn = db.session.connection()
+    plan = " ".join(r[0] for r in conn.exec_driver_sql(f"EXPLAIN {compiled}", compiled.params))
+    assert "ix_users_search_text" in plan
+    db.session.rollback()
