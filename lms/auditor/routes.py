@@ -97,6 +97,12 @@ DATE_FILTERS = {
 }
 
 
+def _id(args: Any, name: str) -> int | None:
+    """A record id from ``args``: None unless a whole number a database column can hold."""
+    value = args.get(name, type=int)
+    return value if value is not None and 0 < value < 2**63 else None
+
+
 def _filters(args: Any) -> tuple[dict[str, Any], dict[str, str], list[str]]:
     """The certificate filter in ``args`` (query string or form): (keyword arguments of
     ``certificate_query``, the values as typed, messages about what could not be read)."""
@@ -115,11 +121,11 @@ def _filters(args: Any) -> tuple[dict[str, Any], dict[str, str], list[str]]:
             else:
                 days[name] = day
     tz = get_timezone()
-    dept = args.get("department", type=int)
+    dept = _id(args, "department")
     filters: dict[str, Any] = {
         "q": args.get("q", ""),
         "department_ids": subtree_ids(db.session, dept) if dept else None,
-        "program_id": args.get("program", type=int),
+        "program_id": _id(args, "program"),
         "state": args.get("state") if args.get("state") in STATES else None,
         "issued_since": datetime.combine(days["issued_from"], time.min, tz)
         if days["issued_from"]
@@ -158,7 +164,7 @@ def portal():
             after=after,
             errors=errors,
             q=filters["q"],
-            department=request.args.get("department", type=int),
+            department=_id(request.args, "department"),
             program_id=filters["program_id"],
             state=filters["state"],
             dates=typed,
