@@ -36,6 +36,8 @@ from lms.extensions import db
 BATCH = 50  # certificates laid out in one pass (those not rendered yet)
 MAX_EXPORT = 20_000
 NUMBER_MAX = Certificate.__table__.c.number.type.length or 40
+# every character a certificate number can hold (BRG-<year>-<7 digits>: services.py)
+NUMBER_CHARS = frozenset("brg-0123456789")
 
 
 def certificate_query(
@@ -70,7 +72,9 @@ def certificate_query(
             .join(Completion, Completion.id == Certificate.completion_id)
             .where(Completion.user_id.in_(sa.select(User.id).where(matches)))
         )
-        if len(text) > NUMBER_MAX:  # longer than any number: only people can match
+        if len(text) > NUMBER_MAX or not set(text.lower()) <= NUMBER_CHARS:
+            # no number could hold it (too long, or a character numbers never have): only
+            # people can match, and the numbers of every certificate are not read
             stmt = stmt.where(Certificate.id.in_(by_person))
         else:
             by_number = sa.select(Certificate.id).where(

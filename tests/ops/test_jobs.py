@@ -138,7 +138,7 @@ def test_an_error_in_the_job_is_shown_with_its_reason(
 ):
     from lms.completions import certificates as certs
 
-    def broken(chunk):
+    def broken(chunk, **_kw):
         raise OSError("No space left on device")
 
     monkeypatch.setattr(certs, "render_many", broken)
