@@ -13,6 +13,7 @@ from bench.generate.rows import row
 from lms.accounts.models import Department, User, UserRole
 from lms.accounts.services import hash_secret
 from lms.core.model import utcnow
+from lms.core.textsearch import search_key
 
 JOB_TITLES = [
     "Welder",
@@ -159,6 +160,8 @@ class Accounts(Plumbing):
             self.people.append(
                 person("employee", self.rng.choice(self.units), self.rng.choice(JOB_TITLES))
             )
+        for user in users:  # what the flush event keeps for people saved one by one
+            user["search_text"] = search_key(user["name"], user["patronymic"], user["email"])
         self.insert(User, users)
         self.insert(UserRole, roles)
         for dept_id, manager_id in self.managers.items():

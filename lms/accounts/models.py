@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import secrets
 from datetime import date, datetime
+from typing import Any
 
 import sqlalchemy as sa
 from flask_login import UserMixin
@@ -9,6 +10,9 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from lms.core.model import Base, CreatedMixin, UTCDateTime
 from lms.core.permissions import ROLES, has_permission, may_write
+from lms.core.textsearch import search_key
+
+SEARCH_TEXT_MAX = 1000
 
 
 def new_token() -> str:
@@ -73,6 +77,11 @@ class User(UserMixin, CreatedMixin, Base):
     calendar_token: Mapped[str] = mapped_column(sa.String(64), unique=True, default=new_token)
     session_version: Mapped[int] = mapped_column(default=1)
     last_login_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    # name, patronymic and e-mail as people type them (lms.core.textsearch.search_key), kept
+    # current at every flush (the events below); people searches read only this column
+    search_text: Mapped[str] = mapped_column(
+        sa.String(SEARCH_TEXT_MAX), default="", server_default=""
+    )
 
     department: Mapped[Department | None] = relationship(foreign_keys=[department_id])
     manager: Mapped[User | None] = relationship(remote_side="User.id", foreign_keys=[manager_id])
@@ -102,6 +111,39 @@ class User(UserMixin, CreatedMixin, Base):
 
     def __str__(self) -> str:
         return self.name
+
+    __table_args__ = (
+        # PostgreSQL: a trigram index (pg_trgm) for names typed in part ("%lavin%");
+        # SQLite: a plain index on the column
+        sa.Index(
+            "ix_users_search_text",
+            "search_text",
+            postgresql_using="gin",
+            postgresql_ops={"search_text": "gin_trgm_ops"},
+        ),
+    )
+
+
+def user_search_text(user: User) -> str:
+    return search_key(user.name, user.patronymic, user.email)[:SEARCH_TEXT_MAX]
+
+
+@sa.event.listens_for(User, "before_insert")
+@sa.event.listens_for(User, "before_update")
+def _keep_search_text(_mapper: Any, _connection: Any, user: User) -> None:
+    """Every change of a person's name or e-mail (forms, HR import, directory sign-in, API)
+    goes through a flush: the search column follows it there."""
+    text = user_search_text(user)
+    if user.search_text != text:
+        user.search_text = text
+
+
+# the trigram operators exist before the index that uses them (tests build tables directly)
+sa.event.listen(
+    User.__table__,
+    "before_create",
+    sa.DDL("CREATE EXTENSION IF NOT EXISTS pg_trgm").execute_if(dialect="postgresql"),
+)
 
 
 from lms.accounts.people import Absence, HrImport, Transfer  # noqa: E402,F401  (one metadata)

@@ -12,6 +12,7 @@ from flask_babel import gettext as _
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from lms.accounts.models import Department, User, UserRole
+from lms.accounts.search import person_matches
 from lms.core import audit
 from lms.core.errors import Conflict, DomainError
 from lms.core.model import utcnow
@@ -374,15 +375,9 @@ def search_users(
     active: bool | None = None,
 ):
     stmt = sa.select(User).order_by(User.name)
-    if q:
-        like = f"%{q.strip().lower()}%"
-        stmt = stmt.where(
-            sa.or_(
-                sa.func.lower(User.name).like(like),
-                sa.func.lower(User.email).like(like),
-                sa.func.lower(User.job_title).like(like),
-            )
-        )
+    matches = person_matches(q, job_title=True)
+    if matches is not None:
+        stmt = stmt.where(matches)
     if department_id:
         stmt = stmt.where(User.department_id == department_id)
     if role:

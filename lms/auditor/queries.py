@@ -49,19 +49,19 @@ def program_codes(session: DbSession) -> list[Any]:
     return list(session.execute(sa.select(Program.id, Program.code).order_by(Program.code)).all())
 
 
-def certificate_search(
-    *,
-    q: str,
-    department_ids: list[int] | None,
-    program_id: int | None,
-    state: str | None,
-    today: date,
-) -> sa.Select[Any]:
-    """The portal's certificates, with their completion and revocation loaded."""
-    stmt = certificate_query(
-        q=q, department_ids=department_ids, program_id=program_id, state=state, today=today
-    )
+def certificate_search(*, today: date, **filters: Any) -> sa.Select[Any]:
+    """The portal's certificates (``certificate_query``'s filters), with their completion and
+    revocation loaded."""
+    stmt = certificate_query(**filters, today=today)
     return stmt.options(sa.orm.joinedload(Certificate.completion).joinedload(Completion.revocation))
+
+
+def page_cursor(session: DbSession, value: str) -> Certificate | None:
+    """The certificate a page link continues after (``after=<id>``), or None when the value
+    is not the id of a certificate."""
+    if not value.isascii() or not value.isdigit() or len(value) > 18:
+        return None
+    return session.get(Certificate, int(value))
 
 
 def export_job(session: DbSession, viewer: User, job_id: int) -> ExportJob:

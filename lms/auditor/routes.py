@@ -17,6 +17,7 @@ from flask import (
     url_for,
 )
 from flask_babel import get_timezone
+from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 
@@ -24,7 +25,12 @@ from lms import jobs
 from lms.accounts.forms import ConfirmForm
 from lms.accounts.services import department_tree, subtree_ids
 from lms.auditor import queries
-from lms.completions.exports import certificate_query, recover_stalled, start_export
+from lms.completions.exports import (
+    certificate_query,
+    certificates_after,
+    recover_stalled,
+    start_export,
+)
 from lms.core import audit, nav
 from lms.core.afterwork import after_commit
 from lms.core.clock import local_today
@@ -82,31 +88,95 @@ def audit_log():
 nav.register(_l("Audit log"), "auditor.audit_log", "audit.view", order=80)
 
 
+PER_PAGE = 50
+DATE_FILTERS = {
+    "issued_from": _l("Issued from"),
+    "issued_to": _l("Issued until"),
+    "valid_from": _l("Valid until, from"),
+    "valid_to": _l("Valid until, to"),
+}
+
+
+def _id(args: Any, name: str) -> int | None:
+    """A record id from ``args`` (the query string or the form): the one numeric-argument helper,
+    so that an id no database column can hold is a 400 with a message."""
+    return id_arg(name, form=args is request.form)
+
+
+def _filters(args: Any) -> tuple[dict[str, Any], dict[str, str], list[str]]:
+    """The certificate filter in ``args`` (query string or form): (keyword arguments of
+    ``certificate_query``, the values as typed, messages about what could not be read)."""
+    typed = {name: (args.get(name) or "").strip() for name in DATE_FILTERS}
+    days: dict[str, Any] = {}
+    errors = []
+    for name, label in DATE_FILTERS.items():
+        days[name] = None
+        if typed[name]:
+            try:
+                day = datetime.strptime(typed[name], "%Y-%m-%d").date()
+            except ValueError:
+                day = None
+            if day is None or not 1900 <= day.year <= 2999:
+                errors.append(_("%(field)s: enter a date as YYYY-MM-DD.", field=label))
+            else:
+                days[name] = day
+    tz = get_timezone()
+    dept = _id(args, "department")
+    filters: dict[str, Any] = {
+        "q": args.get("q", ""),
+        "department_ids": subtree_ids(db.session, dept) if dept else None,
+        "program_id": _id(args, "program"),
+        "state": args.get("state") if args.get("state") in STATES else None,
+        "issued_since": datetime.combine(days["issued_from"], time.min, tz)
+        if days["issued_from"]
+        else None,
+        "issued_before": datetime.combine(days["issued_to"] + timedelta(days=1), time.min, tz)
+        if days["issued_to"]
+        else None,
+        "valid_from": days["valid_from"],
+        "valid_to": days["valid_to"],
+    }
+    return filters, typed, errors
+
+
 @bp.route("/auditor/")
 @requires("certificates.view")
 def portal():
-    q = request.args.get("q", "")
-    dept = id_arg("department")
-    program_id = id_arg("program")
-    state = request.args.get("state") if request.args.get("state") in STATES else None
-    dept_ids = subtree_ids(db.session, dept) if dept else None
-    stmt = queries.certificate_search(
-        q=q, department_ids=dept_ids, program_id=program_id, state=state, today=local_today()
+    filters, typed, errors = _filters(request.args)
+    after = None
+    if request.args.get("after"):
+        after = queries.page_cursor(db.session, request.args["after"])
+        if after is None:
+            errors.append(_("This page link is not valid any more: start from the first page."))
+    today = local_today()
+    items: list[Any] = []
+    more = False
+    if not errors:
+        stmt = queries.certificate_search(**filters, today=today)
+        items, more = certificates_after(db.session, stmt, after, PER_PAGE)
+    response = make_response(
+        render_template(
+            "auditor/portal.html",
+            items=items,
+            more=more,
+            next_args=dict(request.args.to_dict(), after=items[-1].id) if more else None,
+            first_args={k: v for k, v in request.args.items() if k != "after"},
+            after=after,
+            errors=errors,
+            q=filters["q"],
+            department=_id(request.args, "department"),
+            program_id=filters["program_id"],
+            state=filters["state"],
+            dates=typed,
+            date_labels=DATE_FILTERS,
+            departments=department_tree(db.session),
+            programs=queries.program_codes(db.session),
+            today=today,
+            export_form=ConfirmForm(),
+        )
     )
-    page = paginate(db.session, stmt, page_arg(), 50)
-    programs = queries.program_codes(db.session)
-    return render_template(
-        "auditor/portal.html",
-        page=page,
-        q=q,
-        department=dept,
-        program_id=program_id,
-        state=state,
-        departments=department_tree(db.session),
-        programs=programs,
-        today=local_today(),
-        export_form=ConfirmForm(),
-    )
+    response.status_code = 400 if errors else 200
+    return response
 
 
 @bp.route("/auditor/export", methods=["POST"])
@@ -115,14 +185,12 @@ def export():
     form = ConfirmForm()
     if not form.validate_on_submit():
         abort(400)
+    filters, _typed, errors = _filters(request.form)
+    if errors:
+        for message in errors:
+            flash(message, "error")
+        return redirect(url_for("auditor.portal")), 303
     jobs.huey.pending_count()  # the job queue is reachable (else: 503 with a message, nothing saved)
-    dept = id_arg("department", form=True)
-    filters: dict[str, Any] = {
-        "q": request.form.get("q", ""),
-        "department_ids": subtree_ids(db.session, dept) if dept else None,
-        "program_id": id_arg("program", form=True),
-        "state": request.form.get("state") if request.form.get("state") in STATES else None,
-    }
     stmt = certificate_query(**filters, today=local_today())
     try:
         job = start_export(db.session, current_user.id, filters, stmt)

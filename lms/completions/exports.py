@@ -10,6 +10,7 @@ import zipfile
 from collections import deque
 from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ProcessPoolExecutor
+from datetime import date, datetime
 from pathlib import Path
 from types import SimpleNamespace
 
@@ -18,6 +19,7 @@ from flask import current_app
 from flask_babel import gettext as _
 
 from lms.accounts.models import User
+from lms.accounts.search import person_matches
 from lms.completions.models import (
     Certificate,
     CertificatePdf,
@@ -29,10 +31,14 @@ from lms.core import audit
 from lms.core.clock import local_today
 from lms.core.errors import DomainError
 from lms.core.model import utcnow
+from lms.core.textsearch import LIKE_ESCAPE, like_pattern
 from lms.extensions import db
 
 BATCH = 50  # certificates laid out in one pass (those not rendered yet)
 MAX_EXPORT = 20_000
+NUMBER_MAX = Certificate.__table__.c.number.type.length or 40
+# every character a certificate number can hold (BRG-<year>-<7 digits>: services.py)
+NUMBER_CHARS = frozenset("brg-0123456789")
 
 
 def certificate_query(
@@ -42,32 +48,54 @@ def certificate_query(
     program_id: int | None = None,
     state: str | None = None,
     today=None,
+    issued_since: datetime | None = None,
+    issued_before: datetime | None = None,
+    valid_from: date | None = None,
+    valid_to: date | None = None,
 ):
-    """Certificates matching the auditor's filter, joined to what the list shows."""
+    """Certificates matching the auditor's filter, newest issued first. Every filter combines
+    with the others: the person or number typed (``q``), departments, program, state, issued
+    in [``issued_since``, ``issued_before``) and valid until a day in [``valid_from``,
+    ``valid_to``]. Ordered by (issued at, id), which :func:`certificates_after` pages by."""
     stmt = (
         sa.select(Certificate)
         .join(Completion, Completion.id == Certificate.completion_id)
         .join(User, User.id == Completion.user_id)
-        .order_by(Completion.completed_on.desc(), Certificate.id.desc())
+        .order_by(Certificate.issued_at.desc(), Certificate.id.desc())
     )
-    if q:
-        like = f"%{q.strip().lower()}%"
-        # matching people first (a few thousand rows), then their certificates by index; the
-        # number is searched on its own index: no scan of every certificate row
-        people = sa.select(User.id).where(
-            sa.or_(sa.func.lower(User.name).like(like), sa.func.lower(User.email).like(like))
-        )
+    matches = person_matches(q)
+    if matches is not None:
+        # matching people first (by their search column's index), then their certificates by
+        # index; the number is searched on its own: no scan of every certificate row
+        text = q.strip()
         by_person = (
             sa.select(Certificate.id)
             .join(Completion, Completion.id == Certificate.completion_id)
-            .where(Completion.user_id.in_(people))
+            .where(Completion.user_id.in_(sa.select(User.id).where(matches)))
         )
-        by_number = sa.select(Certificate.id).where(sa.func.lower(Certificate.number).like(like))
-        stmt = stmt.where(Certificate.id.in_(sa.union(by_person, by_number)))
+        if len(text) > NUMBER_MAX or not set(text.lower()) <= NUMBER_CHARS:
+            # no number could hold it (too long, or a character numbers never have): only
+            # people can match, and the numbers of every certificate are not read
+            stmt = stmt.where(Certificate.id.in_(by_person))
+        else:
+            by_number = sa.select(Certificate.id).where(
+                sa.func.lower(Certificate.number).like(
+                    like_pattern(text.lower()), escape=LIKE_ESCAPE
+                )
+            )
+            stmt = stmt.where(Certificate.id.in_(sa.union(by_person, by_number)))
     if department_ids:
         stmt = stmt.where(User.department_id.in_(department_ids))
     if program_id:
         stmt = stmt.where(Completion.program_id == program_id)
+    if issued_since is not None:
+        stmt = stmt.where(Certificate.issued_at >= issued_since)
+    if issued_before is not None:
+        stmt = stmt.where(Certificate.issued_at < issued_before)
+    if valid_from is not None:
+        stmt = stmt.where(Completion.expires_on >= valid_from)
+    if valid_to is not None:
+        stmt = stmt.where(Completion.expires_on <= valid_to)
     revoked = sa.exists().where(Revocation.completion_id == Completion.id)
     if state == "revoked":
         stmt = stmt.where(revoked)
@@ -78,6 +106,39 @@ def certificate_query(
     elif state == "expired":
         stmt = stmt.where(~revoked, Completion.expires_on < today)
     return stmt
+
+
+def certificates_after(
+    session, stmt: sa.Select, after: Certificate | None, limit: int
+) -> tuple[list[Certificate], bool]:
+    """One page of ``certificate_query``: the ``limit`` certificates that follow ``after``
+    (None: the first), and whether more follow. Keyset pagination: nothing is counted and only
+    the rows shown (plus one) are read, however many match."""
+    if after is not None:
+        stmt = stmt.where(
+            sa.or_(
+                Certificate.issued_at < after.issued_at,
+                sa.and_(Certificate.issued_at == after.issued_at, Certificate.id < after.id),
+            )
+        )
+    rows = list(session.execute(stmt.limit(limit + 1)).unique().scalars())
+    return rows[:limit], len(rows) > limit
+
+
+def filters_to_json(filters: dict) -> dict:
+    """An export's filters as stored on its job (dates and times as ISO text)."""
+    return {k: v.isoformat() if isinstance(v, date) else v for k, v in filters.items()}
+
+
+def filters_from_json(stored: dict) -> dict:
+    """The keyword arguments of :func:`certificate_query` from a job's stored filters."""
+    out = {k: stored.get(k) for k in ("q", "department_ids", "program_id", "state")}
+    out["q"] = out["q"] or ""
+    for key in ("issued_since", "issued_before"):
+        out[key] = datetime.fromisoformat(stored[key]) if stored.get(key) else None
+    for key in ("valid_from", "valid_to"):
+        out[key] = date.fromisoformat(stored[key]) if stored.get(key) else None
+    return out
 
 
 def start_export(session, user_id: int, filters: dict, stmt) -> ExportJob:
@@ -91,6 +152,7 @@ def start_export(session, user_id: int, filters: dict, stmt) -> ExportJob:
                 n=MAX_EXPORT,
             )
         )
+    filters = filters_to_json(filters)
     job = ExportJob(user_id=user_id, filters=filters, total=total, status="queued")
     session.add(job)
     session.flush()
@@ -318,13 +380,7 @@ def run_export(job_id: int, attempt: int = 1) -> None:
     job = session.get(ExportJob, job_id)
     session.refresh(job)
     f = job.filters
-    stmt = certificate_query(
-        q=f.get("q", ""),
-        department_ids=f.get("department_ids"),
-        program_id=f.get("program_id"),
-        state=f.get("state"),
-        today=local_today(),
-    )
+    stmt = certificate_query(**filters_from_json(f), today=local_today())
     ids = list(session.execute(stmt.with_only_columns(Certificate.id)).scalars())
     path = export_path(job_id)
     path.parent.mkdir(parents=True, exist_ok=True)

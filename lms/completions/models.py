@@ -123,6 +123,8 @@ class Certificate(Base):
             "language IN (" + ", ".join(f"'{x}'" for x in CERTIFICATE_LANGUAGES) + ")",
             "known_language",
         ),
+        # the auditor's search pages through (issued at, id), newest first
+        sa.Index("ix_certificates_issued_at_id", "issued_at", "id"),
     )
 
 

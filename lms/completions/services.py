@@ -452,7 +452,7 @@ def issue_certificate(session, c: Completion, actor_id: int | None, language: st
     language = language or c.user.locale or current_app.config["LMS_CONFIG"].default_locale
     if language not in CERTIFICATE_LANGUAGES:
         raise DomainError(_("Unknown certificate language."), field="language")
-    number = f"BRG-{c.completed_on.year}-{c.id:07d}"
+    number = f"BRG-{c.completed_on.year}-{c.id:07d}"  # its characters: exports.NUMBER_CHARS
     code = codes.new_code()
     cert = Certificate(
         completion_id=c.id,

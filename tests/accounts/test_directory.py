@@ -133,3 +133,16 @@ def test_directory_down_local_accounts_still_sign_in(app, slapd, client, make_us
         )
     finally:
         app.config["LMS_DIRECTORY"] = None
+
+
+def test_sign_in_keeps_the_search_text_current(directory, client, make_user):
+    from lms.accounts.services import search_users
+
+    stale = make_user(name="Anna Vecā", email="anna@brigade.test")
+    stale.password_hash, stale.auth_source = "!ldap", "ldap"
+    db.session.commit()
+    resp = client.post("/login", data={"email": "anna@brigade.test", "password": "anna-password-1"})
+    assert resp.status_code == 302
+    db.session.expire_all()
+    assert [u.name for u in db.session.scalars(search_users(db.session, "ОЗОЛА"))] == ["Anna Ozola"]
+    assert list(db.session.scalars(search_users(db.session, "veca"))) == []
