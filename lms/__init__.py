@@ -35,7 +35,6 @@ def _create_app(config: Config) -> Flask:
     )
     app.config.update(config.flask_settings())
     app.config.update(config.extra)
-    config.warn_about_development_key(app.logger)
 
     # the wiring is loaded when an app is built, not when any lms module is imported (a model
     # in a migration, a job in a worker): importing it above would load every room first
@@ -43,5 +42,6 @@ def _create_app(config: Config) -> Flask:
     from lms.core import seal
 
     web.init_app(app)  # first: a configuration that cannot work (Redis away) stops here
+    config.warn_about_development_key(app.logger)
     seal.init_app(app, config)
     return app
