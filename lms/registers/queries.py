@@ -67,6 +67,7 @@ _FALLBACK = {
 @dataclass
 class Filters:
     department_id: int | None = None
+    user_id: int | None = None
     briefing_type: str | None = None
     date_from: date | None = None
     date_to: date | None = None
@@ -137,6 +138,8 @@ def entries(session, regime: Regime, filters: Filters, lang: str) -> list[Entry]
         stmt = stmt.where(
             User.department_id.in_(sa.select(tree.c.id).where(tree.c.root == filters.department_id))
         )
+    if filters.user_id is not None:
+        stmt = stmt.where(Completion.user_id == filters.user_id)
     if filters.date_from is not None:
         stmt = stmt.where(Completion.completed_on >= filters.date_from)
     if filters.date_to is not None:

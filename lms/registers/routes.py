@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import io
 from datetime import date
 
 from flask import (
@@ -16,20 +15,20 @@ from flask import (
     request,
     url_for,
 )
-from flask_babel import force_locale, get_locale
+from flask_babel import get_locale
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 
 from lms.completions.models import Completion
 from lms.compliance import regimes
-from lms.core import nav, pdf, spreadsheet
+from lms.core import nav
 from lms.core.errors import DomainError
 from lms.core.forms import apply_domain_error
 from lms.core.http import id_arg
 from lms.core.permissions import requires
 from lms.extensions import db
-from lms.registers import queries, services
+from lms.registers import exports, queries, services
 from lms.registers.forms import CountersignForm
 
 bp = Blueprint("registers", __name__, url_prefix="/registers")
@@ -104,53 +103,34 @@ def export(code: str, fmt: str):
         abort(404)
     regime = _regime(code)
     filters = _filters(regime)
-    # printed in the regime's language (a Latvian register in Latvian, a Russian in Russian)
-    with force_locale(regime.language):
-        rows = queries.entries(db.session, regime, filters, regime.language)
-        header = [str(queries.COLUMN_LABELS[c]) for c in regime.columns]
-        name = f"register-{regime.code}-{date.today().isoformat()}"
-        if fmt == "csv":
-            data = spreadsheet.csv_bytes(
-                header, ([e.values[c] for c in regime.columns] for e in rows)
-            )
-            return Response(
-                data,
-                mimetype="text/csv",
-                headers={"Content-Disposition": f'attachment; filename="{name}.csv"'},
-            )
-        if fmt == "xlsx":
-            from openpyxl import Workbook
-
-            wb = Workbook()
-            ws = wb.active
-            ws.title = regime.code
-            spreadsheet.append(ws, [regime.act[regime.language]])
-            spreadsheet.append(ws, header)
-            for e in rows:
-                spreadsheet.append(ws, [e.values[c] for c in regime.columns])
-            out = io.BytesIO()
-            wb.save(out)
-            return Response(
-                out.getvalue(),
-                mimetype=spreadsheet.XLSX_MIMETYPE,
-                headers={"Content-Disposition": f'attachment; filename="{name}.xlsx"'},
-            )
-        html = render_template(
-            "registers/register_pdf.html",
-            regime=regime,
-            rows=rows,
-            header=header,
-            lang=regime.language,
-            filters=filters,
-            paper=request.args.get("paper") == "1",
-            organisation=current_app.config["LMS_CONFIG"].organisation_name,
-        )
-    from lms.core import seal
-
+    data = exports.register_file(
+        db.session, regime, filters, fmt, paper=request.args.get("paper") == "1"
+    )
+    name = f"register-{regime.code}-{date.today().isoformat()}"
     return Response(
-        seal.seal_pdf(pdf.render(html), reason=f"Register {regime.code}"),
-        mimetype="application/pdf",
-        headers={"Content-Disposition": f'inline; filename="{name}.pdf"'},
+        data,
+        mimetype=exports.MIMETYPES[fmt],
+        headers={
+            "Content-Disposition": f"{'inline' if fmt == 'pdf' else 'attachment'}; "
+            f'filename="{name}.{fmt}"'
+        },
+    )
+
+
+@bp.route("/evidence.zip")
+@requires("registers.view")
+def evidence():
+    """The inspector's evidence pack for a unit (or one person) and a period."""
+    chosen = regimes.chosen(current_app.config)
+    filters = _filters(chosen[0])
+    filters.user_id = id_arg("person")
+    data = exports.evidence_pack(db.session, chosen, filters)
+    return Response(
+        data,
+        mimetype="application/zip",
+        headers={
+            "Content-Disposition": f'attachment; filename="evidence-{date.today().isoformat()}.zip"'
+        },
     )
 
 

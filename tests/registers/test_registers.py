@@ -149,3 +149,36 @@ def test_nobody_countersigns_their_own_or_twice(app, world):
     services.countersign(db.session, completion.id, instructor, PASSWORD)
     with pytest.raises(Conflict):
         services.countersign(db.session, completion.id, instructor, PASSWORD)
+
+
+def test_the_evidence_pack_manifest_hashes_match_its_files(app, world, client, auth, monkeypatch):
+    import hashlib
+    import json
+    import zipfile
+
+    dept, instructor, person, fire, ohs = world
+    _use(app, monkeypatch, "LV-OHS", "LV-FIRE")
+    attend_held_session(fire, instructor, person, days_ago=3)
+    completion = _quiz_completion(person, ohs)
+    services.countersign(db.session, completion.id, instructor, PASSWORD)
+    db.session.commit()
+    auth.login(instructor)
+    resp = client.get(f"/registers/evidence.zip?unit={dept.id}")
+    assert resp.status_code == 200
+    zf = zipfile.ZipFile(io.BytesIO(resp.data))
+    manifest = json.loads(zf.read("manifest.json"))
+    names = {f["path"] for f in manifest["files"]}
+    assert set(zf.namelist()) == names | {"manifest.json"}
+    assert {
+        "registers/LV-OHS.pdf",
+        "registers/LV-FIRE.csv",
+        "audit-extract.csv",
+        "ledger-verification.txt",
+    } <= names
+    assert any(n.startswith("programs/FS-v") for n in names)
+    assert any(n.startswith("certificates/") for n in names)
+    for f in manifest["files"]:
+        assert hashlib.sha256(zf.read(f["path"])).hexdigest() == f["sha256"], f["path"]
+    assert b"result: OK" in zf.read("ledger-verification.txt")
+    lv_ohs = zf.read("registers/LV-OHS.csv").decode("utf-8-sig")
+    assert "325678-12345" in lv_ohs and "Ievadapmācība" in lv_ohs
