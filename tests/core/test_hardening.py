@@ -171,6 +171,7 @@ FMTS = ("csv", "xlsx")
 EXPORTS = {
     "compliance.export": [{"what": w, "fmt": f} for w in ("matrix", "people") for f in FMTS],
     "sessions.journal_export": [{"fmt": f} for f in FMTS],
+    "registers.export": [{"code": c, "fmt": f} for c in ("LV-OHS", "LV-FIRE") for f in FMTS],
 }
 FORMULA = re.compile(r"^\s*[=+\-@\t\r\n]")
 
