@@ -39,8 +39,13 @@ def _create_app(config: Config) -> Flask:
     # the wiring is loaded when an app is built, not when any lms module is imported (a model
     # in a migration, a job in a worker): importing it above would load every room first
     from lms import web
+    from lms.compliance import regimes
     from lms.core import seal
 
+    try:
+        regimes.init_app(app, config.regimes)  # every regime file valid, or nothing starts
+    except regimes.RegimeError as err:
+        raise ConfigError(str(err)) from None
     web.init_app(app)  # first: a configuration that cannot work (Redis away) stops here
     config.warn_about_development_key(app.logger)
     seal.init_app(app, config)

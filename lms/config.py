@@ -68,6 +68,8 @@ class Config:
     mail_sender: str = "brigade@localhost"
     # hours before an exam by which the technicians must have checked the software
     exam_software_check_hours: int = 2
+    # the regimes the organisation works under (files in lms/compliance/regimes)
+    regimes: tuple[str, ...] = ("LV-OHS", "LV-FIRE")
     mail_use_tls: str = ""  # "", "starttls" or "tls" (implicit TLS, usually port 465)
     mail_username: str | None = None
     mail_password: str | None = None
@@ -113,6 +115,9 @@ class Config:
             mail_port=_int(env, "LMS_MAIL_PORT", 25),
             mail_sender=env.get("LMS_MAIL_SENDER", cls.mail_sender),
             exam_software_check_hours=int(env.get("LMS_EXAM_SOFTWARE_CHECK_HOURS", "2")),
+            regimes=tuple(
+                c.strip() for c in env.get("LMS_REGIMES", "LV-OHS,LV-FIRE").split(",") if c.strip()
+            ),
             mail_use_tls=_tls_mode(env.get("LMS_MAIL_USE_TLS", "")),
             mail_username=env.get("LMS_MAIL_USERNAME") or None,
             mail_password=env.get("LMS_MAIL_PASSWORD") or None,

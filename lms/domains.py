@@ -24,6 +24,7 @@ DOMAINS: tuple[str, ...] = (
     "compliance",
     "cascade",
     "exams",
+    "registers",
     "auditor",
     "support",
     "api",

@@ -19,7 +19,7 @@ import sqlalchemy as sa
 from flask import current_app, has_app_context
 from flask_babel import gettext as _
 
-from lms.accounts import services
+from lms.accounts import people, services
 from lms.accounts.models import Department, User, UserRole
 from lms.accounts.people import (
     ABSENCE_KINDS,
@@ -683,10 +683,12 @@ def _plan_absences(
                 new = Absence(user_id=uid, starts_on=starts, ends_on=ends, kind=kind, source="hr")
                 session.add(new)
                 existing[(uid, starts)] = new
+                people.absence_recorded(session, new)
         elif row.ends_on != ends or row.kind != kind:
             report.absences_changed += 1
             if apply:
                 row.ends_on, row.kind = ends, kind
+                people.absence_recorded(session, row)
 
 
 def plan_import(session, data: bytes, filename: str = "") -> ImportReport:

@@ -8,6 +8,7 @@ Latvian format and shown masked to everyone but admins, auditors and registers.
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from datetime import date, datetime
 from typing import Any
 
@@ -24,6 +25,21 @@ _CODE = re.compile(r"^(\d{6})-?(\d{5})$")
 _WEIGHTS = (1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
 # Roles that see a personal code in full; everyone else sees it masked.
 SEES_PERSONAL_CODE = frozenset({"admin", "auditor"})
+_ABSENCE_LISTENERS: list[Callable[[Any, Absence], None]] = []
+
+
+def on_absence_recorded(func: Callable[[Any, Absence], None]) -> Callable[[Any, Absence], None]:
+    """Register func(session, absence), called in the same transaction after an absence is
+    recorded or its end changed (form, API, HR import): a return after a long break may need
+    an unscheduled briefing (lms.compliance)."""
+    _ABSENCE_LISTENERS.append(func)
+    return func
+
+
+def absence_recorded(session, absence: Absence) -> None:
+    session.flush()
+    for listener in _ABSENCE_LISTENERS:
+        listener(session, absence)
 
 
 class Absence(CreatedMixin, Base):
@@ -139,6 +155,7 @@ def record_absence(
         session.add(row)
     row.ends_on, row.kind, row.note = ends_on, kind, note
     session.flush()
+    absence_recorded(session, row)
     return row
 
 

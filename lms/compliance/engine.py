@@ -181,6 +181,7 @@ def facts_select(session, scope: Scope | None = None):
     pending_where = sa.and_(
         ub.program_id == picked.c.program_id,
         sa.or_(ub.department_id.is_(None), ub.department_id == User.department_id),
+        sa.or_(ub.user_id.is_(None), ub.user_id == picked.c.user_id),
         sa.or_(Completion.completed_on.is_(None), Completion.completed_on < ub.since),
     )
     pending = sa.select(sa.func.min(ub.due_on)).where(pending_where).scalar_subquery()

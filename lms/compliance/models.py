@@ -46,6 +46,10 @@ class UnscheduledBriefing(CreatedMixin, Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     program_id: Mapped[int] = mapped_column(sa.ForeignKey("programs.id"), index=True)
     department_id: Mapped[int | None] = mapped_column(sa.ForeignKey("departments.id"))
+    # one person only (a trigger about them: back from a long absence...); None: everyone
+    user_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id"), index=True)
+    # what made it due: manual, break, transfer, instruction_amended... (the regime's triggers)
+    trigger: Mapped[str] = mapped_column(sa.String(30), default="manual", server_default="manual")
     reason: Mapped[str] = mapped_column(sa.String(1000))
     since: Mapped[date] = mapped_column(sa.Date)
     due_on: Mapped[date] = mapped_column(sa.Date)

@@ -5,13 +5,16 @@ from __future__ import annotations
 from datetime import date, timedelta
 
 import sqlalchemy as sa
+from flask import current_app
 from flask_babel import format_date
 from flask_babel import gettext as _
 
+from lms.accounts import people
 from lms.accounts.models import Department, User
+from lms.accounts.people import Absence
 from lms.completions.models import Completion, Revocation
-from lms.compliance import engine, status
-from lms.compliance.models import Requirement, UnscheduledBriefing
+from lms.compliance import engine, regimes, status
+from lms.compliance.models import PersonStatus, Requirement, UnscheduledBriefing
 from lms.core import audit
 from lms.core.clock import local_today
 from lms.core.errors import Conflict, DomainError, NotFound
@@ -164,6 +167,81 @@ def trigger_unscheduled(
     )
     status.refresh(session, program_ids=[program_id])
     return ub
+
+
+# ----- triggers: a return after a long break -----------------------------------------------
+
+
+@people.on_absence_recorded
+def back_from_absence(session, absence: Absence) -> list[UnscheduledBriefing]:
+    """A person back from an absence at least as long as a chosen regime's break threshold
+    (LV-OHS: 61 calendar days, 45 with the hazardous-work flag) is due for an unscheduled
+    briefing of each required program of that regime's category, on the day of return, with
+    the reason. The stored status carries the reason (every page shows it)."""
+    if absence.ends_on is None:
+        return []
+    user = session.get(User, absence.user_id)
+    if user is None:
+        return []
+    days = (absence.ends_on - absence.starts_on).days + 1
+    back_on = absence.ends_on + timedelta(days=1)
+    made: list[UnscheduledBriefing] = []
+    for regime in regimes.chosen(current_app.config):
+        threshold = regime.break_threshold(user.hazardous_work)
+        if threshold is None or days < threshold:
+            continue
+        program_ids = session.scalars(
+            sa.select(PersonStatus.program_id)
+            .join(Program, Program.id == PersonStatus.program_id)
+            .where(PersonStatus.user_id == user.id, Program.category == regime.category)
+        ).all()
+        for pid in program_ids:
+            already = session.scalar(
+                sa.select(UnscheduledBriefing.id).where(
+                    UnscheduledBriefing.user_id == user.id,
+                    UnscheduledBriefing.program_id == pid,
+                    UnscheduledBriefing.trigger == "break",
+                    UnscheduledBriefing.since == back_on,
+                )
+            )
+            if already:
+                continue
+            reason = _(
+                "Back on %(back)s from an absence of %(days)d calendar days "
+                "(%(regime)s: from %(threshold)d days an unscheduled briefing is due)",
+                back=back_on.isoformat(),
+                days=days,
+                regime=regime.code,
+                threshold=threshold,
+            )
+            ub = UnscheduledBriefing(
+                program_id=pid,
+                department_id=None,
+                user_id=user.id,
+                trigger="break",
+                reason=reason[:1000],
+                since=back_on,
+                due_on=back_on,
+                triggered_by_id=None,
+                triggered_at=utcnow(),
+            )
+            session.add(ub)
+            session.flush()
+            audit.record(
+                session,
+                None,
+                "trigger",
+                "unscheduled_briefing",
+                ub.id,
+                reason[:200],
+                program_id=pid,
+                user_id=user.id,
+                trigger="break",
+            )
+            made.append(ub)
+    if made:
+        status.refresh(session, user_ids=[user.id])
+    return made
 
 
 REBRIEFING_DAYS = 30

@@ -44,6 +44,8 @@ PERMISSIONS: dict[str, frozenset[str]] = {
     "certificates.exports_of_others": frozenset({"admin"}),
     "compliance.view": frozenset({"admin", "manager", "auditor", "instructor"}),
     "compliance.manage": frozenset({"admin"}),
+    "registers.view": frozenset({"admin", "auditor", "manager", "instructor"}),
+    "registers.countersign": frozenset({"admin", "instructor"}),
     "cascade.designate": frozenset({"admin", "manager"}),
     # help requests: anyone signed in raises one and follows their own
     "support.raise": frozenset(ROLES),

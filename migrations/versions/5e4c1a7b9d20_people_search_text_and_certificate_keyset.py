@@ -1,7 +1,7 @@
 """people search: users.search_text (trigram index on PostgreSQL); certificates by issue time
 
 Revision ID: 5e4c1a7b9d20
-Revises: 1d1d168a6648
+Revises: 7a1e5c0de514
 Create Date: 2026-12-03 16:25:00
 
 """
@@ -12,7 +12,7 @@ from lms.core.textsearch import search_key
 
 # revision identifiers, used by Alembic.
 revision = '5e4c1a7b9d20'
-down_revision = '1d1d168a6648'
+down_revision = '7a1e5c0de514'
 branch_labels = None
 depends_on = None
 

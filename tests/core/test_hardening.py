@@ -175,6 +175,7 @@ EXPORTS = {
     "compliance.export": [{"what": w, "fmt": f} for w in ("matrix", "people") for f in FMTS],
     "sessions.journal_export": [{"fmt": f} for f in FMTS],
     "exams.journal_export": [{"exam_id": 1, "fmt": f} for f in FMTS],
+    "registers.export": [{"code": c, "fmt": f} for c in ("LV-OHS", "LV-FIRE") for f in FMTS],
 }
 # exports that carry no one's data (a blank HR template with the column names only)
 NOT_PEOPLE = {"integration.hr_template"}

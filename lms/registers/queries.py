@@ -1,0 +1,259 @@
+"""A regime's register: one entry per briefing a person received (a held session's
+completion, a countersigned self-paced completion, a recorded one), every column the regime
+lists filled, in the language asked for."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date
+from typing import Any
+
+import sqlalchemy as sa
+from flask_babel import lazy_gettext as _l
+
+from lms.accounts.models import Department, User
+from lms.completions.models import Completion
+from lms.compliance.engine import department_tree_cte
+from lms.compliance.models import UnscheduledBriefing
+from lms.compliance.regimes import Regime
+from lms.learning.models import Attempt
+from lms.programs.models import Program, ProgramVersion
+from lms.registers.models import Countersignature
+from lms.registers.services import SELF_PACED
+from lms.sessions.models import Acknowledgment, SessionSignature, TrainingSession
+
+NONE = "—"  # a column that does not apply to this entry (never left empty)
+
+COLUMN_LABELS: dict[str, Any] = {
+    "date": _l("Date"),
+    "person": _l("Name, surname"),
+    "personal_code": _l("Personal code"),
+    "patronymic": _l("Patronymic"),
+    "position": _l("Position or profession"),
+    "department": _l("Department / workplace"),
+    "briefing_type": _l("Type of briefing"),
+    "reason": _l("Reason (unscheduled or targeted)"),
+    "topics": _l("Topics of the instruction"),
+    "program": _l("Instruction or program, version"),
+    "knowledge_check": _l("Knowledge check"),
+    "instructor": _l("Instructor"),
+    "instructor_position": _l("Instructor's position"),
+    "attendee_signature": _l("Signature of the instructed person"),
+    "instructor_signature": _l("Signature of the instructor"),
+}
+
+# a program version's briefing type as the regimes that name types differently call it (in
+# LV-FIRE "repeated" is the event-triggered briefing, the yearly one is the fire briefing)
+_FALLBACK = {
+    "LV-FIRE": {
+        "introductory": "fire_briefing",
+        "initial": "fire_briefing",
+        "repeated": "fire_briefing",
+        "fire_minimum": "fire_briefing",
+        "unscheduled": "repeated",
+        "targeted": "repeated",
+    },
+    "US-OSHA": {
+        "introductory": "extinguisher_education",
+        "initial": "extinguisher_education",
+        "repeated": "extinguisher_education",
+        "fire_minimum": "extinguisher_education",
+        "unscheduled": "eap_review",
+        "targeted": "eap_review",
+    },
+}
+
+
+@dataclass
+class Filters:
+    department_id: int | None = None
+    user_id: int | None = None
+    briefing_type: str | None = None
+    date_from: date | None = None
+    date_to: date | None = None
+
+
+@dataclass
+class Entry:
+    completion_id: int
+    on: date
+    type_key: str
+    values: dict[str, str] = field(default_factory=dict)
+
+
+def _type_key(regime: Regime, version_type: str, unscheduled: bool) -> str:
+    key = "unscheduled" if unscheduled else version_type
+    mapped = _FALLBACK.get(regime.code, {}).get(key)
+    if mapped in regime.briefing_types:
+        return mapped
+    if key in regime.briefing_types:
+        return key
+    return next(iter(regime.briefing_types))
+
+
+def _stamp(name: str, at, how: str) -> str:
+    return f"{name}, {at:%Y-%m-%d %H:%M} UTC ({how})"
+
+
+def _satisfied_unscheduled(session, c: Completion, user: User) -> UnscheduledBriefing | None:
+    """The unscheduled briefing this completion answered (pending for the person when it was
+    earned), if any."""
+    previous = session.execute(
+        sa.select(sa.func.max(Completion.completed_on)).where(
+            Completion.user_id == c.user_id,
+            Completion.program_id == c.program_id,
+            Completion.completed_on < c.completed_on,
+        )
+    ).scalar()
+    ub = UnscheduledBriefing
+    conds = [
+        ub.program_id == c.program_id,
+        ub.since <= c.completed_on,
+        sa.or_(ub.department_id.is_(None), ub.department_id == user.department_id),
+        sa.or_(ub.user_id.is_(None), ub.user_id == user.id),
+    ]
+    if previous is not None:
+        conds.append(ub.since > previous)
+    return session.execute(
+        sa.select(ub).where(*conds).order_by(ub.since.desc(), ub.id.desc()).limit(1)
+    ).scalar_one_or_none()
+
+
+def entries(session, regime: Regime, filters: Filters, lang: str) -> list[Entry]:
+    """Every register entry of the regime's programs, oldest first, filtered."""
+    stmt = (
+        sa.select(Completion, Program, ProgramVersion, User)
+        .join(Program, Program.id == Completion.program_id)
+        .join(ProgramVersion, ProgramVersion.id == Completion.version_id)
+        .join(User, User.id == Completion.user_id)
+        .outerjoin(Countersignature, Countersignature.completion_id == Completion.id)
+        .where(
+            Program.category == regime.category,
+            sa.or_(Completion.earned_by.not_in(SELF_PACED), Countersignature.id.is_not(None)),
+        )
+        .order_by(Completion.completed_on, Completion.id)
+    )
+    if filters.department_id is not None:
+        tree = department_tree_cte()
+        stmt = stmt.where(
+            User.department_id.in_(sa.select(tree.c.id).where(tree.c.root == filters.department_id))
+        )
+    if filters.user_id is not None:
+        stmt = stmt.where(Completion.user_id == filters.user_id)
+    if filters.date_from is not None:
+        stmt = stmt.where(Completion.completed_on >= filters.date_from)
+    if filters.date_to is not None:
+        stmt = stmt.where(Completion.completed_on <= filters.date_to)
+    out = []
+    for c, program, version, user in session.execute(stmt).all():
+        entry = _entry(session, regime, c, program, version, user, lang)
+        if filters.briefing_type and entry.type_key != filters.briefing_type:
+            continue
+        out.append(entry)
+    return out
+
+
+def _entry(
+    session,
+    regime: Regime,
+    c: Completion,
+    program: Program,
+    version: ProgramVersion,
+    user: User,
+    lang: str,
+) -> Entry:
+    ub = _satisfied_unscheduled(session, c, user)
+    key = _type_key(regime, version.briefing_type, ub is not None)
+    needs_reason = regime.briefing_types[key].needs_reason
+    reason = ub.reason if ub is not None else ""
+    if c.revocation is not None:
+        reason = f"{reason} · " if reason else ""
+        reason += str(_l("Revoked: %(why)s", why=c.revocation.reason))
+    if c.supersedes_id:
+        reason = (reason + " · " if reason else "") + str(
+            _l("Corrects entry %(n)s", n=c.supersedes_id)
+        )
+    if needs_reason and not reason:
+        reason = (version.source or "") or str(_l("Not given"))
+
+    position = user.job_title or ""
+    instructor_name = instructor_pos = NONE
+    attendee_sig = instructor_sig = NONE
+    check = NONE
+    attempt = session.get(Attempt, c.attempt_id) if c.attempt_id else None
+    ts = session.get(TrainingSession, c.session_id) if c.session_id else None
+    if ts is not None:
+        instructor = session.get(User, ts.instructor_id)
+        if instructor is not None:
+            instructor_name, instructor_pos = instructor.name, instructor.job_title or NONE
+        ack = session.execute(
+            sa.select(Acknowledgment)
+            .where(Acknowledgment.session_id == ts.id, Acknowledgment.user_id == user.id)
+            .order_by(Acknowledgment.id.desc())
+            .limit(1)
+        ).scalar_one_or_none()
+        if ack is not None:
+            attendee_sig = _stamp(ack.printed_name, ack.acknowledged_at, ack.method)
+            position = ack.job_title or position
+        sig = session.execute(
+            sa.select(SessionSignature)
+            .where(SessionSignature.session_id == ts.id)
+            .order_by(SessionSignature.id.desc())
+            .limit(1)
+        ).scalar_one_or_none()
+        if sig is not None:
+            instructor_sig = _stamp(sig.printed_name, sig.signed_at, sig.method)
+        check = str(_l("Understood: confirmed by the instructor's signature"))
+    counter = session.execute(
+        sa.select(Countersignature).where(Countersignature.completion_id == c.id)
+    ).scalar_one_or_none()
+    if counter is not None:
+        instructor_name, instructor_pos = counter.printed_name, counter.position or NONE
+        instructor_sig = _stamp(counter.printed_name, counter.signed_at, counter.method)
+        if attempt is not None and attempt.finished_at is not None:
+            attendee_sig = _stamp(user.name, attempt.finished_at, "e-learning")
+    elif ts is None and c.trainer_id:
+        trainer = session.get(User, c.trainer_id)
+        if trainer is not None:
+            instructor_name, instructor_pos = trainer.name, trainer.job_title or NONE
+    elif ts is None and c.recorded_by_id:
+        recorder = session.get(User, c.recorded_by_id)
+        if recorder is not None:
+            instructor_name, instructor_pos = recorder.name, recorder.job_title or NONE
+            instructor_sig = _stamp(recorder.name, c.created_at, "record")
+    if attempt is not None and attempt.score_percent is not None:
+        check = str(
+            _l(
+                "%(score)d%% (pass mark %(mark)d%%): %(result)s",
+                score=attempt.score_percent,
+                mark=attempt.pass_mark,
+                result=_l("passed") if attempt.passed else _l("failed"),
+            )
+        )
+    dept = session.get(Department, user.department_id) if user.department_id else None
+    topics = "; ".join(
+        (t.title.get(lang) or next(iter(t.title.values()), "")) for t in version.topics
+    )
+    title = version.title.get(lang) or next(iter(version.title.values()), program.code)
+    values = {
+        "date": c.completed_on.isoformat(),
+        "person": user.name,
+        "personal_code": user.personal_code or NONE,
+        "patronymic": user.patronymic or NONE,
+        "position": position or NONE,
+        "department": dept.name if dept else NONE,
+        "briefing_type": regime.type_name(key, lang),
+        "reason": reason or NONE,
+        "topics": topics or NONE,
+        "program": f"{program.code} {title}, v{version.number}",
+        "knowledge_check": check,
+        "instructor": instructor_name,
+        "instructor_position": instructor_pos,
+        "attendee_signature": attendee_sig,
+        "instructor_signature": instructor_sig,
+    }
+    return Entry(c.id, c.completed_on, key, {col: values[col] for col in regime.columns})
+
+
+def departments(session) -> list[Department]:
+    return list(session.execute(sa.select(Department).order_by(Department.name)).scalars())
