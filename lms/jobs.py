@@ -80,7 +80,7 @@ def _recover_on_start() -> None:
 
 @huey.task()
 def apply_hr_import(import_id: int) -> None:
-    from lms.accounts.hr import run_apply
+    from lms.accounts.hr_uploads import run_apply
     from lms.extensions import db
 
     with app_context():
