@@ -14,6 +14,7 @@ import sqlalchemy as sa
 
 from lms.accounts.models import User
 from lms.accounts.services import subtree_ids
+from lms.completions.models import Completion
 from lms.learning.models import Attempt, AttemptQuestion
 from lms.programs.models import Program, ProgramVersion, Question
 
@@ -167,3 +168,19 @@ def versions_with_attempts(session, program_id: int) -> list[ProgramVersion]:
             .order_by(ProgramVersion.number.desc())
         ).scalars()
     )
+
+
+def my_attempts(session, user_id: int, program_id: int) -> list[Attempt]:
+    """A learner's attempts at one course's quiz, newest first."""
+    return list(
+        session.scalars(
+            sa.select(Attempt)
+            .where(Attempt.user_id == user_id, Attempt.program_id == program_id)
+            .order_by(Attempt.number.desc())
+        )
+    )
+
+
+def completion_of(session, attempt_id: int) -> Completion | None:
+    """The completion an attempt earned, if any."""
+    return session.scalar(sa.select(Completion).where(Completion.attempt_id == attempt_id))

@@ -9,7 +9,6 @@ from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 
 from lms.accounts.models import User
-from lms.completions.models import Completion
 from lms.completions.services import valid_completion
 from lms.core import nav
 from lms.core.clock import local_date, local_today
@@ -74,11 +73,7 @@ def course(program_id: int):
     read = services.read_topic_ids(db.session, current_user.id, version.id)
     unread = services.first_unread(version, read)
     state = services.quiz_state(db.session, current_user, program, now)
-    attempts = db.session.scalars(
-        db.select(Attempt)
-        .where(Attempt.user_id == current_user.id, Attempt.program_id == program.id)
-        .order_by(Attempt.number.desc())
-    ).all()
+    attempts = queries.my_attempts(db.session, current_user.id, program.id)
     return _page(
         "learning/course.html",
         program=program,
@@ -201,9 +196,7 @@ def _result_page(attempt, status: int = 200, review: bool = False):
         reveal=review or services.reveal_correct(db.session, attempt, now),
         review=review,
         quiz=state,
-        completion=db.session.scalar(
-            db.select(Completion).where(Completion.attempt_id == attempt.id)
-        ),
+        completion=queries.completion_of(db.session, attempt.id),
         form=ConfirmForm(),
         grant_form=GrantForm(),
         can_grant=review
