@@ -97,7 +97,8 @@ def designations():
                 actor_id=current_user.id,
             )
         except DomainError as err:
-            apply_domain_error(form, err) or flash(err.message, "error")
+            if not apply_domain_error(form, err):
+                flash(err.message, "error")
             status = err.status_code
         else:
             flash(_("The responsible person was designated."), "success")

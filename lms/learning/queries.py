@@ -133,12 +133,12 @@ def question_stats(session, viewer: User, version_id: int) -> list[QuestionStat]
     clause = scope_clause(session, viewer)
     if clause is not None:
         agg = agg.where(clause)
-    agg = agg.subquery()
-    asked = sa.func.coalesce(agg.c.asked, 0)
-    correct = sa.func.coalesce(agg.c.correct, 0)
+    sub = agg.subquery()
+    asked = sa.func.coalesce(sub.c.asked, 0)
+    correct = sa.func.coalesce(sub.c.correct, 0)
     rows = session.execute(
         sa.select(Question, asked, correct)
-        .outerjoin(agg, agg.c.question_id == Question.id)
+        .outerjoin(sub, sub.c.question_id == Question.id)
         .where(Question.version_id == version_id)
         .order_by(
             sa.case((asked == 0, 1), else_=0),

@@ -156,10 +156,10 @@ def start(program_id: int):
 
 def _fallbacks(attempt, lang: str) -> list[str]:
     """The languages questions of the attempt fall back to, when the learner's is missing."""
-    found = set()
+    found: set[str] = set()
     for aq in attempt.questions:
         texts = [aq.question.text] + [a.get("text") for a in aq.question.answers]
-        found |= {pick(t, lang)[1] for t in texts} - {None}
+        found |= {code for t in texts if (code := pick(t, lang)[1]) is not None}
     return sorted(LANGUAGE_NAMES.get(f, f) for f in found)
 
 
@@ -374,7 +374,8 @@ def quiz_settings(program_id: int, number: int):
         except DomainError as err:
             if err.status_code != 400:
                 raise
-            apply_domain_error(form, err) or flash(err.message, "error")
+            if not apply_domain_error(form, err):
+                flash(err.message, "error")
         else:
             flash(_("The quiz settings were saved."), "success")
             return redirect(url_for(".questions", program_id=program_id, number=number))
@@ -449,7 +450,8 @@ def question_form(program_id: int, number: int, question_id: int | None = None):
             if err.field in ("text", "answers"):
                 flash(err.message, "error")
             else:
-                apply_domain_error(form, err) or flash(err.message, "error")
+                if not apply_domain_error(form, err):
+                    flash(err.message, "error")
             status = 400
         else:
             flash(_("The question was saved."), "success")

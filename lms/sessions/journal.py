@@ -243,6 +243,7 @@ def cells(row: Row, lang: str) -> list[str]:
         if row.sig_name is None:
             signature = _("not signed yet")
         else:
+            assert row.sig_meaning is not None  # a signature row always has its meaning
             signature = (
                 f"{row.sig_name}, {_stamp(row.sig_at)}, {SHORT_MEANING_LABELS[row.sig_meaning]}"
             )
