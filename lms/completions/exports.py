@@ -12,9 +12,10 @@ from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ProcessPoolExecutor
 from pathlib import Path
 from types import SimpleNamespace
+from typing import Any, cast
 
 import sqlalchemy as sa
-from flask import current_app
+from flask import Flask, current_app
 from flask_babel import gettext as _
 
 from lms.accounts.models import User
@@ -209,10 +210,11 @@ class _Superseded(Exception):
     """Another attempt owns the job now; this one stops without touching it."""
 
 
-_app = None  # the application, for worker processes forked by _pdf_batches
+_app: Flask | None = None  # the application, for worker processes forked by _pdf_batches
 
 
 def _worker_context() -> None:
+    assert _app is not None  # set before the pool forks
     _app.app_context().push()
     # a forked worker must never use (or close) the parent's pooled database connections
     db.engine.dispose(close=False)
@@ -226,7 +228,7 @@ def _render_apart(certs: list, head: str | None) -> list[bytes]:
 
 def _pdf_batches(
     batches: list[list[int]], load: Callable, head: str | None
-) -> Iterator[tuple[list, dict[int, bytes], list[bytes]]]:
+) -> Iterator[tuple[list, dict[int, bytes], list[tuple[Certificate, bytes]]]]:
     """(certificates, their stored PDFs, PDFs rendered now for the others) for each batch.
 
     Stored PDFs are read as they are. Certificates never rendered yet (history loaded in bulk)
@@ -257,7 +259,7 @@ def _pdf_batches(
                 pending.append((chunk, have, missing, issued.render(missing, head)))
             else:
                 if pool is None:
-                    _app = current_app._get_current_object()
+                    _app = current_app._get_current_object()  # type: ignore[attr-defined]  # a LocalProxy
                     pool = ProcessPoolExecutor(
                         workers,
                         mp_context=multiprocessing.get_context("fork"),
@@ -279,7 +281,7 @@ def _pdf_batches(
 PRINTED = ("id", "number", "language", "template", "template_version", "fields")
 
 
-def _ready(item) -> tuple[list, dict[int, bytes], list[bytes]]:
+def _ready(item) -> tuple[list, dict[int, bytes], list[tuple[Certificate, bytes]]]:
     chunk, have, missing, rendered = item
     if isinstance(rendered, Future):
         rendered = rendered.result()
@@ -302,20 +304,24 @@ def run_export(job_id: int, attempt: int = 1) -> None:
     from lms.core import ledger
 
     session = db.session
-    claimed = session.execute(
-        sa.update(ExportJob)
-        .where(
-            ExportJob.id == job_id,
-            ExportJob.status == "queued",
-            ExportJob.attempts == attempt - 1,
-        )
-        .values(status="running", attempts=attempt, done=0, error="", heartbeat_at=utcnow())
-        .execution_options(synchronize_session=False)
+    claimed = cast(
+        "sa.CursorResult[Any]",
+        session.execute(
+            sa.update(ExportJob)
+            .where(
+                ExportJob.id == job_id,
+                ExportJob.status == "queued",
+                ExportJob.attempts == attempt - 1,
+            )
+            .values(status="running", attempts=attempt, done=0, error="", heartbeat_at=utcnow())
+            .execution_options(synchronize_session=False)
+        ),
     ).rowcount
     session.commit()
     if not claimed:
         return
     job = session.get(ExportJob, job_id)
+    assert job is not None  # claimed above
     session.refresh(job)
     f = job.filters
     stmt = certificate_query(
@@ -325,7 +331,7 @@ def run_export(job_id: int, attempt: int = 1) -> None:
         state=f.get("state"),
         today=local_today(),
     )
-    ids = list(session.execute(stmt.with_only_columns(Certificate.id)).scalars())
+    ids: list[int] = list(session.execute(stmt.with_only_columns(Certificate.id)).scalars())
     path = export_path(job_id)
     path.parent.mkdir(parents=True, exist_ok=True)
     for stale in path.parent.glob(f"certificates-{job_id}.*.part"):  # left by a dead worker
