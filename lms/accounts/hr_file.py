@@ -11,6 +11,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import date, datetime
 
+import openpyxl
 from flask_babel import gettext as _
 
 from lms.core.errors import DomainError
@@ -84,8 +85,6 @@ def read_file(data: bytes, filename: str) -> Sheets:
     """CSV (UTF-8, comma or semicolon) or XLSX by content: sheets 'people' and 'absences'."""
     sheets = Sheets()
     if data[:4] == b"PK\x03\x04":
-        import openpyxl
-
         try:
             book = openpyxl.load_workbook(io.BytesIO(data), read_only=True, data_only=True)
         except Exception as err:  # openpyxl raises many kinds for a broken file
@@ -128,7 +127,6 @@ def read_file(data: bytes, filename: str) -> Sheets:
 
 def template_xlsx() -> bytes:
     """An example workbook with both sheets and one sample row each."""
-    import openpyxl
 
     book = openpyxl.Workbook()
     ws = book.active

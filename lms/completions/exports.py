@@ -10,6 +10,7 @@ import zipfile
 from collections import deque
 from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ProcessPoolExecutor
+from datetime import timedelta
 from pathlib import Path
 from types import SimpleNamespace
 from typing import Any, cast
@@ -109,7 +110,6 @@ def export_path(job_id: int) -> Path:
 
 
 def _lease_expired_before():
-    from datetime import timedelta
 
     lease = current_app.config["LMS_CONFIG"].job_lease_seconds
     return utcnow() - timedelta(seconds=lease)

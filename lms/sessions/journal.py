@@ -18,6 +18,8 @@ import sqlalchemy as sa
 from flask import current_app, render_template
 from flask_babel import force_locale
 from flask_babel import gettext as _
+from openpyxl import Workbook
+from openpyxl.styles import Alignment, Font
 from sqlalchemy.orm import aliased
 
 from lms.accounts.models import Department, User
@@ -303,8 +305,6 @@ def to_csv(session, filters: Filters, lang: str) -> bytes:
 
 def to_xlsx(session, filters: Filters, lang: str) -> bytes:
     # openpyxl is heavy and only needed for this export: loaded here
-    from openpyxl import Workbook
-    from openpyxl.styles import Alignment, Font
 
     title, _values = _titles(lang)
     wb = Workbook()
