@@ -54,6 +54,7 @@ def init_app(app: Flask, config: Config) -> None:
 
 
 def redis_client(url: str):
+    # redis is needed only when LMS_REDIS_URL is set
     import redis
 
     return redis.Redis.from_url(url, socket_connect_timeout=3, socket_timeout=5)
@@ -61,6 +62,7 @@ def redis_client(url: str):
 
 def check_redis(url: str) -> None:
     """Fail at start with one line when Redis cannot be reached."""
+    # redis is needed only when LMS_REDIS_URL is set
     import redis
 
     try:
@@ -104,6 +106,7 @@ def readiness(config: Config) -> dict[str, str]:
 
 
 def _unavailable_errors() -> tuple[type[Exception], ...]:
+    # redis is needed only when LMS_REDIS_URL is set
     import redis
     from limits.errors import StorageError
 

@@ -42,6 +42,7 @@ def dashboard():
     chosen = id_arg("program")
     program = next((p for p in programs if p.id == chosen), programs[0])
     today = local_today()
+    # cascade stands below compliance in the layers: the page reaches up at call time
     from lms.compliance.queries import visible_department_ids
 
     rows = queries.dashboard(
