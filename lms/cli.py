@@ -6,10 +6,13 @@ import os
 import sys
 import time
 from importlib.metadata import entry_points
+from pathlib import Path
 
 import click
-from flask import Flask
+import sqlalchemy as sa
+from flask import Flask, current_app
 from flask.cli import AppGroup
+from flask_babel import gettext as _
 from flask_migrate import upgrade
 
 from lms.accounts import queries as account_queries
@@ -104,9 +107,6 @@ def _echo_report(report, took: float, what: str = "") -> bool:
 
 def _anchors(files: tuple[str, ...]) -> list:
     """The chain heads in the checkpoint folder and in the files given with --anchor."""
-    from pathlib import Path
-
-    from flask import current_app
 
     from lms.core import ledger
 
@@ -162,9 +162,6 @@ def verify_cmd(processes: int | None, anchor_files: tuple[str, ...]) -> None:
 def write_checkpoint():
     """Write the chain head to the checkpoint folder; e-mail it to the auditors when mail is
     configured. Returns (path, data), None when no folder is configured."""
-    import sqlalchemy as sa
-    from flask import current_app
-    from flask_babel import gettext as _
 
     from lms.accounts.models import User, UserRole
     from lms.core import ledger, outbox
@@ -226,8 +223,6 @@ def checkpoint_cmd() -> None:
 @click.argument("path", type=click.Path(dir_okay=False, writable=True))
 def backup_cmd(path: str) -> None:
     """Write a consistent backup to PATH, then verify the copy (ledger and checkpoints)."""
-    import time
-    from pathlib import Path
 
     from lms.core import backup
 
@@ -248,8 +243,6 @@ def backup_cmd(path: str) -> None:
 @click.option("--force", is_flag=True, help="Replace a database that is not empty.")
 def restore_cmd(path: str, force: bool) -> None:
     """Restore the backup PATH into the configured database, then verify it."""
-    import time
-    from pathlib import Path
 
     from lms.core import backup, ledger
 
@@ -304,7 +297,6 @@ def import_course_cmd(path: str, head_email: str | None) -> None:
 @click.option("--dry-run", is_flag=True, help="Show what would change and write nothing.")
 def import_people_cmd(path: str, dry_run: bool) -> None:
     """Import people and absences from an HR file (CSV or XLSX), keyed on employee number."""
-    import time
 
     from lms.accounts import hr
     from lms.core.errors import DomainError

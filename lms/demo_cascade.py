@@ -48,6 +48,7 @@ def _run(session, ts, people, instructor, password):
         sessions.add_walk_in(session, ts, person.id, instructor, status="present")
     for person in people:
         enrolment = queries.enrolment_of(session, ts.id, person.id)
+        assert enrolment is not None  # just added as a walk-in
         sessions.acknowledge(
             session, enrolment, actor=instructor, method="password", secret=password
         )

@@ -15,6 +15,7 @@ someone looks at the job's progress page.
 
 from __future__ import annotations
 
+from flask import current_app, has_app_context
 from huey import Huey, RedisHuey, SqliteHuey, crontab
 
 from lms.config import INSTANCE, Config
@@ -36,7 +37,6 @@ _app = None
 def app_context():
     """An app context for a job: the current one in-process, else one app per worker."""
     global _app
-    from flask import current_app, has_app_context
 
     if has_app_context():
         return current_app.app_context()
@@ -80,7 +80,7 @@ def _recover_on_start() -> None:
 
 @huey.task()
 def apply_hr_import(import_id: int) -> None:
-    from lms.accounts.hr import run_apply
+    from lms.accounts.hr_uploads import run_apply
     from lms.extensions import db
 
     with app_context():

@@ -19,12 +19,14 @@ import sys
 import uuid
 from datetime import UTC, datetime
 
+import sqlalchemy as sa
 from flask import Blueprint, Flask, current_app, g, has_request_context, render_template, request
 from flask_babel import gettext as _
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from lms.config import Config, ConfigError
 from lms.core.permissions import public
+from lms.extensions import db
 
 # /healthz and /readyz: for load balancers, monitoring and the deploy scripts
 bp = Blueprint("ops", __name__)
@@ -52,6 +54,7 @@ def init_app(app: Flask, config: Config) -> None:
 
 
 def redis_client(url: str):
+    # redis is needed only when LMS_REDIS_URL is set
     import redis
 
     return redis.Redis.from_url(url, socket_connect_timeout=3, socket_timeout=5)
@@ -59,6 +62,7 @@ def redis_client(url: str):
 
 def check_redis(url: str) -> None:
     """Fail at start with one line when Redis cannot be reached."""
+    # redis is needed only when LMS_REDIS_URL is set
     import redis
 
     try:
@@ -77,9 +81,6 @@ def _safe_url(url: str) -> str:
 
 def readiness(config: Config) -> dict[str, str]:
     """'ok' or the problem, for each service a request may need."""
-    import sqlalchemy as sa
-
-    from lms.extensions import db
 
     checks: dict[str, str] = {}
     try:
@@ -105,6 +106,7 @@ def readiness(config: Config) -> dict[str, str]:
 
 
 def _unavailable_errors() -> tuple[type[Exception], ...]:
+    # redis is needed only when LMS_REDIS_URL is set
     import redis
     from limits.errors import StorageError
 
@@ -113,7 +115,6 @@ def _unavailable_errors() -> tuple[type[Exception], ...]:
 
 def _unavailable_handlers(app: Flask) -> None:
     def unavailable(err: Exception):
-        from lms.extensions import db
 
         db.session.rollback()
         app.logger.error("service unavailable: %s: %s", type(err).__name__, err)

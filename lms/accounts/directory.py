@@ -99,6 +99,7 @@ def settings() -> DirectorySettings | None:
 
 
 def _server(cfg: DirectorySettings):
+    # ldap3 loads only when a directory is configured (optional dependency)
     import ldap3
 
     tls = ldap3.Tls(
@@ -115,6 +116,7 @@ def _server(cfg: DirectorySettings):
 
 
 def _connection(cfg: DirectorySettings, user: str | None, password: str | None):
+    # ldap3 loads only when a directory is configured (optional dependency)
     import ldap3
 
     conn = ldap3.Connection(
@@ -151,6 +153,7 @@ class DirectoryPerson:
 
 def _lookup(cfg: DirectorySettings, username: str, password: str) -> DirectoryPerson | None:
     """Bind as the person and read their entry and groups; None when the password is wrong."""
+    # ldap3 loads only when a directory is configured (optional dependency)
     from ldap3 import BASE, SUBTREE
     from ldap3.core.exceptions import LDAPException
     from ldap3.utils.conv import escape_filter_chars

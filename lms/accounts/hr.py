@@ -8,9 +8,6 @@ changes nothing. People who leave are deactivated, never deleted.
 
 from __future__ import annotations
 
-import csv
-import io
-from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from zoneinfo import ZoneInfo
@@ -20,36 +17,26 @@ from flask import current_app, has_app_context
 from flask_babel import gettext as _
 
 from lms.accounts import people, services
+from lms.accounts.hr_file import ABSENCE_COLUMNS as ABSENCE_COLUMNS
+from lms.accounts.hr_file import MAX_ROWS as MAX_ROWS
+from lms.accounts.hr_file import PEOPLE_COLUMNS as PEOPLE_COLUMNS
+from lms.accounts.hr_file import REQUIRED_PEOPLE as REQUIRED_PEOPLE
+from lms.accounts.hr_file import SheetRow, Sheets
+from lms.accounts.hr_file import read_file as read_file
+from lms.accounts.hr_file import template_xlsx as template_xlsx
 from lms.accounts.models import Department, User, UserRole
 from lms.accounts.people import (
     ABSENCE_KINDS,
     WORKER_CATEGORIES,
     Absence,
-    HrImport,
     Transfer,
     mask_personal_code,
     normalise_personal_code,
 )
 from lms.core import audit
-from lms.core.errors import Conflict, DomainError
+from lms.core.errors import DomainError
 from lms.core.model import utcnow
 
-PEOPLE_COLUMNS: tuple[str, ...] = (
-    "employee_number",
-    "name",
-    "patronymic",
-    "email",
-    "personal_code",
-    "job_title",
-    "department",
-    "hire_date",
-    "leaving_date",
-    "manager",
-    "worker_category",
-    "hazardous_work",
-)
-REQUIRED_PEOPLE = ("employee_number", "name", "email")
-ABSENCE_COLUMNS: tuple[str, ...] = ("employee_number", "starts_on", "ends_on", "kind")
 # Fields compared between the file and the database, in the order a change list shows them.
 COMPARED = (
     "name",
@@ -64,7 +51,6 @@ COMPARED = (
     "worker_category",
     "hazardous_work",
 )
-MAX_ROWS = 50_000
 _TRUE = {"1", "yes", "true", "y", "jā", "ja", "да", "x"}
 _FALSE = {"", "0", "no", "false", "n", "nē", "ne", "нет"}
 UNUSABLE_PASSWORD = "!"  # no hash matches: the person signs in through the directory or a reset
@@ -132,135 +118,11 @@ class ImportReport:
         }
 
 
-@dataclass
-class _Row:
-    line: int
-    values: dict[str, str]
-
-
-@dataclass
-class _Sheets:
-    people: list[_Row] = field(default_factory=list)
-    people_sheet: str = ""
-    absences: list[_Row] = field(default_factory=list)
-    absences_sheet: str = ""
-
-
-def _today() -> date:
+def org_today() -> date:
     zone = "Europe/Riga"
     if has_app_context():
         zone = current_app.config["LMS_CONFIG"].timezone
     return utcnow().astimezone(ZoneInfo(zone)).date()
-
-
-# ----- reading ---------------------------------------------------------------------------------
-
-
-def _cell(value: object) -> str:
-    if value is None:
-        return ""
-    if isinstance(value, datetime):
-        return value.date().isoformat()
-    if isinstance(value, date):
-        return value.isoformat()
-    if isinstance(value, float) and value.is_integer():
-        return str(int(value))
-    return str(value).strip()
-
-
-def _rows(header: list[str], body: Iterator[tuple[int, list[object]]]) -> list[_Row]:
-    names = [h.strip().lower().replace(" ", "_") for h in header]
-    out = []
-    for line, cells in body:
-        values = {n: _cell(cells[i]) if i < len(cells) else "" for i, n in enumerate(names) if n}
-        if any(values.values()):
-            out.append(_Row(line, values))
-        if len(out) > MAX_ROWS:
-            raise DomainError(_("The file has more than %(n)d rows.", n=MAX_ROWS))
-    return out
-
-
-def _kind_of(header: list[str]) -> str:
-    cols = {h.strip().lower().replace(" ", "_") for h in header}
-    return "absences" if "starts_on" in cols else "people"
-
-
-def read_file(data: bytes, filename: str) -> _Sheets:
-    """CSV (UTF-8, comma or semicolon) or XLSX by content: sheets 'people' and 'absences'."""
-    sheets = _Sheets()
-    if data[:4] == b"PK\x03\x04":
-        import openpyxl
-
-        try:
-            book = openpyxl.load_workbook(io.BytesIO(data), read_only=True, data_only=True)
-        except Exception as err:  # openpyxl raises many kinds for a broken file
-            raise DomainError(_("The file is not a readable XLSX workbook.")) from err
-        for ws in book.worksheets:
-            it = ws.iter_rows(values_only=True)
-            first = next(it, None)
-            if not first:
-                continue
-            header = [_cell(h) for h in first]
-            rows = _rows(header, ((i, list(r)) for i, r in enumerate(it, start=2)))
-            if _kind_of(header) == "absences":
-                sheets.absences, sheets.absences_sheet = rows, ws.title
-            else:
-                sheets.people, sheets.people_sheet = rows, ws.title
-        book.close()
-        return sheets
-    try:
-        text = data.decode("utf-8-sig")
-    except UnicodeDecodeError as err:
-        raise DomainError(_("A CSV file must be encoded in UTF-8.")) from err
-    if "\x00" in text:
-        raise DomainError(_("The file is neither CSV nor XLSX."))
-    first_line = text.split("\n", 1)[0]
-    delimiter = ";" if first_line.count(";") > first_line.count(",") else ","
-    reader = csv.reader(io.StringIO(text), delimiter=delimiter)
-    try:
-        first_row: list[str] | None = next(reader, None)
-        if not first_row:
-            raise DomainError(_("The file is empty."))
-        rows = _rows(first_row, ((reader.line_num, list(r)) for r in reader))
-    except csv.Error as err:
-        raise DomainError(_("The file is neither CSV nor XLSX.")) from err
-    if _kind_of(first_row) == "absences":
-        sheets.absences = rows
-    else:
-        sheets.people = rows
-    return sheets
-
-
-def template_xlsx() -> bytes:
-    """An example workbook with both sheets and one sample row each."""
-    import openpyxl
-
-    book = openpyxl.Workbook()
-    ws = book.active
-    ws.title = "people"
-    ws.append(list(PEOPLE_COLUMNS))
-    ws.append(
-        [
-            "E0001",
-            "Anna Bērziņa",
-            "",
-            "anna.berzina@example.com",
-            "320000-00001",
-            "Welder",
-            "PLANT / Workshop 1",
-            "2024-01-08",
-            "",
-            "E0002",
-            "employee",
-            "yes",
-        ]
-    )
-    ab = book.create_sheet("absences")
-    ab.append(list(ABSENCE_COLUMNS))
-    ab.append(["E0001", "2025-06-01", "2025-08-15", "leave"])
-    buf = io.BytesIO()
-    book.save(buf)
-    return buf.getvalue()
 
 
 # ----- validating and planning ----------------------------------------------------------------
@@ -306,7 +168,7 @@ def _parse_date(value: str) -> date | None:
 
 
 @dataclass
-class _Person:
+class FilePerson:
     line: int
     employee_number: str
     name: str
@@ -322,10 +184,10 @@ class _Person:
     hazardous_work: bool
 
 
-def _validate_people(session, sheets: _Sheets, errors: list[RowError]) -> list[_Person]:
+def _validate_people(session, sheets: Sheets, errors: list[RowError]) -> list[FilePerson]:
     sheet = sheets.people_sheet
     depts = _department_index(session)
-    people: list[_Person] = []
+    people: list[FilePerson] = []
     seen_numbers: dict[str, int] = {}
     seen_emails: dict[str, int] = {}
     if sheets.people:
@@ -336,7 +198,7 @@ def _validate_people(session, sheets: _Sheets, errors: list[RowError]) -> list[_
     for row in sheets.people:
         v = row.values
 
-        def err(column: str, reason: str, row: _Row = row) -> None:
+        def err(column: str, reason: str, row: SheetRow = row) -> None:
             errors.append(RowError(sheet, row.line, column, reason))
 
         number = v.get("employee_number", "")
@@ -399,7 +261,7 @@ def _validate_people(session, sheets: _Sheets, errors: list[RowError]) -> list[_
         if flag not in _TRUE and flag not in _FALSE:
             err("hazardous_work", _("Use yes or no."))
         people.append(
-            _Person(
+            FilePerson(
                 line=row.line,
                 employee_number=number,
                 name=name,
@@ -512,7 +374,7 @@ def _run(session, data: bytes, filename: str, *, apply: bool, actor_id: int | No
         return report
 
     dept_names = dict(session.execute(sa.select(Department.id, Department.name)).all())
-    today = _today()
+    today = org_today()
     numbers_by_id = {u.id: u.employee_number for u in users}
     pending_managers: list[tuple[User, str]] = []
     new_users: list[User] = []
@@ -552,7 +414,7 @@ def _run(session, data: bytes, filename: str, *, apply: bool, actor_id: int | No
                     auth_source="hr",
                 )
                 user.role_rows = [UserRole(role="employee")]
-                _assign(user, p)
+                assign_fields(user, p)
                 session.add(user)
                 new_users.append(user)
                 if p.manager:
@@ -607,7 +469,7 @@ def _run(session, data: bytes, filename: str, *, apply: bool, actor_id: int | No
                     )
                 )
             user.employee_number = p.employee_number
-            _assign(user, p)
+            assign_fields(user, p)
             touched.append(user)
             if now_leaving:
                 user.active = False
@@ -650,7 +512,7 @@ def _run(session, data: bytes, filename: str, *, apply: bool, actor_id: int | No
     return report
 
 
-def _assign(user: User, p: _Person) -> None:
+def assign_fields(user: User, p: FilePerson) -> None:
     user.name = p.name
     user.patronymic = p.patronymic
     user.email = p.email
@@ -702,194 +564,3 @@ def apply_import(
 ) -> ImportReport:
     """Apply the file in the caller's transaction; ImportRefused (nothing written) on errors."""
     return _run(session, data, filename, apply=True, actor_id=actor_id)
-
-
-def sync_person(
-    session,
-    employee_number: str,
-    *,
-    name: str,
-    email: str,
-    patronymic: str = "",
-    personal_code: str | None = None,
-    job_title: str = "",
-    department_id: int | None = None,
-    manager_employee_number: str | None = None,
-    hire_date: date | None = None,
-    leaving_date: date | None = None,
-    worker_category: str = "employee",
-    hazardous_work: bool = False,
-    actor_id: int | None = None,
-) -> User:
-    """HR sync of one person (the API): create or update by employee number, with the same
-    rules as the file import (transfers kept, leavers deactivated)."""
-    number = employee_number.strip()
-    if not number or len(number) > 40:
-        raise DomainError(_("An employee number is required."), field="employee_number")
-    code = normalise_personal_code(personal_code)
-    email = email.strip().lower()
-    if department_id is not None and session.get(Department, department_id) is None:
-        raise DomainError(_("Unknown department."), field="department_id")
-    if hire_date and leaving_date and leaving_date < hire_date:
-        raise DomainError(_("The leaving date is before the hire date."), field="leaving_date")
-    if worker_category not in WORKER_CATEGORIES:
-        raise DomainError(_("Unknown worker category."), field="worker_category")
-    manager_id = None
-    if manager_employee_number:
-        manager_id = session.scalar(
-            sa.select(User.id).where(User.employee_number == manager_employee_number)
-        )
-        if manager_id is None:
-            raise DomainError(
-                _("Unknown employee number of the manager."), field="manager_employee_number"
-            )
-    user = session.scalar(sa.select(User).where(User.employee_number == number))
-    clash = session.scalar(sa.select(User).where(sa.func.lower(User.email) == email))
-    if clash is not None and clash is not user:
-        raise Conflict(_("A person with this e-mail address already exists."), field="email")
-    p = _Person(
-        line=0,
-        employee_number=number,
-        name=name.strip(),
-        patronymic=patronymic.strip(),
-        email=email,
-        personal_code=code,
-        job_title=job_title.strip(),
-        department_id=department_id,
-        hire_date=hire_date,
-        leaving_date=leaving_date,
-        manager=manager_employee_number or "",
-        worker_category=worker_category,
-        hazardous_work=hazardous_work,
-    )
-    today = _today()
-    if user is None:
-        user = User(email=email, name=p.name, password_hash=UNUSABLE_PASSWORD, auth_source="hr")
-        user.employee_number = number
-        user.role_rows = [UserRole(role="employee")]
-        session.add(user)
-        _assign(user, p)
-        session.flush()
-        audit.record(session, actor_id, "create", "user", user.id, user.name, source="api")
-    else:
-        if user.department_id != department_id or user.job_title != p.job_title:
-            session.add(
-                Transfer(
-                    user_id=user.id,
-                    effective_on=today,
-                    from_department_id=user.department_id,
-                    to_department_id=department_id,
-                    from_job_title=user.job_title,
-                    to_job_title=p.job_title,
-                    source="api",
-                )
-            )
-        _assign(user, p)
-        audit.record(session, actor_id, "hr_sync", "user", user.id, user.name, source="api")
-    user.manager_id = manager_id
-    if leaving_date is not None and leaving_date <= today and user.active:
-        user.active = False
-        user.session_version += 1
-    session.flush()
-    services.people_changed(session, [user])
-    return user
-
-
-# ----- the admin page's flow: upload + dry run, then apply as a background job ---------------
-
-REPORT_LIMIT = 500  # people listed per category on the page; the counts are always complete
-
-
-def _report_dict(report: ImportReport) -> dict:
-    def people(items: list[PersonChange]) -> list[dict]:
-        return [
-            {"employee_number": c.employee_number, "name": c.name, "changes": c.changes}
-            for c in items[:REPORT_LIMIT]
-        ]
-
-    return {
-        "summary": report.summary(),
-        "added": people(report.added),
-        "changed": people(report.changed),
-        "moved": people(report.moved),
-        "leaving": people(report.leaving),
-    }
-
-
-def upload(
-    session, data: bytes, filename: str, actor_id: int | None
-) -> tuple[HrImport, ImportReport]:
-    """Keep the file and its dry-run report. Errors leave nothing stored."""
-    import hashlib
-
-    report = plan_import(session, data, filename)
-    if report.errors:
-        return HrImport(filename=filename, status="refused"), report
-    row = HrImport(
-        filename=(filename or "hr-file")[:200],
-        sha256=hashlib.sha256(data).hexdigest(),
-        data=data,
-        uploaded_by_id=actor_id,
-        status="planned",
-        report=_report_dict(report),
-    )
-    session.add(row)
-    session.flush()
-    return row, report
-
-
-def queue_apply(session, row: HrImport) -> None:
-    if row.status != "planned":
-        raise DomainError(_("This file has already been applied or is being applied."))
-    row.status = "queued"
-    session.flush()
-
-
-def run_apply(session, import_id: int) -> None:
-    """The job: apply the stored file in one transaction and record the outcome."""
-    row = session.get(HrImport, import_id)
-    if row is None or row.status != "queued":
-        return
-    row.status = "running"
-    session.commit()
-    try:
-        report = apply_import(session, row.data, row.filename, actor_id=row.uploaded_by_id)
-    except DomainError as err:
-        session.rollback()
-        row = session.get(HrImport, import_id)
-        row.status = "failed"
-        errors = getattr(err, "errors", [])
-        row.error = "\n".join(str(e) for e in errors[:200]) or err.message
-        session.commit()
-        return
-    row.status = "applied"
-    row.applied_at = utcnow()
-    row.report = {**row.report, "applied": report.summary()}
-    session.commit()
-
-
-def recent_imports(session, limit: int = 20) -> list[HrImport]:
-    return list(session.scalars(sa.select(HrImport).order_by(HrImport.id.desc()).limit(limit)))
-
-
-def sync_department(
-    session, code: str, *, name: str, parent_id: int | None, actor_id: int | None
-) -> Department:
-    """HR sync of one department by its code: created, or renamed and moved (idempotent)."""
-    code = code.strip().upper()
-    dept = session.scalar(sa.select(Department).where(Department.code == code))
-    if dept is None:
-        return services.create_department(
-            session, name=name, code=code, parent_id=parent_id, actor_id=actor_id
-        )
-    if parent_id is not None and session.get(Department, parent_id) is None:
-        raise DomainError(_("Unknown parent department."), field="parent_id")
-    return services.update_department(
-        session,
-        dept,
-        name=name,
-        code=code,
-        parent_id=parent_id,
-        manager_id=dept.manager_id,
-        actor_id=actor_id,
-    )

@@ -26,7 +26,7 @@ from lms.accounts.forms import (
     PreferencesForm,
     UserForm,
 )
-from lms.core import nav
+from lms.core import audit, nav
 from lms.core.errors import DomainError
 from lms.core.forms import apply_domain_error
 from lms.core.http import id_arg, page_arg, safe_next
@@ -284,7 +284,6 @@ def user_unlock(user_id: int):
     if not ConfirmForm().validate_on_submit():
         abort(400)
     throttle.lift(user.email)
-    from lms.core import audit
 
     audit.record(db.session, current_user.id, "login_unlock", "user", user.id, user.email)
     flash(_("%(name)s can try to sign in again.", name=user.name), "success")

@@ -7,7 +7,7 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 
-from lms.accounts import hr
+from lms.accounts import hr, hr_uploads
 from lms.accounts import services as accounts
 from lms.accounts.forms import ConfirmForm
 from lms.accounts.people import HrImport
@@ -62,7 +62,9 @@ def hr_import():
         upload = form.file.data
         data = upload.read()
         try:
-            row, report = hr.upload(db.session, data, upload.filename or "", current_user.id)
+            row, report = hr_uploads.upload(
+                db.session, data, upload.filename or "", current_user.id
+            )
         except DomainError as err:
             if not apply_domain_error(form, err):
                 flash(err.message, "error")
@@ -78,7 +80,7 @@ def hr_import():
             "api/hr_import.html",
             form=form,
             errors=errors,
-            imports=hr.recent_imports(db.session),
+            imports=hr_uploads.recent_imports(db.session),
         ),
         status,
     )
@@ -120,7 +122,7 @@ def hr_import_apply(import_id: int):
     row = _import(import_id)
     if not ConfirmForm().validate_on_submit():
         abort(400)
-    hr.queue_apply(db.session, row)
+    hr_uploads.queue_apply(db.session, row)
     from lms.jobs import apply_hr_import
 
     after_commit(lambda: apply_hr_import(row.id))

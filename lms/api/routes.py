@@ -14,7 +14,7 @@ from spectree import SecurityScheme, SpecTree
 from spectree.models import SecureType, SecuritySchemeData
 from werkzeug.exceptions import HTTPException
 
-from lms.accounts import hr
+from lms.accounts import hr_sync
 from lms.accounts import services as accounts
 from lms.accounts.models import Department, User
 from lms.accounts.people import absences_of, mask_personal_code, record_absence
@@ -226,7 +226,9 @@ def get_person(person_id: int):
 @spec.validate(json=s.PersonIn, resp=_r({"HTTP_200": s.Person}, 400, 409), tags=["people"])
 def put_person(employee_number: str, json: s.PersonIn):
     """HR sync: create or update the person with this employee number."""
-    user = hr.sync_person(db.session, employee_number, **json.model_dump(), actor_id=g.api_user.id)
+    user = hr_sync.sync_person(
+        db.session, employee_number, **json.model_dump(), actor_id=g.api_user.id
+    )
     return _person(user)
 
 
@@ -296,7 +298,7 @@ def put_department(code: str, json: s.DepartmentSync):
     """HR sync: create the department with this code, or rename or move it."""
     if not CODE.match(code):
         raise Problem(400, "Bad Request", "A department code is 1 to 40 letters, digits, _ . -")
-    d = hr.sync_department(
+    d = hr_sync.sync_department(
         db.session, code, name=json.name, parent_id=json.parent_id, actor_id=g.api_user.id
     )
     return _dept(d)

@@ -126,3 +126,18 @@ def dashboard(
             Responsible(user, d, expires, state, briefed.get(user.id, 0))
         )
     return list(rows.values())
+
+
+def active_people(session) -> list[User]:
+    """Everyone who can sign in, by name (whom a manager may designate)."""
+    return list(
+        session.execute(sa.select(User).where(User.active.is_(True)).order_by(User.name)).scalars()
+    )
+
+
+def designations(session, department_ids: list[int] | None) -> list[Designation]:
+    """Designations, newest first; only those of the given departments unless None (admins)."""
+    stmt = sa.select(Designation).order_by(Designation.starts_on.desc(), Designation.id.desc())
+    if department_ids is not None:
+        stmt = stmt.where(Designation.department_id.in_(department_ids or [0]))
+    return list(session.execute(stmt).scalars())

@@ -1,14 +1,10 @@
 from __future__ import annotations
 
-from datetime import timedelta
-
-import sqlalchemy as sa
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 
-from lms.accounts.models import User
 from lms.accounts.services import department_tree, subtree_ids
 from lms.cascade import queries, services
 from lms.cascade.forms import DesignationForm, EndForm
@@ -46,6 +42,7 @@ def dashboard():
     chosen = id_arg("program")
     program = next((p for p in programs if p.id == chosen), programs[0])
     today = local_today()
+    # cascade stands below compliance in the layers: the page reaches up at call time
     from lms.compliance.queries import visible_department_ids
 
     rows = queries.dashboard(
@@ -67,11 +64,7 @@ def dashboard():
 def designations():
     allowed = _manageable_departments()
     form = DesignationForm()
-    people = (
-        db.session.execute(sa.select(User).where(User.active.is_(True)).order_by(User.name))
-        .scalars()
-        .all()
-    )
+    people = queries.active_people(db.session)
     form.user_id.choices = [
         (u.id, f"{u.name} ({u.job_title})" if u.job_title else u.name)
         for u in people
@@ -105,20 +98,18 @@ def designations():
                 actor_id=current_user.id,
             )
         except DomainError as err:
-            apply_domain_error(form, err) or flash(err.message, "error")
+            if not apply_domain_error(form, err):
+                flash(err.message, "error")
             status = err.status_code
         else:
             flash(_("The responsible person was designated."), "success")
             return redirect(url_for("cascade.designations"))
     elif request.method == "POST":
         status = 400
-    stmt = sa.select(Designation).order_by(Designation.starts_on.desc(), Designation.id.desc())
-    if allowed is not None:
-        stmt = stmt.where(Designation.department_id.in_(allowed or [0]))
     return render_template(
         "cascade/designations.html",
         form=form,
-        designations=db.session.execute(stmt).scalars().all(),
+        designations=queries.designations(db.session, allowed),
         today=local_today(),
         end_form=EndForm(),
         labels=CATEGORY_LABELS,
@@ -158,22 +149,10 @@ def _home_context():
         options = services.teaching_options(db.session, current_user, local_today())
         if not options:
             return None
-        from lms.sessions.models import TrainingSession
+        # cascade stands below sessions in the layers: the home panel reaches up at call time
+        from lms.sessions import queries as session_queries
 
-        upcoming = (
-            db.session.execute(
-                sa.select(TrainingSession)
-                .where(
-                    TrainingSession.instructor_id == current_user.id,
-                    TrainingSession.status != "cancelled",
-                    TrainingSession.starts_at >= utcnow() - timedelta(days=14),
-                )
-                .order_by(TrainingSession.starts_at)
-                .limit(10)
-            )
-            .scalars()
-            .all()
-        )
+        upcoming = session_queries.taught_lately(db.session, current_user.id, utcnow())
         return {"options": options, "sessions": upcoming}
 
     return {"my_cascade": my_cascade}

@@ -11,13 +11,17 @@ many certificates in one WeasyPrint pass and splits the pages.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from datetime import date
 
 import segno
+from babel.dates import format_date
+from babel.numbers import format_decimal
 from flask import current_app, render_template
 from flask_babel import force_locale
 from flask_babel import gettext as _
 
 from lms.core import pdf
+from lms.programs.labels import BRIEFING_LABELS
 
 
 def labels_for(lang: str) -> dict[str, str]:
@@ -44,7 +48,6 @@ def labels_for(lang: str) -> dict[str, str]:
 
 
 def _briefing_label(key: str, lang: str) -> str:
-    from lms.programs.labels import BRIEFING_LABELS
 
     with force_locale(lang):
         return str(BRIEFING_LABELS.get(key, key))
@@ -53,9 +56,6 @@ def _briefing_label(key: str, lang: str) -> str:
 def _date(value: str | None, lang: str) -> str:
     if not value:
         return ""
-    from datetime import date
-
-    from babel.dates import format_date
 
     return format_date(date.fromisoformat(value), "long", locale=lang)
 
@@ -75,7 +75,6 @@ def template_path(name: str, version: int) -> str:
 
 
 def _hours(value: str, lang: str) -> str:
-    from babel.numbers import format_decimal
 
     try:
         return format_decimal(float(value), format="#,##0.##", locale=lang.replace("-", "_"))

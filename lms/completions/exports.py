@@ -10,12 +10,13 @@ import zipfile
 from collections import deque
 from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ProcessPoolExecutor
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from pathlib import Path
 from types import SimpleNamespace
+from typing import Any, cast
 
 import sqlalchemy as sa
-from flask import current_app
+from flask import Flask, current_app
 from flask_babel import gettext as _
 
 from lms.accounts.models import User
@@ -36,7 +37,7 @@ from lms.extensions import db
 
 BATCH = 50  # certificates laid out in one pass (those not rendered yet)
 MAX_EXPORT = 20_000
-NUMBER_MAX = Certificate.__table__.c.number.type.length or 40
+NUMBER_MAX = getattr(Certificate.__table__.c.number.type, "length", None) or 40
 # every character a certificate number can hold (BRG-<year>-<7 digits>: services.py)
 NUMBER_CHARS = frozenset("brg-0123456789")
 
@@ -170,7 +171,6 @@ def export_path(job_id: int) -> Path:
 
 
 def _lease_expired_before():
-    from datetime import timedelta
 
     lease = current_app.config["LMS_CONFIG"].job_lease_seconds
     return utcnow() - timedelta(seconds=lease)
@@ -271,10 +271,11 @@ class _Superseded(Exception):
     """Another attempt owns the job now; this one stops without touching it."""
 
 
-_app = None  # the application, for worker processes forked by _pdf_batches
+_app: Flask | None = None  # the application, for worker processes forked by _pdf_batches
 
 
 def _worker_context() -> None:
+    assert _app is not None  # set before the pool forks
     _app.app_context().push()
     # a forked worker must never use (or close) the parent's pooled database connections
     db.engine.dispose(close=False)
@@ -288,7 +289,7 @@ def _render_apart(certs: list, head: str | None) -> list[bytes]:
 
 def _pdf_batches(
     batches: list[list[int]], load: Callable, head: str | None
-) -> Iterator[tuple[list, dict[int, bytes], list[bytes]]]:
+) -> Iterator[tuple[list, dict[int, bytes], list[tuple[Certificate, bytes]]]]:
     """(certificates, their stored PDFs, PDFs rendered now for the others) for each batch.
 
     Stored PDFs are read as they are. Certificates never rendered yet (history loaded in bulk)
@@ -319,7 +320,7 @@ def _pdf_batches(
                 pending.append((chunk, have, missing, issued.render(missing, head)))
             else:
                 if pool is None:
-                    _app = current_app._get_current_object()
+                    _app = current_app._get_current_object()  # type: ignore[attr-defined]  # a LocalProxy
                     pool = ProcessPoolExecutor(
                         workers,
                         mp_context=multiprocessing.get_context("fork"),
@@ -341,7 +342,7 @@ def _pdf_batches(
 PRINTED = ("id", "number", "language", "template", "template_version", "fields")
 
 
-def _ready(item) -> tuple[list, dict[int, bytes], list[bytes]]:
+def _ready(item) -> tuple[list, dict[int, bytes], list[tuple[Certificate, bytes]]]:
     chunk, have, missing, rendered = item
     if isinstance(rendered, Future):
         rendered = rendered.result()
@@ -364,24 +365,28 @@ def run_export(job_id: int, attempt: int = 1) -> None:
     from lms.core import ledger
 
     session = db.session
-    claimed = session.execute(
-        sa.update(ExportJob)
-        .where(
-            ExportJob.id == job_id,
-            ExportJob.status == "queued",
-            ExportJob.attempts == attempt - 1,
-        )
-        .values(status="running", attempts=attempt, done=0, error="", heartbeat_at=utcnow())
-        .execution_options(synchronize_session=False)
+    claimed = cast(
+        "sa.CursorResult[Any]",
+        session.execute(
+            sa.update(ExportJob)
+            .where(
+                ExportJob.id == job_id,
+                ExportJob.status == "queued",
+                ExportJob.attempts == attempt - 1,
+            )
+            .values(status="running", attempts=attempt, done=0, error="", heartbeat_at=utcnow())
+            .execution_options(synchronize_session=False)
+        ),
     ).rowcount
     session.commit()
     if not claimed:
         return
     job = session.get(ExportJob, job_id)
+    assert job is not None  # claimed above
     session.refresh(job)
     f = job.filters
     stmt = certificate_query(**filters_from_json(f), today=local_today())
-    ids = list(session.execute(stmt.with_only_columns(Certificate.id)).scalars())
+    ids: list[int] = list(session.execute(stmt.with_only_columns(Certificate.id)).scalars())
     path = export_path(job_id)
     path.parent.mkdir(parents=True, exist_ok=True)
     for stale in path.parent.glob(f"certificates-{job_id}.*.part"):  # left by a dead worker

@@ -2,20 +2,30 @@
 
 from __future__ import annotations
 
+from copy import copy
 from datetime import date
 
 import sqlalchemy as sa
 from dateutil.relativedelta import relativedelta
+from flask import current_app
 from flask_babel import gettext as _
 
 from lms.accounts.models import User
 from lms.accounts.services import verify_password
 from lms.completions import issued  # noqa: F401  (registers the stored-PDF ledger kind)
-from lms.completions.models import EARNED_BY, Certificate, Completion, Revocation
+from lms.completions.models import (
+    CERTIFICATE_LANGUAGES,
+    CERTIFICATE_TEMPLATES,
+    EARNED_BY,
+    Certificate,
+    CertificateTemplateChoice,
+    Completion,
+    Revocation,
+)
 from lms.core import audit, ledger
 from lms.core.errors import Conflict, DomainError, NotFound
 from lms.core.model import utcnow
-from lms.programs.models import ProgramVersion
+from lms.programs.models import CATEGORIES, ProgramVersion
 
 LEDGER_KIND = "completion"
 REVOCATION_KIND = "completion_revocation"
@@ -384,15 +394,12 @@ ledger.register_kind(CERTIFICATE_KIND, _resolve_certificates, every=sa.select(Ce
 
 
 def template_for(session, category: str) -> str:
-    from lms.completions.models import CertificateTemplateChoice
 
     choice = session.get(CertificateTemplateChoice, category)
     return choice.template if choice else "classic"
 
 
 def set_template(session, category: str, template: str, actor_id: int | None) -> None:
-    from lms.completions.models import CERTIFICATE_TEMPLATES, CertificateTemplateChoice
-    from lms.programs.models import CATEGORIES
 
     if category not in CATEGORIES:
         raise DomainError(_("Unknown category."), field="category")
@@ -408,7 +415,6 @@ def set_template(session, category: str, template: str, actor_id: int | None) ->
 
 
 def _snapshot(session, c: Completion, number: str, code: str) -> dict:
-    from flask import current_app
 
     cfg = current_app.config["LMS_CONFIG"]
     version = c.version
@@ -437,9 +443,6 @@ def _snapshot(session, c: Completion, number: str, code: str) -> dict:
 
 def issue_certificate(session, c: Completion, actor_id: int | None, language: str | None = None):
     """Create the certificate record of a completion (once) and ledger it."""
-    from flask import current_app
-
-    from lms.completions.models import CERTIFICATE_LANGUAGES
 
     existing = session.execute(
         sa.select(Certificate).where(Certificate.completion_id == c.id)
@@ -481,8 +484,6 @@ def certificate_pdf(session, cert, language: str | None = None) -> bytes:
     from lms.core import seal
 
     if language and language != cert.language:
-        from copy import copy
-
         variant = copy(cert)
         variant.language = language
         variant.template_version = certificates.TEMPLATE_VERSION

@@ -235,6 +235,7 @@ PDF_HEAD_KEY = "BrigadeLedgerHead"
 
 def pdf_anchor(data: bytes, source: str) -> Anchor:
     """The chain head written into a PDF's document information (``PDF_HEAD_KEY``)."""
+    # pyhanko loads only when a sealed PDF is read (heavy)
     import io
 
     from pyhanko.pdf_utils.misc import PdfReadError

@@ -49,6 +49,7 @@ class Seal:
 
 
 def _signer_class() -> Any:
+    # pyhanko and cryptography load only when a PDF is sealed or checked (heavy)
     from cryptography.hazmat.primitives.asymmetric.padding import PKCS1v15
     from cryptography.hazmat.primitives.asymmetric.rsa import RSAPrivateKey
     from pyhanko.sign import signers
@@ -77,6 +78,7 @@ def _CachedKeySigner(pyca_key: Any, **kwargs: Any) -> Any:  # noqa: N802
 
 def load(path: Path, passphrase: str | None, organisation: str = "") -> Seal:
     """The seal in a PKCS#12 file; ConfigError with a message a person can act on."""
+    # pyhanko and cryptography load only when a PDF is sealed or checked (heavy)
     from asn1crypto import keys, pkcs12, x509
     from cryptography.hazmat.primitives.serialization import (
         Encoding,
@@ -169,6 +171,7 @@ def seal_pdf(pdf: bytes, seal: Seal | None = None, reason: str = "") -> bytes:
     seal = seal if seal is not None else current()
     if seal is None:
         return pdf
+    # pyhanko and cryptography load only when a PDF is sealed or checked (heavy)
     from pyhanko.pdf_utils.incremental_writer import IncrementalPdfFileWriter
     from pyhanko.sign import fields, signers
 
@@ -197,6 +200,7 @@ class SealCheck:
 
 def check(data: bytes, seal: Seal | None = None) -> SealCheck | None:
     """Validate a PDF's seal with pyHanko (None: no seal in it)."""
+    # pyhanko and cryptography load only when a PDF is sealed or checked (heavy)
     from pyhanko.pdf_utils.misc import PdfReadError
     from pyhanko.pdf_utils.reader import PdfFileReader
     from pyhanko.sign.validation import validate_pdf_signature
@@ -240,6 +244,7 @@ def make_demo_seal(
     valid_from: datetime | None = None,
 ) -> None:
     """A self-signed seal certificate for the demo (``make run``)."""
+    # pyhanko and cryptography load only when a PDF is sealed or checked (heavy)
     from cryptography import x509 as cx509
     from cryptography.hazmat.primitives import hashes
     from cryptography.hazmat.primitives.asymmetric import rsa

@@ -18,7 +18,7 @@ from openpyxl.styles import Alignment, Font
 
 from lms.core import pdf, spreadsheet
 from lms.core.model import utcnow
-from lms.exams import queries, services
+from lms.exams import access_journal, protocol, queries, services
 from lms.exams.labels import ACCESS_ROLE_LABELS, APPOINTMENT_LABELS, AREA_LABELS
 from lms.exams.models import AccessEntry, ExamSession
 
@@ -34,7 +34,7 @@ class Line:
 
 
 def lines(session, exam: ExamSession) -> list[Line]:
-    history = services.access_history(session, exam.id)
+    history = access_journal.access_history(session, exam.id)
     newer = {e.supersedes_id: e.id for e in history if e.supersedes_id is not None}
     return [Line(e, newer.get(e.id)) for e in history]
 
@@ -147,7 +147,7 @@ EXPORTS = {
 def protocol_pdf(session, exam: ExamSession) -> bytes:
     """The exam protocol: the exam, the commission, each candidate's result and the
     signatures with their times and the SHA-256 of what they signed."""
-    results = services.current_results(session, exam.id)
+    results = protocol.current_results(session, exam.id)
     html = render_template(
         "exams/protocol_pdf.html",
         title=_("Exam protocol of exam session %(n)d", n=exam.id),
@@ -155,9 +155,9 @@ def protocol_pdf(session, exam: ExamSession) -> bytes:
         commission=services.commission(exam),
         technicians=[a for a in exam.appointments if a.role == "technician"],
         rows=[(c.user, results.get(c.user_id)) for c in exam.candidates],
-        signatures=services.signatures(session, exam.id),
-        complete=services.protocol_complete(session, exam),
-        content_hash=services.protocol_hash(session, exam),
+        signatures=protocol.signatures(session, exam.id),
+        complete=protocol.protocol_complete(session, exam),
+        content_hash=protocol.protocol_hash(session, exam),
         organisation=current_app.config["LMS_CONFIG"].organisation_name,
         generated=queries.stamp(utcnow()),
         stamp=queries.stamp,

@@ -3,31 +3,25 @@ signed protocol. Routes parse, call a service or a query, and render."""
 
 from __future__ import annotations
 
-from datetime import datetime
-from typing import Any
-
-from flask import Blueprint, Response, abort, flash, redirect, render_template, request, url_for
-from flask_babel import get_locale
+from flask import Response, abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 
-from lms.accounts.models import User
 from lms.core import audit, ledger, nav
-from lms.core.errors import DomainError, NotFound
+from lms.core.errors import DomainError
 from lms.core.forms import apply_domain_error
 from lms.core.i18n import pick
-from lms.core.model import utcnow
 from lms.core.permissions import requires
-from lms.exams import journal, labels, queries, services
+from lms.exams import journal, labels, pages, protocol, queries, services
+
+# the access journal's routes (journal_routes) register on this blueprint when imported
+from lms.exams import journal_routes  # noqa: F401  # isort: skip
 from lms.exams.forms import (
-    AccessForm,
     ActionForm,
     AppointForm,
     CandidateForm,
-    CorrectForm,
     ExamForm,
-    ExitForm,
     ItemForm,
     OpenForm,
     PointForm,
@@ -35,54 +29,9 @@ from lms.exams.forms import (
     TickForm,
     parse_results,
 )
-from lms.exams.models import ExamSession
+from lms.exams.pages import bp as bp
 from lms.extensions import db
 from lms.programs.models import Program
-
-bp = Blueprint("exams", __name__, url_prefix="/exams")
-
-
-def _lang() -> str:
-    return str(get_locale() or "en")
-
-
-def _user() -> User:
-    return current_user._get_current_object()
-
-
-def _fail(err: DomainError, form: Any = None) -> None:
-    """Undo the failed action and tell the person why (on the field when it names one)."""
-    db.session.rollback()
-    if form is None or not apply_domain_error(form, err):
-        flash(err.message, "error")
-
-
-def _local_input(moment: datetime | None) -> datetime | None:
-    return queries.to_local(moment).replace(tzinfo=None) if moment else None
-
-
-def _local_now() -> datetime:
-    """Now, in the organisation's zone, to the minute (a form's default time)."""
-    return queries.to_local(utcnow()).replace(tzinfo=None, second=0, microsecond=0)
-
-
-def _utc(local: datetime | None) -> datetime | None:
-    return queries.to_utc(local) if local else None
-
-
-def _person_choices(blank: str) -> list[tuple[int, str]]:
-    return [(0, blank)] + [
-        (u.id, f"{u.name} ({u.job_title})" if u.job_title else u.name)
-        for u in queries.people(db.session)
-    ]
-
-
-def _person(user_id: int | None) -> User:
-    user = db.session.get(User, user_id) if user_id else None
-    if user is None:
-        raise DomainError(_("Choose a person."), field="user_id")
-    return user
-
 
 # ----- lists and exam points ---------------------------------------------------------------------
 
@@ -90,12 +39,12 @@ def _person(user_id: int | None) -> User:
 @bp.route("/")
 @requires("exams.run")
 def index():
-    user = _user()
+    user = pages.acting_user()
     exams = queries.exams_for(db.session, user)
     roles = {e.id: services.roles_in(e, user.id) for e in exams}
     # the person's own admission, where they are a candidate
     admission = {
-        e.id: services.admission(db.session, e.program_id, [user.id]).get(user.id)
+        e.id: protocol.admission(db.session, e.program_id, [user.id]).get(user.id)
         for e in exams
         if "candidate" in roles[e.id]
     }
@@ -119,7 +68,7 @@ def points():
                 actor_id=current_user.id,
             )
         except DomainError as err:
-            _fail(err, form)
+            pages.fail(err, form)
             status = err.status_code
         else:
             flash(_("Exam point %(name)s was added.", name=point.name), "success")
@@ -149,7 +98,7 @@ def point(point_id: int):
                 actor_id=current_user.id,
             )
         except DomainError as err:
-            _fail(err, form)
+            pages.fail(err, form)
             status = err.status_code
         else:
             flash(_("%(item)s was added to the checklist.", item=item.label), "success")
@@ -179,7 +128,7 @@ def retire_item(point_id: int, item_id: int):
 @requires("exams.manage")
 def new():
     form = ExamForm()
-    lang = _lang()
+    lang = pages.lang()
     form.point_id.choices = [(p.id, f"{p.name} ({p.room})") for p in queries.points(db.session)]
     form.program_id.choices = [
         (p.id, f"{p.code}: {pick(p.current_version.title, lang)[0]}")
@@ -200,7 +149,7 @@ def new():
                 actor_id=current_user.id,
             )
         except DomainError as err:
-            _fail(err, form)
+            pages.fail(err, form)
             status = err.status_code
         else:
             flash(_("The exam session was planned."), "success")
@@ -222,69 +171,11 @@ def _program(program_id: int):
 # ----- the exam page ---------------------------------------------------------------------------
 
 
-def _render_show(exam: ExamSession, status: int = 200, **forms: Any):
-    user = _user()
-    mine = services.roles_in(exam, user.id)
-    done = services.ticks(db.session, exam.id)
-    lines = services.current_access(db.session, exam.id)
-    results = services.current_results(db.session, exam.id)
-    sigs = services.signatures(db.session, exam.id)
-    people = _person_choices(_("Choose a person"))
-    appoint = forms.get("appoint") or AppointForm(formdata=None)
-    appoint.user_id.choices = people
-    candidate = forms.get("candidate") or CandidateForm(formdata=None, prefix="candidate")
-    candidate.user_id.choices = people
-    access = forms.get("access") or AccessForm(formdata=None, prefix="access", time_in=_local_now())
-    access.person_id.choices = [(0, _("Someone without an account"))] + people[1:]
-    everyone = services.may_see_everyone(exam, user)
-    candidates = [c for c in exam.candidates if everyone or c.user_id == user.id]
-    if not everyone:
-        lines = [e for e in lines if e.person_id == user.id]
-    admitted = services.admission(db.session, exam.program_id, [c.user_id for c in candidates])
-    return render_template(
-        "exams/show.html",
-        exam=exam,
-        mine=mine,
-        everyone=everyone,
-        candidates=candidates,
-        manage=user.can("exams.manage") and exam.state != "closed",
-        keeps_journal=services.may_keep_journal(exam, user),
-        chair=services.chair_of(exam),
-        commission=services.commission(exam),
-        technicians=[a for a in exam.appointments if a.role == "technician"],
-        pre=services.active_items(exam.point, "pre"),
-        post=services.active_items(exam.point, "post"),
-        done=done,
-        check=services.software_check(db.session, exam),
-        lines=lines,
-        own_line=services.open_self_sign_in(db.session, exam, user.id),
-        results=results,
-        attempts=queries.quiz_attempts(db.session, exam),
-        sigs=sigs,
-        signed_by={s.signer_id for s in sigs},
-        complete=services.protocol_complete(db.session, exam),
-        blockers=services.protocol_blockers(db.session, exam),
-        admitted=admitted,
-        appoint=appoint,
-        candidate=candidate,
-        access=access,
-        open_form=forms.get("open_form") or OpenForm(formdata=None),
-        tick_errors=forms.get("tick_errors", {}),
-        action=ActionForm(),
-        exit_form=ExitForm(formdata=None, time_out=_local_now()),
-        labels=labels,
-        stamp=queries.stamp,
-        pick=pick,
-        lang=_lang(),
-        exports=journal.EXPORTS,
-    ), status
-
-
 @bp.route("/<int:exam_id>")
 @requires("exams.run")
 def show(exam_id: int):
-    exam = services.load_exam_for(db.session, exam_id, _user())
-    return _render_show(exam)
+    exam = services.load_exam_for(db.session, exam_id, pages.acting_user())
+    return pages.render_show(exam)
 
 
 @bp.route("/<int:exam_id>/appoint", methods=["POST"])
@@ -292,15 +183,17 @@ def show(exam_id: int):
 def appoint(exam_id: int):
     exam = services.get_exam(db.session, exam_id)
     form = AppointForm()
-    form.user_id.choices = _person_choices(_("Choose a person"))
+    form.user_id.choices = pages.person_choices(_("Choose a person"))
     if not form.validate_on_submit():
-        return _render_show(exam, 400, appoint=form)
+        return pages.render_show(exam, 400, appoint=form)
     try:
-        user = _person(form.user_id.data)
+        user = pages.person(form.user_id.data)
         services.appoint(db.session, exam, user, form.role.data, current_user.id)
     except DomainError as err:
-        _fail(err, form)
-        return _render_show(services.get_exam(db.session, exam_id), err.status_code, appoint=form)
+        pages.fail(err, form)
+        return pages.render_show(
+            services.get_exam(db.session, exam_id), err.status_code, appoint=form
+        )
     flash(
         _(
             "%(name)s was appointed: %(role)s.",
@@ -317,15 +210,17 @@ def appoint(exam_id: int):
 def add_candidate(exam_id: int):
     exam = services.get_exam(db.session, exam_id)
     form = CandidateForm(prefix="candidate")
-    form.user_id.choices = _person_choices(_("Choose a person"))
+    form.user_id.choices = pages.person_choices(_("Choose a person"))
     if not form.validate_on_submit():
-        return _render_show(exam, 400, candidate=form)
+        return pages.render_show(exam, 400, candidate=form)
     try:
-        user = _person(form.user_id.data)
+        user = pages.person(form.user_id.data)
         services.add_candidate(db.session, exam, user, current_user.id)
     except DomainError as err:
-        _fail(err, form)
-        return _render_show(services.get_exam(db.session, exam_id), err.status_code, candidate=form)
+        pages.fail(err, form)
+        return pages.render_show(
+            services.get_exam(db.session, exam_id), err.status_code, candidate=form
+        )
     flash(_("%(name)s was added as a candidate.", name=user.name), "success")
     return redirect(url_for("exams.show", exam_id=exam.id, _anchor="people"))
 
@@ -346,21 +241,21 @@ def withdraw(exam_id: int, kind: str, row_id: int):
 @bp.route("/<int:exam_id>/tick", methods=["POST"])
 @requires("exams.run")
 def tick(exam_id: int):
-    exam = services.load_exam_for(db.session, exam_id, _user())
+    exam = services.load_exam_for(db.session, exam_id, pages.acting_user())
     form = TickForm()
     if not form.validate_on_submit() or not (form.item_id.data or "").isdigit():
         abort(400)
     item_id = int(form.item_id.data)
     try:
-        t = services.tick(db.session, exam, item_id, _user(), form.note.data or "")
+        t = services.tick(db.session, exam, item_id, pages.acting_user(), form.note.data or "")
     except DomainError as err:
         db.session.rollback()
         exam = services.get_exam(db.session, exam_id)
         if any(i.id == item_id for i in exam.point.items):
             # shown beside the item's button
-            return _render_show(exam, err.status_code, tick_errors={item_id: err.message})
+            return pages.render_show(exam, err.status_code, tick_errors={item_id: err.message})
         flash(err.message, "error")
-        return _render_show(exam, err.status_code)
+        return pages.render_show(exam, err.status_code)
     flash(
         _("%(item)s: ticked at %(when)s.", item=t.item.label, when=queries.stamp(t.ticked_at)),
         "success",
@@ -371,15 +266,17 @@ def tick(exam_id: int):
 @bp.route("/<int:exam_id>/open", methods=["POST"])
 @requires("exams.run")
 def open_exam(exam_id: int):
-    exam = services.load_exam_for(db.session, exam_id, _user())
+    exam = services.load_exam_for(db.session, exam_id, pages.acting_user())
     form = OpenForm()
     if not form.validate_on_submit():
-        return _render_show(exam, 400, open_form=form)
+        return pages.render_show(exam, 400, open_form=form)
     try:
-        services.open_exam(db.session, exam, _user(), form.override_reason.data or "")
+        services.open_exam(db.session, exam, pages.acting_user(), form.override_reason.data or "")
     except DomainError as err:
-        _fail(err, form)
-        return _render_show(services.get_exam(db.session, exam_id), err.status_code, open_form=form)
+        pages.fail(err, form)
+        return pages.render_show(
+            services.get_exam(db.session, exam_id), err.status_code, open_form=form
+        )
     flash(_("The exam is open."), "success")
     return redirect(url_for("exams.show", exam_id=exam.id))
 
@@ -387,151 +284,12 @@ def open_exam(exam_id: int):
 @bp.route("/<int:exam_id>/close", methods=["POST"])
 @requires("exams.run")
 def close_exam(exam_id: int):
-    exam = services.load_exam_for(db.session, exam_id, _user())
+    exam = services.load_exam_for(db.session, exam_id, pages.acting_user())
     if not ActionForm().validate_on_submit():
         abort(400)
-    services.close_exam(db.session, exam, _user())
+    services.close_exam(db.session, exam, pages.acting_user())
     flash(_("The exam is closed. Tick the post-exam items and record the results."), "success")
     return redirect(url_for("exams.show", exam_id=exam.id))
-
-
-# ----- the access journal ----------------------------------------------------------------------
-
-
-@bp.route("/<int:exam_id>/access", methods=["POST"])
-@requires("exams.run")
-def record_access(exam_id: int):
-    exam = services.load_exam_for(db.session, exam_id, _user())
-    form = AccessForm(prefix="access")
-    form.person_id.choices = [(0, "")] + _person_choices("")[1:]
-    if not form.validate_on_submit():
-        return _render_show(exam, 400, access=form)
-    try:
-        person = db.session.get(User, form.person_id.data) if form.person_id.data else None
-        line = services.record_access(
-            db.session,
-            exam,
-            _user(),
-            person=person,
-            person_name=form.person_name.data or "",
-            role=form.role.data,
-            area=form.area.data,
-            time_in=queries.to_utc(form.time_in.data),
-            time_out=_utc(form.time_out.data),
-            reason=form.reason.data,
-        )
-    except DomainError as err:
-        _fail(err, form)
-        return _render_show(services.get_exam(db.session, exam_id), err.status_code, access=form)
-    flash(_("The entry of %(name)s was recorded.", name=line.person_name), "success")
-    return redirect(url_for("exams.show", exam_id=exam.id, _anchor="journal"))
-
-
-@bp.route("/<int:exam_id>/access/<int:line_id>/exit", methods=["POST"])
-@requires("exams.run")
-def record_exit(exam_id: int, line_id: int):
-    exam = services.load_exam_for(db.session, exam_id, _user())
-    form = ExitForm()
-    if not form.validate_on_submit():
-        flash(_("Enter the time of exit."), "error")
-        return _render_show(exam, 400)
-    try:
-        line = services.record_exit(
-            db.session, exam, line_id, _user(), queries.to_utc(form.time_out.data)
-        )
-    except DomainError as err:
-        _fail(err)
-        return _render_show(services.get_exam(db.session, exam_id), err.status_code)
-    flash(_("The exit of %(name)s was recorded.", name=line.person_name), "success")
-    return redirect(url_for("exams.show", exam_id=exam.id, _anchor="journal"))
-
-
-@bp.route("/<int:exam_id>/access/<int:line_id>/correct", methods=["GET", "POST"])
-@requires("exams.run")
-def correct_access(exam_id: int, line_id: int):
-    exam = services.load_exam_for(db.session, exam_id, _user())
-    if not services.may_keep_journal(exam, _user()):
-        abort(403)
-    line = next((e for e in services.current_access(db.session, exam.id) if e.id == line_id), None)
-    if line is None:
-        raise NotFound(_("There is no such line in this exam's access journal."))
-    form = CorrectForm(
-        time_in=_local_input(line.time_in), time_out=_local_input(line.time_out), reason=line.reason
-    )
-    status = 200
-    if form.validate_on_submit():
-        try:
-            services.correct_access(
-                db.session,
-                exam,
-                line_id,
-                _user(),
-                time_in=queries.to_utc(form.time_in.data),
-                time_out=_utc(form.time_out.data),
-                reason=form.reason.data or "",
-                correction=form.correction.data,
-            )
-        except DomainError as err:
-            _fail(err, form)
-            status = err.status_code
-        else:
-            flash(_("The line was corrected; the earlier line is kept."), "success")
-            return redirect(url_for("exams.show", exam_id=exam.id, _anchor="journal"))
-    elif request.method == "POST":
-        status = 400
-    return render_template(
-        "exams/correct.html", exam=exam, line=line, form=form, labels=labels, stamp=queries.stamp
-    ), status
-
-
-@bp.route("/<int:exam_id>/sign-in", methods=["POST"])
-@requires("exams.run")
-def sign_in(exam_id: int):
-    exam = services.load_exam_for(db.session, exam_id, _user())
-    if not ActionForm().validate_on_submit():
-        abort(400)
-    services.candidate_sign_in(db.session, exam, _user())
-    flash(_("You are signed in to the exam. Your entry is in the access journal."), "success")
-    return redirect(url_for("exams.show", exam_id=exam.id))
-
-
-@bp.route("/<int:exam_id>/sign-out", methods=["POST"])
-@requires("exams.run")
-def sign_out(exam_id: int):
-    exam = services.load_exam_for(db.session, exam_id, _user())
-    if not ActionForm().validate_on_submit():
-        abort(400)
-    services.candidate_sign_out(db.session, exam, _user())
-    flash(_("You signed out of the exam."), "success")
-    return redirect(url_for("exams.show", exam_id=exam.id))
-
-
-@bp.route("/<int:exam_id>/journal.<fmt>")
-@requires("exams.run")
-def journal_export(exam_id: int, fmt: str):
-    exam = services.load_exam_for(db.session, exam_id, _user())
-    if fmt not in journal.EXPORTS:
-        abort(404)
-    if not services.may_see_everyone(exam, _user()):
-        abort(403)
-    render, mimetype = journal.EXPORTS[fmt]
-    data = render(db.session, exam)
-    # the export as issued: its SHA-256 in the audit log identifies the very file handed out
-    audit.record(
-        db.session,
-        current_user.id,
-        "export",
-        "exam_access_journal",
-        exam.id,
-        fmt,
-        sha256=ledger.sha256(data),
-    )
-    disposition = "inline" if fmt == "pdf" and request.args.get("print") else "attachment"
-    return Response(
-        data,
-        mimetype=mimetype,
-        headers={"Content-Disposition": f'{disposition}; filename="{journal.filename(exam, fmt)}"'},
-    )
 
 
 # ----- results and the protocol ----------------------------------------------------------------
@@ -540,8 +298,8 @@ def journal_export(exam_id: int, fmt: str):
 @bp.route("/<int:exam_id>/protocol.pdf")
 @requires("exams.run")
 def protocol_pdf(exam_id: int):
-    exam = services.load_exam_for(db.session, exam_id, _user())
-    if not services.may_see_everyone(exam, _user()):
+    exam = services.load_exam_for(db.session, exam_id, pages.acting_user())
+    if not services.may_see_everyone(exam, pages.acting_user()):
         abort(403)
     data = journal.protocol_pdf(db.session, exam)
     audit.record(
@@ -563,15 +321,15 @@ def protocol_pdf(exam_id: int):
 @bp.route("/<int:exam_id>/results", methods=["POST"])
 @requires("exams.run")
 def results(exam_id: int):
-    exam = services.load_exam_for(db.session, exam_id, _user())
+    exam = services.load_exam_for(db.session, exam_id, pages.acting_user())
     if not ActionForm().validate_on_submit():
         abort(400)
     try:
         parsed = parse_results(request.form, [c.user_id for c in exam.candidates])
-        n = services.record_results(db.session, exam, _user(), parsed)
+        n = protocol.record_results(db.session, exam, pages.acting_user(), parsed)
     except DomainError as err:
-        _fail(err)
-        return _render_show(services.get_exam(db.session, exam_id), err.status_code)
+        pages.fail(err)
+        return pages.render_show(services.get_exam(db.session, exam_id), err.status_code)
     flash(_("Results saved: %(n)d changed.", n=n), "success")
     return redirect(url_for("exams.show", exam_id=exam.id, _anchor="results"))
 
@@ -579,12 +337,12 @@ def results(exam_id: int):
 @bp.route("/<int:exam_id>/sign", methods=["GET", "POST"])
 @requires("exams.run")
 def sign(exam_id: int):
-    exam = services.load_exam_for(db.session, exam_id, _user())
+    exam = services.load_exam_for(db.session, exam_id, pages.acting_user())
     form = SignForm()
     status = 200
     if form.validate_on_submit():
         try:
-            services.sign_protocol(db.session, exam, _user(), form.password.data)
+            protocol.sign_protocol(db.session, exam, pages.acting_user(), form.password.data)
         except DomainError as err:
             if err.field == "password":
                 db.session.commit()  # keep the audited failed attempt, nothing else changed
@@ -603,8 +361,8 @@ def sign(exam_id: int):
         "exams/sign.html",
         exam=exam,
         form=form,
-        results=services.current_results(db.session, exam.id),
-        blockers=services.protocol_blockers(db.session, exam),
+        results=protocol.current_results(db.session, exam.id),
+        blockers=protocol.protocol_blockers(db.session, exam),
         role=services.roles_in(exam, current_user.id) & {"chair", "member"},
         labels=labels,
         stamp=queries.stamp,

@@ -229,6 +229,7 @@ def submit_attempt(
             else _("The time for this attempt ran out; it was closed as failed.")
         )
     if attempt.time_is_up(now):
+        assert attempt.deadline_at is not None  # time runs out only with a deadline
         _close_expired(session, attempt, now)
         raise TimeUp(
             _(

@@ -177,6 +177,7 @@ def load_demo(session, users: dict, password: str, echo: Callable[[str], None]) 
     if employee is not None:
         for program in services.assigned_programs(session, employee):
             version = program.current_version
+            assert version is not None  # assigned programs have a current version
             if version.delivery_mode != "self_paced" or not version.questions:
                 continue
             if not _has_records(session, employee.id, program.id, version.id):

@@ -14,6 +14,7 @@ import sqlalchemy as sa
 
 from lms.accounts.models import User
 from lms.accounts.services import subtree_ids
+from lms.completions.models import Completion
 from lms.learning.models import Attempt, AttemptQuestion
 from lms.programs.models import Program, ProgramVersion, Question
 
@@ -132,12 +133,12 @@ def question_stats(session, viewer: User, version_id: int) -> list[QuestionStat]
     clause = scope_clause(session, viewer)
     if clause is not None:
         agg = agg.where(clause)
-    agg = agg.subquery()
-    asked = sa.func.coalesce(agg.c.asked, 0)
-    correct = sa.func.coalesce(agg.c.correct, 0)
+    sub = agg.subquery()
+    asked = sa.func.coalesce(sub.c.asked, 0)
+    correct = sa.func.coalesce(sub.c.correct, 0)
     rows = session.execute(
         sa.select(Question, asked, correct)
-        .outerjoin(agg, agg.c.question_id == Question.id)
+        .outerjoin(sub, sub.c.question_id == Question.id)
         .where(Question.version_id == version_id)
         .order_by(
             sa.case((asked == 0, 1), else_=0),
@@ -167,3 +168,19 @@ def versions_with_attempts(session, program_id: int) -> list[ProgramVersion]:
             .order_by(ProgramVersion.number.desc())
         ).scalars()
     )
+
+
+def my_attempts(session, user_id: int, program_id: int) -> list[Attempt]:
+    """A learner's attempts at one course's quiz, newest first."""
+    return list(
+        session.scalars(
+            sa.select(Attempt)
+            .where(Attempt.user_id == user_id, Attempt.program_id == program_id)
+            .order_by(Attempt.number.desc())
+        )
+    )
+
+
+def completion_of(session, attempt_id: int) -> Completion | None:
+    """The completion an attempt earned, if any."""
+    return session.scalar(sa.select(Completion).where(Completion.attempt_id == attempt_id))

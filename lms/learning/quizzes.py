@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from types import EllipsisType
 
 import sqlalchemy as sa
 from flask_babel import format_date, format_datetime
@@ -152,7 +153,7 @@ def quiz_state(
     user: User,
     program: Program,
     now: datetime,
-    valid: Completion | None | type[Ellipsis] = ...,
+    valid: Completion | None | EllipsisType = ...,
 ) -> QuizState:
     """What the person may do with the quiz of the program's current version now."""
     if valid is ...:
@@ -162,6 +163,7 @@ def quiz_state(
 
 def _quiz_state(program: Program, facts: _QuizFacts, now: datetime, valid) -> QuizState:
     version = program.current_version
+    assert version is not None  # a quiz is only asked of a program with a current version
     settings = quiz_settings(version)
     counted = facts.round_attempts(program.current_version_id, with_grants=True)
     in_cycle = facts.round_attempts(program.current_version_id, with_grants=False)

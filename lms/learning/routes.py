@@ -9,7 +9,6 @@ from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 
 from lms.accounts.models import User
-from lms.completions.models import Completion
 from lms.completions.services import valid_completion
 from lms.core import nav
 from lms.core.clock import local_date, local_today
@@ -74,11 +73,7 @@ def course(program_id: int):
     read = services.read_topic_ids(db.session, current_user.id, version.id)
     unread = services.first_unread(version, read)
     state = services.quiz_state(db.session, current_user, program, now)
-    attempts = db.session.scalars(
-        db.select(Attempt)
-        .where(Attempt.user_id == current_user.id, Attempt.program_id == program.id)
-        .order_by(Attempt.number.desc())
-    ).all()
+    attempts = queries.my_attempts(db.session, current_user.id, program.id)
     return _page(
         "learning/course.html",
         program=program,
@@ -161,10 +156,10 @@ def start(program_id: int):
 
 def _fallbacks(attempt, lang: str) -> list[str]:
     """The languages questions of the attempt fall back to, when the learner's is missing."""
-    found = set()
+    found: set[str] = set()
     for aq in attempt.questions:
         texts = [aq.question.text] + [a.get("text") for a in aq.question.answers]
-        found |= {pick(t, lang)[1] for t in texts} - {None}
+        found |= {code for t in texts if (code := pick(t, lang)[1]) is not None}
     return sorted(LANGUAGE_NAMES.get(f, f) for f in found)
 
 
@@ -201,9 +196,7 @@ def _result_page(attempt, status: int = 200, review: bool = False):
         reveal=review or services.reveal_correct(db.session, attempt, now),
         review=review,
         quiz=state,
-        completion=db.session.scalar(
-            db.select(Completion).where(Completion.attempt_id == attempt.id)
-        ),
+        completion=queries.completion_of(db.session, attempt.id),
         form=ConfirmForm(),
         grant_form=GrantForm(),
         can_grant=review
@@ -381,7 +374,8 @@ def quiz_settings(program_id: int, number: int):
         except DomainError as err:
             if err.status_code != 400:
                 raise
-            apply_domain_error(form, err) or flash(err.message, "error")
+            if not apply_domain_error(form, err):
+                flash(err.message, "error")
         else:
             flash(_("The quiz settings were saved."), "success")
             return redirect(url_for(".questions", program_id=program_id, number=number))
@@ -456,7 +450,8 @@ def question_form(program_id: int, number: int, question_id: int | None = None):
             if err.field in ("text", "answers"):
                 flash(err.message, "error")
             else:
-                apply_domain_error(form, err) or flash(err.message, "error")
+                if not apply_domain_error(form, err):
+                    flash(err.message, "error")
             status = 400
         else:
             flash(_("The question was saved."), "success")

@@ -50,6 +50,12 @@ class TrainingItem:
         return self.completion is None and self.quiz.passed_attempt is not None
 
 
+def _version(program: Program) -> ProgramVersion:
+    """The current version of an assigned program (assignment joins it: never None)."""
+    assert program.current_version is not None
+    return program.current_version
+
+
 def my_training(session, user: User, now: datetime | None = None) -> list[TrainingItem]:
     """Everything assigned to the person, most urgent first, with status and progress."""
     now = now or utcnow()
@@ -71,19 +77,19 @@ def my_training(session, user: User, now: datetime | None = None) -> list[Traini
     valid_by_program = completions.valid_completions(session, user.id, ids, today)
     expired = _latest_expired(session, user.id, ids, today)
     quiz_facts = _quiz_facts(session, user.id, ids)
-    approved = approved_dates(session, [p.current_version for p in assigned])
+    approved = approved_dates(session, [_version(p) for p in assigned])
     partly_read = [
-        p.current_version_id
+        _version(p).id
         for p in assigned
-        if 0 < read_counts.get(p.current_version_id, 0) < len(p.current_version.topics)
+        if 0 < read_counts.get(_version(p).id, 0) < len(_version(p).topics)
     ]
     read_ids = read_topic_ids_by_version(session, user.id, partly_read)
-    led = [p.id for p in assigned if p.current_version.delivery_mode != "self_paced"]
+    led = [p.id for p in assigned if _version(p).delivery_mode != "self_paced"]
     upcoming = earning.upcoming_sessions(session, user.id, led)
     stored = standing.standings(session, user.id, ids)
     items = []
     for program in assigned:
-        version = program.current_version
+        version = _version(program)
         valid = valid_by_program.get(program.id)
         quiz = _quiz_state(program, quiz_facts[program.id], now, valid)
         read = read_counts.get(version.id, 0)

@@ -102,7 +102,7 @@ __all__ = [  # the names other rooms use, wherever they are defined
 ]
 
 CODE_RE = re.compile(r"^[A-Z0-9][A-Z0-9-]{1,39}$")
-ApprovalListener = Callable[[Any, ProgramVersion, "int | None"], None]
+ApprovalListener = Callable[[Any, ProgramVersion, "int | None"], object]
 _APPROVAL_LISTENERS: list[ApprovalListener] = []
 
 

@@ -70,7 +70,7 @@ def briefs_own_unit_only(ts: TrainingSession) -> bool:
 
 def unit_ids(session, ts: TrainingSession) -> set[int] | None:
     """The departments whose people may attend the session, or None: anyone may."""
-    if not briefs_own_unit_only(ts):
+    if not briefs_own_unit_only(ts) or ts.department_id is None:
         return None
     return set(subtree_ids(session, ts.department_id))
 

@@ -69,6 +69,7 @@ def _held_session(session, program, instructor, users: dict, password: str) -> T
         if ack is None:
             continue
         enrolment = queries.enrolment_of(session, ts.id, person.id)
+        assert enrolment is not None  # just added as a walk-in
         actor = person if ack == "account" else instructor
         services.acknowledge(session, enrolment, actor=actor, method=ack, secret=password)
     services.sign_conducted(session, ts, instructor, password)

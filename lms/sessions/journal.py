@@ -18,6 +18,8 @@ import sqlalchemy as sa
 from flask import current_app, render_template
 from flask_babel import force_locale
 from flask_babel import gettext as _
+from openpyxl import Workbook
+from openpyxl.styles import Alignment, Font
 from sqlalchemy.orm import aliased
 
 from lms.accounts.models import Department, User
@@ -243,6 +245,7 @@ def cells(row: Row, lang: str) -> list[str]:
         if row.sig_name is None:
             signature = _("not signed yet")
         else:
+            assert row.sig_meaning is not None  # a signature row always has its meaning
             signature = (
                 f"{row.sig_name}, {_stamp(row.sig_at)}, {SHORT_MEANING_LABELS[row.sig_meaning]}"
             )
@@ -302,8 +305,6 @@ def to_csv(session, filters: Filters, lang: str) -> bytes:
 
 def to_xlsx(session, filters: Filters, lang: str) -> bytes:
     # openpyxl is heavy and only needed for this export: loaded here
-    from openpyxl import Workbook
-    from openpyxl.styles import Alignment, Font
 
     title, _values = _titles(lang)
     wb = Workbook()

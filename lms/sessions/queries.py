@@ -521,3 +521,19 @@ def programs_with_upcoming(session) -> set[int]:
             .distinct()
         ).scalars()
     )
+
+
+def taught_lately(session, instructor_id: int, now: datetime) -> list[TrainingSession]:
+    """The sessions an instructor runs from two weeks back on, not cancelled (cascade home panel)."""
+    return list(
+        session.scalars(
+            sa.select(TrainingSession)
+            .where(
+                TrainingSession.instructor_id == instructor_id,
+                TrainingSession.status != "cancelled",
+                TrainingSession.starts_at >= now - timedelta(days=14),
+            )
+            .order_by(TrainingSession.starts_at)
+            .limit(10)
+        )
+    )

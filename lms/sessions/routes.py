@@ -312,6 +312,7 @@ def _show(ts: TrainingSession, status: int = 200, **forms):
         "statuses": ATTENDANCE_STATUSES,
     }
     if manage and ts.status != "cancelled":
+        assert roster is not None  # a manager sees the roster
         context.update(
             cancel_form=forms.get("cancel_form") or CancelForm(prefix="cancel"),
             note_error=forms.get("note_error"),

@@ -61,7 +61,7 @@ def sign_conducted(session, ts: TrainingSession, signer: User, password: str) ->
         )
     if not any(r.attended for r in roster.enrolled):
         raise DomainError(_("Nobody was present. Cancel the session instead of signing it."))
-    marks = [r.mark for r in roster.enrolled]
+    marks = [r.mark for r in roster.enrolled if r.mark is not None]  # all marked (above)
     acks = [r.ack for r in roster.enrolled if r.ack is not None]
     content_hash = ledger.sha256(attendance_content(ts, marks, acks))
     previous = queries.latest_signature(session, ts.id)

@@ -8,6 +8,7 @@ from datetime import datetime
 import sqlalchemy as sa
 from sqlalchemy.orm import joinedload
 
+from lms.accounts.models import User
 from lms.support.models import LINES, HelpRequest
 
 
@@ -62,3 +63,15 @@ def waiting_for(session, line: int, now: datetime) -> tuple[int, int]:
         )
     ).one()
     return int(row[0]), int(row[1])
+
+
+def active_people(session) -> list[User]:
+    """Everyone who can sign in, by name (whom an admin may appoint to a support line)."""
+    return list(
+        session.execute(sa.select(User).where(User.active.is_(True)).order_by(User.name)).scalars()
+    )
+
+
+def user_ids(session) -> list[int]:
+    """Every user id (the choices an appointment is checked against)."""
+    return list(session.execute(sa.select(User.id)).scalars())

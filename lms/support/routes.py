@@ -5,7 +5,6 @@ from __future__ import annotations
 import io
 from urllib.parse import urlsplit
 
-import sqlalchemy as sa
 from flask import (
     Blueprint,
     current_app,
@@ -22,7 +21,6 @@ from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from werkzeug.exceptions import HTTPException
 
-from lms.accounts.models import User
 from lms.core import nav
 from lms.core.errors import DomainError
 from lms.core.forms import apply_domain_error
@@ -265,9 +263,7 @@ def board():
 
 
 def _staff_page(status: int = 200, agent_form=None, times_form=None):
-    people = db.session.execute(
-        sa.select(User).where(User.active.is_(True)).order_by(User.name)
-    ).scalars()
+    people = queries.active_people(db.session)
     agent_form = agent_form or AgentForm(formdata=None)
     agent_form.user_id.choices = [(u.id, u.name) for u in people]
     if times_form is None:
@@ -297,7 +293,7 @@ def staff():
 @requires("support.admin")
 def appoint():
     form = AgentForm()
-    form.user_id.choices = [(u, "") for u in db.session.execute(sa.select(User.id)).scalars()]
+    form.user_id.choices = [(u, "") for u in queries.user_ids(db.session)]
     if not form.validate_on_submit():
         return _staff_page(400, agent_form=form)
     try:

@@ -12,7 +12,7 @@ from pypdf import PdfReader
 
 from lms.completions.models import Completion
 from lms.core.model import utcnow
-from lms.exams import queries, services
+from lms.exams import access_journal, protocol, queries, services
 from lms.exams.models import AccessEntry, ChecklistTick, ExamPoint, ExamSession, ProtocolSignature
 from lms.extensions import db
 from tests.conftest import PASSWORD, Auth, text_of
@@ -241,7 +241,7 @@ def test_protocol_signed_twice_is_refused_and_completions_follow(client, exam_se
     text = " ".join(p.extract_text() for p in PdfReader(io.BytesIO(resp.data)).pages)
     assert "Anna Candidate" in text and "Boris Candidate" in text and "failed" in text
     assert "Member Person (Commission member) signed the exam protocol" in " ".join(text.split())
-    assert services.protocol_hash(db.session, setup.exam) in text.replace("\n", "")
+    assert protocol.protocol_hash(db.session, setup.exam) in text.replace("\n", "")
     assert "Not admitted" in page and "Admitted" in page
     assert [c.user_id for c in db.session.query(Completion).all()] == [setup.anna.id]
     Auth(client).logout()
@@ -292,7 +292,7 @@ def test_the_quiz_taken_during_the_exam_fills_in_the_result(client, exam_setup):
 
 def test_a_line_is_corrected_on_its_own_page(client, exam_setup):
     setup = exam_setup()
-    line = services.record_access(
+    line = access_journal.record_access(
         db.session,
         setup.exam,
         setup.technician,
@@ -316,7 +316,7 @@ def test_a_line_is_corrected_on_its_own_page(client, exam_setup):
     assert resp.status_code == 400 and "This field is required" in text_of(resp)
     data["correction"] = "Came in ten minutes earlier (camera log)"
     assert client.post(url, data=data).status_code == 302
-    current = services.current_access(db.session, setup.exam.id)
+    current = access_journal.current_access(db.session, setup.exam.id)
     assert len(current) == 1 and current[0].supersedes_id == line.id
     assert current[0].correction == "Came in ten minutes earlier (camera log)"
     assert client.get(url).status_code == 404  # the old line is no longer current

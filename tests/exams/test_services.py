@@ -10,7 +10,7 @@ from lms.completions.models import Completion
 from lms.core import ledger
 from lms.core.errors import Conflict, DomainError, NotAllowed
 from lms.core.model import utcnow
-from lms.exams import services
+from lms.exams import access_journal, protocol, services
 from lms.exams.models import AccessEntry, ChecklistTick, ProtocolSignature
 from lms.extensions import db
 from tests.conftest import PASSWORD
@@ -92,7 +92,7 @@ def test_missing_pre_items_block_opening(exam_setup):
 def test_access_journal_is_appended_and_corrected_by_new_lines(exam_setup):
     setup = exam_setup()
     now = utcnow().replace(microsecond=0)
-    line = services.record_access(
+    line = access_journal.record_access(
         db.session,
         setup.exam,
         setup.technician,
@@ -103,14 +103,14 @@ def test_access_journal_is_appended_and_corrected_by_new_lines(exam_setup):
         reason="Software check",
     )
     with pytest.raises(DomainError, match="exit cannot be before the entry") as err:
-        services.record_exit(
+        access_journal.record_exit(
             db.session, setup.exam, line.id, setup.technician, now - timedelta(minutes=40)
         )
     assert err.value.field == "time_out"
-    out = services.record_exit(db.session, setup.exam, line.id, setup.technician, now)
+    out = access_journal.record_exit(db.session, setup.exam, line.id, setup.technician, now)
     assert out.supersedes_id == line.id and out.time_out == now
     assert line.time_out is None  # the first line is untouched
-    fixed = services.correct_access(
+    fixed = access_journal.correct_access(
         db.session,
         setup.exam,
         out.id,
@@ -120,11 +120,11 @@ def test_access_journal_is_appended_and_corrected_by_new_lines(exam_setup):
         reason="Software check",
         correction="Entered five minutes earlier",
     )
-    current = services.current_access(db.session, setup.exam.id)
+    current = access_journal.current_access(db.session, setup.exam.id)
     assert [e.id for e in current] == [fixed.id]
-    assert len(services.access_history(db.session, setup.exam.id)) == 3
+    assert len(access_journal.access_history(db.session, setup.exam.id)) == 3
     with pytest.raises(Conflict):
-        services.record_exit(db.session, setup.exam, line.id, setup.technician, now)
+        access_journal.record_exit(db.session, setup.exam, line.id, setup.technician, now)
     kinds = [e.kind for e in db.session.query(ledger.LedgerEntry).all()]
     assert kinds.count(services.ACCESS_KIND) == 3
     assert ledger.verify(db.session).ok
@@ -134,7 +134,7 @@ def test_an_entry_with_exit_before_entry_is_refused(exam_setup):
     setup = exam_setup()
     now = utcnow()
     with pytest.raises(DomainError, match="exit cannot be before"):
-        services.record_access(
+        access_journal.record_access(
             db.session,
             setup.exam,
             setup.technician,
@@ -153,7 +153,7 @@ def test_an_entry_with_exit_before_entry_is_refused(exam_setup):
 def test_a_candidate_is_refused_the_journal_but_signs_in_herself(exam_setup):
     setup = exam_setup()
     with pytest.raises(NotAllowed):
-        services.record_access(
+        access_journal.record_access(
             db.session,
             setup.exam,
             setup.anna,
@@ -164,16 +164,16 @@ def test_a_candidate_is_refused_the_journal_but_signs_in_herself(exam_setup):
             reason="x",
         )
     with pytest.raises(Conflict, match="not open"):
-        services.candidate_sign_in(db.session, setup.exam, setup.anna)
+        access_journal.candidate_sign_in(db.session, setup.exam, setup.anna)
     tick_pre(setup)
     services.open_exam(db.session, setup.exam, setup.chair)
-    line = services.candidate_sign_in(db.session, setup.exam, setup.anna)
+    line = access_journal.candidate_sign_in(db.session, setup.exam, setup.anna)
     assert line.self_sign_in and line.role == "candidate" and line.recorded_by_id == setup.anna.id
     with pytest.raises(Conflict, match="already signed in"):
-        services.candidate_sign_in(db.session, setup.exam, setup.anna)
+        access_journal.candidate_sign_in(db.session, setup.exam, setup.anna)
     with pytest.raises(NotAllowed):
-        services.candidate_sign_in(db.session, setup.exam, setup.chair)
-    out = services.candidate_sign_out(db.session, setup.exam, setup.anna)
+        access_journal.candidate_sign_in(db.session, setup.exam, setup.chair)
+    out = access_journal.candidate_sign_out(db.session, setup.exam, setup.anna)
     assert out.time_out is not None and out.supersedes_id == line.id
 
 
@@ -181,29 +181,29 @@ def test_protocol_signed_by_the_commission_grants_completions(exam_setup):
     setup = exam_setup()
     _run_to_closed(setup)
     with pytest.raises(DomainError, match="Post-exam item not ticked"):
-        services.sign_protocol(db.session, setup.exam, setup.chair, PASSWORD)
+        protocol.sign_protocol(db.session, setup.exam, setup.chair, PASSWORD)
     tick_post(setup)
-    services.record_results(
+    protocol.record_results(
         db.session,
         setup.exam,
         setup.chair,
         {setup.anna.id: (85, True), setup.boris.id: (30, False)},
     )
     with pytest.raises(DomainError, match="password is wrong"):
-        services.sign_protocol(db.session, setup.exam, setup.chair, "wrong")
-    services.sign_protocol(db.session, setup.exam, setup.chair, PASSWORD)
+        protocol.sign_protocol(db.session, setup.exam, setup.chair, "wrong")
+    protocol.sign_protocol(db.session, setup.exam, setup.chair, PASSWORD)
     with pytest.raises(Conflict, match="already signed this protocol"):
-        services.sign_protocol(db.session, setup.exam, setup.chair, PASSWORD)
+        protocol.sign_protocol(db.session, setup.exam, setup.chair, PASSWORD)
     with pytest.raises(Conflict, match="can no longer change"):
-        services.record_results(db.session, setup.exam, setup.member, {setup.anna.id: (90, True)})
+        protocol.record_results(db.session, setup.exam, setup.member, {setup.anna.id: (90, True)})
     assert db.session.query(Completion).count() == 0  # the member has not signed yet
-    services.sign_protocol(db.session, setup.exam, setup.member, PASSWORD)
+    protocol.sign_protocol(db.session, setup.exam, setup.member, PASSWORD)
     db.session.commit()
     assert db.session.query(ProtocolSignature).count() == 2
     completions = db.session.query(Completion).all()
     assert [(c.user_id, c.earned_by) for c in completions] == [(setup.anna.id, "exam")]
     assert completions[0].note == f"exam session {setup.exam.id}"
-    adm = services.admission(db.session, setup.program.id, [setup.anna.id, setup.boris.id])
+    adm = protocol.admission(db.session, setup.program.id, [setup.anna.id, setup.boris.id])
     assert adm[setup.anna.id][0] == "admitted"
     assert adm[setup.boris.id][0] == "not_admitted"
     assert ledger.verify(db.session).ok
@@ -213,16 +213,16 @@ def test_a_failed_candidate_is_admitted_after_passing_a_repeat(exam_setup, make_
     first = exam_setup()
     _run_to_closed(first)
     tick_post(first)
-    services.record_results(
+    protocol.record_results(
         db.session,
         first.exam,
         first.chair,
         {first.anna.id: (90, True), first.boris.id: (10, False)},
     )
-    services.sign_protocol(db.session, first.exam, first.chair, PASSWORD)
-    services.sign_protocol(db.session, first.exam, first.member, PASSWORD)
+    protocol.sign_protocol(db.session, first.exam, first.chair, PASSWORD)
+    protocol.sign_protocol(db.session, first.exam, first.member, PASSWORD)
     db.session.commit()
-    assert services.admission(db.session, first.program.id, [first.boris.id])[first.boris.id][
+    assert protocol.admission(db.session, first.program.id, [first.boris.id])[first.boris.id][
         0
     ] == ("not_admitted")
     repeat = services.create_exam(
@@ -244,10 +244,10 @@ def test_a_failed_candidate_is_admitted_after_passing_a_repeat(exam_setup, make_
     services.close_exam(db.session, repeat, first.chair)
     for item in services.active_items(repeat.point, "post"):
         services.tick(db.session, repeat, item.id, first.technician, "archive")
-    services.record_results(db.session, repeat, first.chair, {first.boris.id: (70, True)})
-    services.sign_protocol(db.session, repeat, first.chair, PASSWORD)
+    protocol.record_results(db.session, repeat, first.chair, {first.boris.id: (70, True)})
+    protocol.sign_protocol(db.session, repeat, first.chair, PASSWORD)
     db.session.commit()
-    adm = services.admission(db.session, first.program.id, [first.boris.id])
+    adm = protocol.admission(db.session, first.program.id, [first.boris.id])
     assert adm[first.boris.id] == ("admitted", repeat.id)
 
 
@@ -272,7 +272,7 @@ def test_an_altered_journal_line_is_named_by_verification(exam_setup):
     import sqlalchemy as sa
 
     setup = exam_setup()
-    line = services.record_access(
+    line = access_journal.record_access(
         db.session,
         setup.exam,
         setup.technician,
