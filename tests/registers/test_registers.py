@@ -10,7 +10,7 @@ from datetime import timedelta
 
 import pytest
 
-from lms.accounts import hr
+from lms.accounts import hr_sync
 from lms.completions.models import Completion
 from lms.compliance import regimes
 from lms.compliance import services as compliance
@@ -28,7 +28,7 @@ from tests.sessions.conftest import approve_without_quiz
 def world(make_department, make_user, make_program, require):
     dept = make_department("Warehouse", "WH")
     instructor = make_user("instructor", name="Ilze Instructor", job_title="OHS specialist")
-    person = hr.sync_person(
+    person = hr_sync.sync_person(
         db.session,
         "E-1",
         name="Pēteris Bērziņš",

@@ -7,7 +7,7 @@ from datetime import timedelta
 
 import pytest
 
-from lms.accounts import hr, people
+from lms.accounts import hr_sync, people
 from lms.compliance.models import PersonStatus, UnscheduledBriefing
 from lms.core import clock as org_clock
 from lms.core.errors import DomainError
@@ -21,7 +21,7 @@ def setup(make_department, make_program, require, complete):
     require(ohs, department=dept)
 
     def person(number: str, hazardous: bool = False):
-        user = hr.sync_person(
+        user = hr_sync.sync_person(
             db.session,
             number,
             name=f"Worker {number}",
