@@ -5,7 +5,6 @@ from __future__ import annotations
 from datetime import date, timedelta
 
 import sqlalchemy as sa
-from flask_babel import format_date
 from flask_babel import gettext as _
 
 from lms.accounts.models import Department, User
@@ -14,6 +13,7 @@ from lms.compliance import engine, status
 from lms.compliance.models import Requirement, UnscheduledBriefing
 from lms.core import audit
 from lms.core.clock import local_today
+from lms.core.dates import fmt_date
 from lms.core.errors import Conflict, DomainError, NotFound
 from lms.core.model import utcnow
 from lms.core.sqlfuncs import to_date
@@ -229,7 +229,7 @@ def holder_effects(session, version, needs_rebriefing: bool) -> list[Effect]:
             "%(n)d people hold an earlier version: each needs an unscheduled briefing by "
             "%(due)s (reason: instruction amended).",
             n=len(holders),
-            due=format_date(local_today() + timedelta(days=REBRIEFING_DAYS)),
+            due=fmt_date(local_today() + timedelta(days=REBRIEFING_DAYS)),
         )
     else:
         text = _(

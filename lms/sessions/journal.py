@@ -23,6 +23,7 @@ from sqlalchemy.orm import aliased
 from lms.accounts.models import Department, User
 from lms.accounts.services import subtree_ids
 from lms.core import clock, spreadsheet
+from lms.core.dates import fmt_date, fmt_datetime
 from lms.core.errors import DomainError
 from lms.core.i18n import pick
 from lms.core.model import utcnow
@@ -197,7 +198,7 @@ def rows(session, filters: Filters, limit: int | None = None) -> list[Row]:
 
 
 def _stamp(moment: datetime | None) -> str:
-    return clock.to_local(moment).strftime("%Y-%m-%d %H:%M") if moment else ""
+    return fmt_datetime(moment)
 
 
 def _headings_in(lang: str) -> list[str]:
@@ -252,7 +253,7 @@ def cells(row: Row, lang: str) -> list[str]:
             if not row.covered:
                 signature = _("attendance corrected after signing; not signed again yet")
         return [
-            clock.local_date(row.starts_at).isoformat(),
+            fmt_date(clock.local_date(row.starts_at)),
             row.attendee,
             row.job_title,
             str(BRIEFING_LABELS.get(row.briefing_type, row.briefing_type)),
@@ -349,8 +350,8 @@ def describe(session, filters: Filters) -> list[tuple[str, str]]:
         out.append(
             (
                 _("Period"),
-                f"{filters.date_from.isoformat() if filters.date_from else '…'} – "
-                f"{filters.date_to.isoformat() if filters.date_to else '…'}",
+                f"{fmt_date(filters.date_from) if filters.date_from else '…'} – "
+                f"{fmt_date(filters.date_to) if filters.date_to else '…'}",
             )
         )
     if filters.department_id:

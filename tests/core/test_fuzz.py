@@ -29,7 +29,7 @@ from hypothesis import strategies as st
 from werkzeug.datastructures import MultiDict
 from wtforms.fields.core import UnboundField
 
-from lms.completions.services import CERTIFICATE_PDF_KIND
+from lms.completions.issued import PDF_KIND as CERTIFICATE_PDF_KIND
 from lms.core.model import utcnow
 from lms.core.permissions import ROLES
 from lms.extensions import db
