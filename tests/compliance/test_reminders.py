@@ -189,9 +189,7 @@ def test_running_twice_sends_nothing_twice(org, inbox, runner):
 def test_the_manager_copy_comes_only_after_n_days_overdue(org, inbox, runner):
     org["person"]("Dina Recent", "dina@example.test", date(2025, 11, 1))  # due 1 Nov
     assert send(runner).exit_code == 0  # 9 days overdue
-    assert inbox.subjects("dina@example.test") == [
-        "Training overdue: Program 1, due Nov 1, 2026"
-    ]
+    assert inbox.subjects("dina@example.test") == ["Training overdue: Program 1, due Nov 1, 2026"]
     assert inbox.subjects("maija@example.test") == [
         "Overdue in your department: Boris Late, Program 1"
     ]
