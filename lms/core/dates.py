@@ -25,7 +25,7 @@ STYLES = ("date", "date_long", "time", "datetime", "signature_datetime")
 
 
 def _join(day: str, clock: str) -> str:
-    pattern = get_datetime_format("medium", locale=get_locale() or "en")
+    pattern = str(get_datetime_format("medium", locale=get_locale() or "en"))
     return pattern.replace("{1}", day).replace("{0}", clock).replace("'", "")
 
 
