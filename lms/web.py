@@ -13,7 +13,7 @@ from lms import cli, domains
 from lms.accounts.forms import LanguageForm
 from lms.accounts.models import User
 from lms.config import ROOT
-from lms.core import afterwork, audit_labels, dates, i18n, nav
+from lms.core import afterwork, audit_labels, dates, i18n, nav, texts
 from lms.core.errors import DomainError
 from lms.core.http import DatabaseIntConverter, safe_next
 from lms.core.markdown import render as render_markdown
@@ -217,4 +217,5 @@ def _init_templates(app: Flask) -> None:
     app.jinja_env.globals["current_locale"] = babel_locale
     dates.install(app.jinja_env)
     audit_labels.install(app.jinja_env)
+    texts.install(app.jinja_env)
     app.jinja_env.filters["number"] = lambda v: format_decimal(v) if v is not None else ""

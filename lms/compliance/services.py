@@ -11,7 +11,7 @@ from lms.accounts.models import Department, User
 from lms.completions.models import Completion, Revocation
 from lms.compliance import engine, status
 from lms.compliance.models import Requirement, UnscheduledBriefing
-from lms.core import audit
+from lms.core import audit, texts
 from lms.core.clock import local_today
 from lms.core.dates import fmt_date
 from lms.core.errors import Conflict, DomainError, NotFound
@@ -188,7 +188,7 @@ def on_version_approved(session, version, actor_id: int | None) -> None:
         program_id=version.program_id,
         department_id=None,
         actor_id=actor_id,
-        reason=_("Instruction amended: version %(n)d was approved.", n=version.number),
+        reason=texts.stored("compliance.instruction_amended", n=version.number),
         due_on=today + timedelta(days=REBRIEFING_DAYS),
         version_id=version.id,
         since=today,
