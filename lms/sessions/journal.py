@@ -20,7 +20,7 @@ from flask_babel import force_locale
 from flask_babel import gettext as _
 from sqlalchemy.orm import aliased
 
-from lms.accounts.models import Department, User
+from lms.accounts.models import Department, User, in_locale
 from lms.accounts.services import subtree_ids
 from lms.core import clock, spreadsheet
 from lms.core.dates import fmt_date, fmt_datetime
@@ -90,6 +90,8 @@ class Row:
     sig_meaning: str | None
     resigned: bool
     covered: bool  # the signature covers this row's current mark
+    # the job title in other languages, when the title shown is the person's default one
+    job_titles: dict[str, str] | None = None
 
 
 def _stmt(session, filters: Filters):
@@ -126,6 +128,7 @@ def _stmt(session, filters: Filters):
             SessionSignature.meaning,
             SessionSignature.supersedes_id,
             SessionSignature.covers,
+            attendee.job_titles,
         )
         .join(Enrolment, Enrolment.session_id == TrainingSession.id)
         .join(attendee, attendee.id == Enrolment.user_id)
@@ -176,6 +179,7 @@ def rows(session, filters: Filters, limit: int | None = None) -> list[Row]:
                 starts_at=r[1],
                 attendee=r[13] or r[2],
                 job_title=(r[14] if r[13] else r[3]) or "",
+                job_titles=r[20] if (r[14] if r[13] else r[3]) == r[3] else None,
                 briefing_type=r[4],
                 program_code=r[5],
                 program_title=r[6] or {},
@@ -255,7 +259,7 @@ def cells(row: Row, lang: str) -> list[str]:
         return [
             fmt_date(clock.local_date(row.starts_at)),
             row.attendee,
-            row.job_title,
+            in_locale(row.job_titles, row.job_title, lang),
             str(BRIEFING_LABELS.get(row.briefing_type, row.briefing_type)),
             program,
             row.instructor,
@@ -357,7 +361,7 @@ def describe(session, filters: Filters) -> list[tuple[str, str]]:
     if filters.department_id:
         dept = session.get(Department, filters.department_id)
         if dept is not None:
-            out.append((_("Department"), dept.name))
+            out.append((_("Department"), dept.local_name))
     if filters.program_id:
         program = session.get(Program, filters.program_id)
         if program is not None:
