@@ -27,7 +27,7 @@ from lms.accounts.forms import ConfirmForm
 from lms.accounts.services import department_tree, subtree_ids
 from lms.auditor import queries
 from lms.completions.exports import certificate_query, recover_stalled, start_export
-from lms.core import audit, nav, spreadsheet
+from lms.core import audit, nav, spreadsheet, texts
 from lms.core.afterwork import after_commit
 from lms.core.audit_labels import action_label, object_label
 from lms.core.dates import fmt_datetime, fmt_stamps
@@ -107,7 +107,7 @@ def audit_csv():
             action_label(e.action),
             object_label(e.object_type),
             e.object_id,
-            fmt_stamps(e.summary),
+            fmt_stamps(texts.render(e.summary)),
         ]
         for e in entries
     )

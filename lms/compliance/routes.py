@@ -263,7 +263,7 @@ def _matrix_rows():
                 continue
             rows.append(
                 [
-                    dept.name,
+                    dept.local_name,
                     p.code,
                     *[cell.counts.get(s, 0) for s in queries.STATUS_ORDER],
                     cell.total,

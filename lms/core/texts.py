@@ -27,6 +27,9 @@ MESSAGES: dict[str, Callable[..., str]] = {
     "compliance.instruction_amended": lambda **p: gettext(
         "Instruction amended: version %(n)d was approved.", **p
     ),
+    "sessions.instructor_lost_right": lambda **p: gettext(
+        "The instructor lost the right to teach."
+    ),
 }
 
 # English sentences of rows written before keys: pattern -> key
@@ -42,6 +45,13 @@ LEGACY: list[tuple[re.Pattern[str], str]] = [
         "compliance.instruction_amended",
     ),
 ]
+
+
+def register(key: str, message: Callable[..., str], legacy: re.Pattern[str] | None = None) -> None:
+    """A domain's own message (its words live with it); ``legacy``: its older English form."""
+    MESSAGES[key] = message
+    if legacy is not None:
+        LEGACY.append((legacy, key))
 
 
 def stored(key: str, **params: Any) -> str:

@@ -9,7 +9,7 @@ from flask_babel import gettext as _
 from werkzeug.security import check_password_hash
 
 from lms.accounts.models import User
-from lms.core import audit, ledger
+from lms.core import audit, ledger, texts
 from lms.core.audit import AuditEntry
 from lms.core.dates import fmt_datetime
 from lms.core.errors import Conflict, DomainError, NotAllowed
@@ -123,7 +123,7 @@ def mark_attendance(
             "correct" if old else "mark",
             "session_attendance",
             mark.id,
-            f"{enrolment.user.name}: {status}",
+            texts.stored("sessions.attendance_marked", name=enrolment.user.name, status=status),
             session_id=ts.id,
             was=old.status if old else None,
             supersedes=old.id if old else None,

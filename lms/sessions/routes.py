@@ -58,7 +58,7 @@ def _can_manage(ts: TrainingSession) -> bool:
 
 def _department_choices(blank: str) -> list[tuple[int, str]]:
     return [(0, blank)] + [
-        (d.id, "\u2003" * depth + d.name) for d, depth in department_tree(db.session)
+        (d.id, "\u2003" * depth + d.local_name) for d, depth in department_tree(db.session)
     ]
 
 
