@@ -60,6 +60,59 @@ PEOPLE = [
     ("emp20", "Kristīne Pūce", ["employee"], "WH", "Storekeeper", "lv"),
 ]
 
+# the demo's names in Latvian and Russian (English is the default name above)
+DEPARTMENT_NAMES = {
+    "Head office": ("Galvenais birojs", "Головной офис"),
+    "Administration": ("Administrācija", "Администрация"),
+    "Production": ("Ražošana", "Производство"),
+    "Metal workshop": ("Metālapstrādes cehs", "Металлообрабатывающий цех"),
+    "Warehouse": ("Noliktava", "Склад"),
+    "Logistics": ("Loģistika", "Логистика"),
+    "Sales office": ("Tirdzniecības birojs", "Отдел продаж"),
+}
+JOB_TITLE_NAMES = {
+    "System administrator": ("Sistēmas administrators", "Системный администратор"),
+    "Fire safety specialist": ("Ugunsdrošības speciālists", "Специалист по пожарной безопасности"),
+    "Occupational safety specialist": (
+        "Darba aizsardzības speciālists",
+        "Специалист по охране труда",
+    ),
+    "Safety trainer": ("Drošības instruktors", "Инструктор по безопасности"),
+    "Head of safety programmes": (
+        "Drošības programmu vadītājs",
+        "Руководитель программ безопасности",
+    ),
+    "Production manager": ("Ražošanas vadītājs", "Начальник производства"),
+    "Warehouse manager": ("Noliktavas vadītājs", "Заведующий складом"),
+    "Office manager": ("Biroja vadītājs", "Офис-менеджер"),
+    "Logistics manager": ("Loģistikas vadītājs", "Менеджер по логистике"),
+    "Internal auditor": ("Iekšējais auditors", "Внутренний аудитор"),
+    "External inspector": ("Ārējais inspektors", "Внешний инспектор"),
+    "Welder": ("Metinātājs", "Сварщик"),
+    "Lathe operator": ("Virpotājs", "Токарь"),
+    "Fitter": ("Atslēdznieks", "Слесарь"),
+    "Quality inspector": ("Kvalitātes kontrolieris", "Контролёр качества"),
+    "Forklift driver": ("Iekrāvēja vadītājs", "Водитель погрузчика"),
+    "Storekeeper": ("Noliktavas pārzinis", "Кладовщик"),
+    "Picker": ("Komplektētājs", "Комплектовщик"),
+    "Driver": ("Autovadītājs", "Водитель"),
+    "Dispatcher": ("Dispečers", "Диспетчер"),
+    "Sales representative": ("Tirdzniecības pārstāvis", "Торговый представитель"),
+    "Accountant": ("Grāmatvedis", "Бухгалтер"),
+    "Receptionist": ("Administrators", "Администратор приёмной"),
+    "HR specialist": ("Personāla speciālists", "Специалист по кадрам"),
+    "Production planner": ("Ražošanas plānotājs", "Планировщик производства"),
+    "Maintenance technician": ("Apkopes tehniķis", "Техник по обслуживанию"),
+}
+
+
+def _names(table: dict[str, tuple[str, str]], english: str) -> dict[str, str] | None:
+    if english not in table:
+        return None
+    lv, ru = table[english]
+    return {"lv": lv, "en": english, "ru": ru}
+
+
 DEPARTMENT_MANAGERS = {
     "PROD": "manager",
     "WSHP": "manager",
@@ -87,6 +140,8 @@ def load_demo(
             existing = accounts.create_department(
                 session, name=name, code=code, parent_id=codes.get(parent) if parent else None
             )
+        if not existing.names:
+            existing.names = _names(DEPARTMENT_NAMES, name)
         codes[code] = existing.id
     created = 0
     users: dict[str, User] = {}
@@ -106,6 +161,8 @@ def load_demo(
                 check_strength=False,
             )
             created += 1
+        if not user.job_titles:
+            user.job_titles = _names(JOB_TITLE_NAMES, title)
         users[local] = user
     for code, local in DEPARTMENT_MANAGERS.items():
         dept = session.get(Department, codes[code])

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from flask import Flask, abort, current_app, flash, redirect, render_template, request, url_for
-from flask_babel import format_date, format_datetime, format_decimal, get_locale
+from flask_babel import format_decimal, get_locale
 from flask_babel import gettext as _
 from flask_login import current_user
 from flask_wtf.csrf import CSRFError
@@ -13,7 +13,7 @@ from lms import cli, domains
 from lms.accounts.forms import LanguageForm
 from lms.accounts.models import User
 from lms.config import ROOT
-from lms.core import afterwork, i18n, nav
+from lms.core import afterwork, audit_labels, dates, i18n, nav, texts
 from lms.core.errors import DomainError
 from lms.core.http import DatabaseIntConverter, safe_next
 from lms.core.markdown import render as render_markdown
@@ -215,6 +215,7 @@ def _init_templates(app: Flask) -> None:
     app.jinja_env.add_extension("jinja2.ext.do")
     app.jinja_env.filters["markdown"] = render_markdown
     app.jinja_env.globals["current_locale"] = babel_locale
-    app.jinja_env.filters["date"] = lambda v, fmt="medium": format_date(v, fmt) if v else ""
-    app.jinja_env.filters["datetime"] = lambda v, fmt="medium": format_datetime(v, fmt) if v else ""
+    dates.install(app.jinja_env)
+    audit_labels.install(app.jinja_env)
+    texts.install(app.jinja_env)
     app.jinja_env.filters["number"] = lambda v: format_decimal(v) if v is not None else ""

@@ -19,11 +19,27 @@ def new_token() -> str:
     return secrets.token_urlsafe(24)
 
 
+def in_locale(names: dict[str, str] | None, default: str, locale: str | None = None) -> str:
+    """A name an organisation gives in several languages: the reader's, else the default."""
+    if names:
+        if locale is None:
+            from flask import has_app_context
+            from flask_babel import get_locale
+
+            current = get_locale() if has_app_context() else None
+            locale = current.language if current is not None else None
+        if locale and names.get(locale):
+            return names[locale]
+    return default
+
+
 class Department(CreatedMixin, Base):
     __tablename__ = "departments"
 
     id: Mapped[int] = mapped_column(primary_key=True)
     name: Mapped[str] = mapped_column(sa.String(200))
+    # the name in other languages (locale -> name); the name above is the default
+    names: Mapped[dict[str, str] | None] = mapped_column(sa.JSON)
     code: Mapped[str] = mapped_column(sa.String(40), unique=True)
     parent_id: Mapped[int | None] = mapped_column(sa.ForeignKey("departments.id"), index=True)
     manager_id: Mapped[int | None] = mapped_column(
@@ -35,8 +51,13 @@ class Department(CreatedMixin, Base):
 
     __table_args__ = (sa.CheckConstraint("parent_id IS NULL OR parent_id <> id", "not_own_parent"),)
 
+    @property
+    def local_name(self) -> str:
+        """The name in the reader's language, else the default name."""
+        return in_locale(self.names, self.name)
+
     def __str__(self) -> str:
-        return self.name
+        return self.local_name
 
 
 class UserRole(Base):
@@ -59,6 +80,8 @@ class User(UserMixin, CreatedMixin, Base):
     email: Mapped[str] = mapped_column(sa.String(254), unique=True)
     name: Mapped[str] = mapped_column(sa.String(200))
     job_title: Mapped[str] = mapped_column(sa.String(200), default="")
+    # the job title in other languages (locale -> title); job_title above is the default
+    job_titles: Mapped[dict[str, str] | None] = mapped_column(sa.JSON)
     department_id: Mapped[int | None] = mapped_column(sa.ForeignKey("departments.id"), index=True)
     active: Mapped[bool] = mapped_column(default=True)
     password_hash: Mapped[str] = mapped_column(sa.String(255))
@@ -86,6 +109,11 @@ class User(UserMixin, CreatedMixin, Base):
     department: Mapped[Department | None] = relationship(foreign_keys=[department_id])
     manager: Mapped[User | None] = relationship(remote_side="User.id", foreign_keys=[manager_id])
     role_rows: Mapped[list[UserRole]] = relationship(cascade="all, delete-orphan", lazy="selectin")
+
+    @property
+    def local_job_title(self) -> str:
+        """The job title in the reader's language, else the default title."""
+        return in_locale(self.job_titles, self.job_title)
 
     @property
     def roles(self) -> set[str]:

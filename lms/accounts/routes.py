@@ -10,7 +10,6 @@ from flask import (
     session,
     url_for,
 )
-from flask_babel import format_time
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_user
@@ -27,6 +26,7 @@ from lms.accounts.forms import (
     UserForm,
 )
 from lms.core import audit, nav
+from lms.core.dates import fmt_time
 from lms.core.errors import DomainError
 from lms.core.forms import apply_domain_error
 from lms.core.http import id_arg, page_arg, safe_next
@@ -58,7 +58,7 @@ def login():
                 _(
                     "Too many failed sign-ins for this account or from this address. "
                     "Try again at %(time)s.",
-                    time=format_time(attempt.retry_at, "medium"),
+                    time=fmt_time(attempt.retry_at),
                 ),
                 "error",
             )

@@ -13,7 +13,7 @@ from lms.accounts.services import subtree_ids
 from lms.cascade.models import Designation
 from lms.completions import services as completions
 from lms.completions.models import Completion, Revocation
-from lms.core import audit, outbox
+from lms.core import audit, outbox, texts
 from lms.core.errors import DomainError, NotFound
 from lms.core.model import utcnow
 from lms.programs.models import CATEGORIES, Program, ProgramVersion
@@ -200,10 +200,7 @@ def propagate_lapse(
         completions.revoke(
             session,
             child,
-            _(
-                "Re-briefing needed: the trainer's own training (%(name)s) was revoked.",
-                name=trainer.name,
-            ),
+            texts.stored("cascade.trainer_revoked", name=trainer.name),
             actor_id,
             caused_by=revocation,
         )

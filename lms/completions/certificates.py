@@ -44,6 +44,9 @@ def labels_for(lang: str) -> dict[str, str]:
             "verify": _("Check this certificate at"),
             "job_title": _("Job title"),
             "department": _("Department"),
+            "conductor": _("Training conducted by"),
+            "approver": _("Program version approved by"),
+            "approved_on": _("approved on %(date)s"),
         }
 
 
@@ -60,7 +63,18 @@ def _date(value: str | None, lang: str) -> str:
     return format_date(date.fromisoformat(value), "long", locale=lang)
 
 
-TEMPLATE_VERSION = 2  # 2: numbers in the holder's locale, ledger head in the metadata
+# 2: numbers in the holder's locale, ledger head in the metadata
+# 3: a signatory block (who conducted the training, who approved the program version);
+#    job titles and the department in the certificate's languages
+TEMPLATE_VERSION = 3
+
+# which signatories each layout prints: "conductor" (the instructor or responsible person who
+# conducted the training, with their position) and "approver" (the program head who approved
+# the version, with the approval date)
+SIGNATORIES: dict[str, tuple[str, ...]] = {
+    "classic": ("conductor", "approver"),
+    "compact": ("conductor",),
+}
 LEGACY_VERSION = 1  # certificates issued before layouts were versioned
 
 
@@ -103,11 +117,24 @@ def certificate_html(cert) -> str:
                 "completed_on": _date(f["completed_on"], lang),
                 "expires_on": _date(f.get("expires_on"), lang),
                 "hours": _hours(f["hours"], lang) if version > 1 else f["hours"],
+                "job_title": (f.get("job_titles") or {}).get(lang) or f.get("job_title", ""),
+                "department": (f.get("department_names") or {}).get(lang)
+                or f.get("department", ""),
+                "conductor_position": (f.get("instructor_titles") or {}).get(lang)
+                or f.get("instructor_position", ""),
+                "approver_position": (f.get("approver_titles") or {}).get(lang)
+                or f.get("approver_position", ""),
+                "approved_on": _date(f.get("approved_on"), lang),
             }
         )
     qr = segno.make(f["verify_url"], error="m").png_data_uri(scale=4, border=2)
     return render_template(
-        template_path(cert.template, version), cert=cert, f=f, blocks=blocks, qr=qr
+        template_path(cert.template, version),
+        cert=cert,
+        f=f,
+        blocks=blocks,
+        qr=qr,
+        signatories=SIGNATORIES.get(cert.template, ("conductor", "approver")),
     )
 
 

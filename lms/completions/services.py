@@ -414,6 +414,25 @@ def set_template(session, category: str, template: str, actor_id: int | None) ->
     audit.record(session, actor_id, "change", "certificate_template", category, template)
 
 
+def _signatories(c: Completion, version) -> dict:
+    """Who conducted the training and who approved the program version, as printed."""
+    from lms.core import clock
+
+    approval = next((s for s in reversed(version.signatures) if s.meaning == "approved"), None)
+    approver = approval.signer if approval else None
+    user = c.user
+    return {
+        "job_titles": dict(user.job_titles or {}),
+        "department_names": dict(user.department.names or {}) if user.department else {},
+        "instructor_position": c.trainer.job_title if c.trainer else "",
+        "instructor_titles": dict(c.trainer.job_titles or {}) if c.trainer else {},
+        "approver": approval.printed_name if approval else "",
+        "approver_position": approver.job_title if approver else "",
+        "approver_titles": dict(approver.job_titles or {}) if approver else {},
+        "approved_on": clock.local_date(approval.signed_at).isoformat() if approval else None,
+    }
+
+
 def _snapshot(session, c: Completion, number: str, code: str) -> dict:
 
     cfg = current_app.config["LMS_CONFIG"]
@@ -435,6 +454,7 @@ def _snapshot(session, c: Completion, number: str, code: str) -> dict:
         "expires_on": c.expires_on.isoformat() if c.expires_on else None,
         "instructor": c.trainer.name if c.trainer else "",
         "lineage": [up.trainer.name for up in chain if up.trainer],
+        **_signatories(c, version),
         "number": number,
         "code": code,
         "verify_url": f"{cfg.base_url}/verify/{code}",

@@ -27,13 +27,14 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
 import sqlalchemy as sa
-from flask_babel import format_date, format_datetime, get_locale, ngettext
+from flask_babel import get_locale, ngettext
 from flask_babel import gettext as _
 
 from lms.accounts.models import Department, User
 from lms.compliance import engine
 from lms.core import outbox
 from lms.core.clock import day_bounds
+from lms.core.dates import fmt_date, fmt_datetime
 from lms.core.errors import NotFound
 from lms.core.i18n import pick
 from lms.core.model import utcnow
@@ -239,7 +240,7 @@ def _render(draft: _Draft, recipient: User, people: dict[int, User]) -> tuple[st
     title = pick(f["title"], str(get_locale() or "en"))[0] or f["code"]
     greeting = _("Hello %(name)s,", name=recipient.name)
     if draft.kind == KIND_SESSION:
-        when = format_datetime(f["starts_at"], "medium")
+        when = fmt_datetime(f["starts_at"])
         place = f["place"] or _("place to be announced")
         subject = _("Tomorrow: %(title)s, %(when)s", title=title, when=when)
         text = _(
@@ -251,7 +252,7 @@ def _render(draft: _Draft, recipient: User, people: dict[int, User]) -> tuple[st
             instructor=f["instructor"],
         )
         return subject, f"{greeting}\n\n{text}"
-    due = format_date(f["due_on"], "long")
+    due = fmt_date(f["due_on"])
     if draft.kind == KIND_DUE:
         subject = _("Training due soon: %(title)s, by %(date)s", title=title, date=due)
         text = _(

@@ -15,7 +15,7 @@ from flask import (
     request,
     url_for,
 )
-from flask_babel import format_date, format_datetime, get_locale, ngettext
+from flask_babel import format_date, get_locale, ngettext
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
@@ -27,6 +27,7 @@ from lms.compliance.forms import ActionForm, RequirementForm, UnscheduledForm
 from lms.compliance.models import Requirement
 from lms.core import nav, pdf, spreadsheet
 from lms.core.clock import local_today
+from lms.core.dates import fmt_datetime
 from lms.core.errors import DomainError
 from lms.core.forms import apply_domain_error
 from lms.core.http import id_arg, int_arg, page_arg, safe_next
@@ -198,7 +199,7 @@ def invite():
             _(
                 "%(name)s is on the waitlist of the session on %(when)s.",
                 name=person.name,
-                when=format_datetime(ts.starts_at, "short"),
+                when=fmt_datetime(ts.starts_at),
             ),
             "success",
         )
@@ -207,7 +208,7 @@ def invite():
             _(
                 "%(name)s was invited to the session on %(when)s.",
                 name=person.name,
-                when=format_datetime(ts.starts_at, "short"),
+                when=fmt_datetime(ts.starts_at),
             ),
             "success",
         )
@@ -262,7 +263,7 @@ def _matrix_rows():
                 continue
             rows.append(
                 [
-                    dept.name,
+                    dept.local_name,
                     p.code,
                     *[cell.counts.get(s, 0) for s in queries.STATUS_ORDER],
                     cell.total,

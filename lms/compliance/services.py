@@ -6,7 +6,6 @@ from datetime import date, timedelta
 
 import sqlalchemy as sa
 from flask import current_app
-from flask_babel import format_date
 from flask_babel import gettext as _
 
 from lms.accounts import people
@@ -15,8 +14,9 @@ from lms.accounts.people import Absence
 from lms.completions.models import Completion, Revocation
 from lms.compliance import engine, regimes, status
 from lms.compliance.models import PersonStatus, Requirement, UnscheduledBriefing
-from lms.core import audit
+from lms.core import audit, texts
 from lms.core.clock import local_today
+from lms.core.dates import fmt_date
 from lms.core.errors import Conflict, DomainError, NotFound
 from lms.core.model import utcnow
 from lms.core.sqlfuncs import to_date
@@ -266,7 +266,7 @@ def on_version_approved(session, version, actor_id: int | None) -> None:
         program_id=version.program_id,
         department_id=None,
         actor_id=actor_id,
-        reason=_("Instruction amended: version %(n)d was approved.", n=version.number),
+        reason=texts.stored("compliance.instruction_amended", n=version.number),
         due_on=today + timedelta(days=REBRIEFING_DAYS),
         version_id=version.id,
         since=today,
@@ -307,7 +307,7 @@ def holder_effects(session, version, needs_rebriefing: bool) -> list[Effect]:
             "%(n)d people hold an earlier version: each needs an unscheduled briefing by "
             "%(due)s (reason: instruction amended).",
             n=len(holders),
-            due=format_date(local_today() + timedelta(days=REBRIEFING_DAYS)),
+            due=fmt_date(local_today() + timedelta(days=REBRIEFING_DAYS)),
         )
     else:
         text = _(

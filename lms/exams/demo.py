@@ -15,7 +15,7 @@ from lms.exams import queries, services
 from lms.exams.models import ExamPoint
 from lms.programs.models import Program, ProgramVersion
 
-POINT = ("Training centre exam point", "204")
+POINT = ("Mācību centra eksāmenu punkts", "204")
 CANDIDATES = ("employee", "emp03", "emp19")
 
 

@@ -9,6 +9,7 @@ import sqlalchemy as sa
 from flask import current_app
 
 from lms.accounts.models import User
+from lms.core.dates import fmt_datetime
 from lms.exams.models import ExamAppointment, ExamCandidate, ExamPoint, ExamSession
 from lms.learning.models import Attempt
 from lms.programs.models import Program, ProgramVersion
@@ -30,7 +31,8 @@ def to_local(moment: datetime) -> datetime:
 
 
 def stamp(moment: datetime | None) -> str:
-    return to_local(moment).strftime("%Y-%m-%d %H:%M") if moment else ""
+    """A moment as people read it: the one date-and-time style (lms.core.dates)."""
+    return fmt_datetime(moment)
 
 
 def exams_for(session, user: User) -> list[ExamSession]:

@@ -8,13 +8,13 @@ from datetime import datetime, timedelta
 from types import EllipsisType
 
 import sqlalchemy as sa
-from flask_babel import format_date, format_datetime
 from flask_babel import gettext as _
 
 from lms.accounts.models import User
 from lms.completions import services as completions
 from lms.completions.models import Completion
 from lms.core.clock import local_date
+from lms.core.dates import fmt_date, fmt_datetime
 from lms.core.errors import DomainError
 from lms.learning.assignment import AlreadyPassed, MustWait, NoAttemptsLeft, NoQuiz
 from lms.learning.models import Attempt, AttemptGrant
@@ -145,7 +145,7 @@ class QuizState:
 
 
 def _when(value: datetime) -> str:
-    return format_datetime(value, "short")
+    return fmt_datetime(value)
 
 
 def quiz_state(
@@ -191,8 +191,8 @@ def _quiz_state(program: Program, facts: _QuizFacts, now: datetime, valid) -> Qu
                 _(
                     "You hold a valid completion of this program until %(date)s. "
                     "You can take the quiz again from %(start)s.",
-                    date=format_date(valid.expires_on),
-                    start=format_date(valid.expires_on - DUE_WINDOW),
+                    date=fmt_date(valid.expires_on),
+                    start=fmt_date(valid.expires_on - DUE_WINDOW),
                 )
             )
     elif open_attempt is not None:

@@ -72,8 +72,8 @@ def awaiting_signature(session: DbSession, signer_id: int) -> list[ProgramVersio
 
 def department_choices(session: DbSession) -> list[tuple[str, str]]:
     """(code, name) of every department, by name: the audience choices of a program."""
-    rows = session.execute(sa.select(Department.code, Department.name).order_by(Department.name))
-    return [(code, name) for code, name in rows]
+    depts = session.scalars(sa.select(Department).order_by(Department.name))
+    return [(d.code, d.local_name) for d in depts]
 
 
 def head_choices(session: DbSession) -> list[tuple[int, str]]:

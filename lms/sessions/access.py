@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 import sqlalchemy as sa
-from flask_babel import format_date, format_time, get_locale
+from flask_babel import get_locale
 from flask_babel import gettext as _
 
 from lms.accounts.models import User
@@ -13,6 +13,7 @@ from lms.accounts.services import subtree_ids
 from lms.cascade.services import teaching_right
 from lms.core import outbox
 from lms.core.clock import local_today
+from lms.core.dates import fmt_datetime
 from lms.core.errors import NotAllowed, NotFound
 from lms.core.i18n import pick
 from lms.core.model import utcnow
@@ -176,7 +177,7 @@ def _notify(session, user: User, ts: TrainingSession, kind: str, **extra: Any) -
     def render() -> tuple[str, str]:
         locale = str(get_locale() or "en")
         title = pick(ts.version.title, locale)[0]
-        when = f"{format_date(ts.starts_at, 'long')}, {format_time(ts.starts_at, 'short')}"
+        when = fmt_datetime(ts.starts_at)
         place = ts.place or _("place to be announced")
         facts = _(
             "%(title)s, %(when)s, %(place)s. Instructor: %(instructor)s.",

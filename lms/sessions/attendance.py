@@ -5,13 +5,13 @@ from __future__ import annotations
 from datetime import timedelta
 
 import sqlalchemy as sa
-from flask_babel import format_datetime
 from flask_babel import gettext as _
 from werkzeug.security import check_password_hash
 
 from lms.accounts.models import User
-from lms.core import audit, ledger
+from lms.core import audit, ledger, texts
 from lms.core.audit import AuditEntry
+from lms.core.dates import fmt_datetime
 from lms.core.errors import Conflict, DomainError, NotAllowed
 from lms.core.model import utcnow
 from lms.sessions import queries
@@ -44,7 +44,7 @@ def _require_attendance_open(ts: TrainingSession) -> None:
         raise DomainError(
             _(
                 "Attendance opens when the session starts, at %(time)s.",
-                time=format_datetime(ts.starts_at, "short"),
+                time=fmt_datetime(ts.starts_at),
             )
         )
 
@@ -123,7 +123,7 @@ def mark_attendance(
             "correct" if old else "mark",
             "session_attendance",
             mark.id,
-            f"{enrolment.user.name}: {status}",
+            texts.stored("sessions.attendance_marked", name=enrolment.user.name, status=status),
             session_id=ts.id,
             was=old.status if old else None,
             supersedes=old.id if old else None,

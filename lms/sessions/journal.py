@@ -22,9 +22,10 @@ from openpyxl import Workbook
 from openpyxl.styles import Alignment, Font
 from sqlalchemy.orm import aliased
 
-from lms.accounts.models import Department, User
+from lms.accounts.models import Department, User, in_locale
 from lms.accounts.services import subtree_ids
 from lms.core import clock, spreadsheet
+from lms.core.dates import fmt_date, fmt_datetime
 from lms.core.errors import DomainError
 from lms.core.i18n import pick
 from lms.core.model import utcnow
@@ -91,6 +92,8 @@ class Row:
     sig_meaning: str | None
     resigned: bool
     covered: bool  # the signature covers this row's current mark
+    # the job title in other languages, when the title shown is the person's default one
+    job_titles: dict[str, str] | None = None
 
 
 def _stmt(session, filters: Filters):
@@ -127,6 +130,7 @@ def _stmt(session, filters: Filters):
             SessionSignature.meaning,
             SessionSignature.supersedes_id,
             SessionSignature.covers,
+            attendee.job_titles,
         )
         .join(Enrolment, Enrolment.session_id == TrainingSession.id)
         .join(attendee, attendee.id == Enrolment.user_id)
@@ -177,6 +181,7 @@ def rows(session, filters: Filters, limit: int | None = None) -> list[Row]:
                 starts_at=r[1],
                 attendee=r[13] or r[2],
                 job_title=(r[14] if r[13] else r[3]) or "",
+                job_titles=r[20] if (r[14] if r[13] else r[3]) == r[3] else None,
                 briefing_type=r[4],
                 program_code=r[5],
                 program_title=r[6] or {},
@@ -199,7 +204,7 @@ def rows(session, filters: Filters, limit: int | None = None) -> list[Row]:
 
 
 def _stamp(moment: datetime | None) -> str:
-    return clock.to_local(moment).strftime("%Y-%m-%d %H:%M") if moment else ""
+    return fmt_datetime(moment)
 
 
 def _headings_in(lang: str) -> list[str]:
@@ -255,9 +260,9 @@ def cells(row: Row, lang: str) -> list[str]:
             if not row.covered:
                 signature = _("attendance corrected after signing; not signed again yet")
         return [
-            clock.local_date(row.starts_at).isoformat(),
+            fmt_date(clock.local_date(row.starts_at)),
             row.attendee,
-            row.job_title,
+            in_locale(row.job_titles, row.job_title, lang),
             str(BRIEFING_LABELS.get(row.briefing_type, row.briefing_type)),
             program,
             row.instructor,
@@ -350,14 +355,14 @@ def describe(session, filters: Filters) -> list[tuple[str, str]]:
         out.append(
             (
                 _("Period"),
-                f"{filters.date_from.isoformat() if filters.date_from else '…'} – "
-                f"{filters.date_to.isoformat() if filters.date_to else '…'}",
+                f"{fmt_date(filters.date_from) if filters.date_from else '…'} – "
+                f"{fmt_date(filters.date_to) if filters.date_to else '…'}",
             )
         )
     if filters.department_id:
         dept = session.get(Department, filters.department_id)
         if dept is not None:
-            out.append((_("Department"), dept.name))
+            out.append((_("Department"), dept.local_name))
     if filters.program_id:
         program = session.get(Program, filters.program_id)
         if program is not None:

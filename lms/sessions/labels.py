@@ -1,6 +1,11 @@
 """Human names for the session vocabularies, translated."""
 
+import re
+
+from flask_babel import gettext
 from flask_babel import lazy_gettext as _l
+
+from lms.core import texts
 
 SESSION_STATUS_LABELS = {
     "scheduled": _l("Scheduled"),
@@ -40,3 +45,15 @@ REPEAT_LABELS = {
     "monthly_weekday": _l("Every month on the same weekday position (e.g. first Monday)"),
     "monthly_day": _l("Every month on the same day"),
 }
+
+
+def _attendance_marked(name: str = "", status: str = "") -> str:
+    label = ATTENDANCE_LABELS.get(status)
+    return gettext("%(name)s: %(status)s", name=name, status=str(label) if label else status)
+
+
+texts.register(
+    "sessions.attendance_marked",
+    _attendance_marked,
+    re.compile(r"^(?P<name>.+): (?P<status>" + "|".join(ATTENDANCE_LABELS) + r")$"),
+)

@@ -14,7 +14,7 @@ from lms.accounts.models import User
 from lms.cascade.services import teaching_right
 from lms.completions import services as completions
 from lms.completions.models import Completion, Revocation
-from lms.core import audit
+from lms.core import audit, texts
 from lms.core.clock import local_today
 from lms.core.model import utcnow
 from lms.core.outbox import OutboxMessage
@@ -105,7 +105,7 @@ def _flag(
             "flag",
             "training_session",
             ts.id,
-            "instructor lost the right to teach",
+            texts.stored("sessions.instructor_lost_right"),
             cause=cause,
         )
     return flagged

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
-from flask_babel import format_date, format_datetime, format_time, get_locale, ngettext
+from flask_babel import get_locale, ngettext
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
@@ -11,6 +11,7 @@ from flask_login import current_user
 from lms.accounts.services import department_tree
 from lms.cascade.services import teaching_options
 from lms.core import clock, nav
+from lms.core.dates import fmt_datetime, fmt_time
 from lms.core.errors import DomainError
 from lms.core.forms import apply_domain_error
 from lms.core.http import id_arg, page_arg
@@ -47,11 +48,8 @@ def _user():
 def session_when(ts: TrainingSession) -> str:
     """The date and the times of a session in the organisation's zone, in the current locale."""
     if clock.local_date(ts.starts_at) == clock.local_date(ts.ends_at):
-        return (
-            f"{format_date(ts.starts_at, 'full')}, "
-            f"{format_time(ts.starts_at, 'short')}–{format_time(ts.ends_at, 'short')}"
-        )
-    return f"{format_datetime(ts.starts_at, 'medium')} – {format_datetime(ts.ends_at, 'medium')}"
+        return f"{fmt_datetime(ts.starts_at)}–{fmt_time(ts.ends_at)}"
+    return f"{fmt_datetime(ts.starts_at)} – {fmt_datetime(ts.ends_at)}"
 
 
 def _can_manage(ts: TrainingSession) -> bool:
@@ -60,7 +58,7 @@ def _can_manage(ts: TrainingSession) -> bool:
 
 def _department_choices(blank: str) -> list[tuple[int, str]]:
     return [(0, blank)] + [
-        (d.id, "\u2003" * depth + d.name) for d, depth in department_tree(db.session)
+        (d.id, "\u2003" * depth + d.local_name) for d, depth in department_tree(db.session)
     ]
 
 

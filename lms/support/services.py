@@ -13,11 +13,11 @@ from dataclasses import dataclass
 from datetime import timedelta
 
 import sqlalchemy as sa
-from flask_babel import format_datetime
 from flask_babel import gettext as _
 
 from lms.accounts.models import User, UserRole
 from lms.core import audit, ledger, outbox
+from lms.core.dates import fmt_datetime
 from lms.core.errors import Conflict, DomainError, NotAllowed, NotFound
 from lms.core.model import utcnow
 from lms.learning.models import Attempt
@@ -278,7 +278,7 @@ def _notify_line(session, req: HelpRequest, actor: User, reply_text: str | None 
             subject = _("Help request #%(id)s: %(subject)s", id=req.id, subject=req.subject)
             if reply_text is not None:
                 return subject, _("%(name)s replied:", name=actor.name) + "\n\n" + reply_text
-            when = format_datetime(req.answer_due_at, "short")
+            when = fmt_datetime(req.answer_due_at)
             body = _("From %(name)s. Answer by %(when)s.", name=req.requester.name, when=when)
             return subject, str(ARRIVED[req.line]) + "\n\n" + body
 

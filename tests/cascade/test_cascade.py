@@ -169,6 +169,20 @@ def test_lapse_propagates_down_the_chain_and_notifies(cascade, make_user):
     assert set(revoked) == {top.id, child.id, grand.id}
     assert revoked[child.id].caused_by_id == revoked[top.id].id
     assert revoked[grand.id].caused_by_id == revoked[child.id].id
+    # the reason Brigade wrote is a key with the trainer's name, read in each reader's language;
+    # the reason a person typed stays as typed
+    from flask_babel import force_locale
+
+    from lms.core import texts
+
+    written = revoked[child.id].reason
+    assert written.startswith(texts.PREFIX) and "Re-briefing" not in written
+    with force_locale("lv"):
+        assert c["manager"].name in texts.render(written)
+        assert "Re-briefing" not in texts.render(written)
+        assert texts.render(revoked[top.id].reason) == "Trainer found not qualified"
+    with force_locale("en"):
+        assert texts.render(written).startswith("Re-briefing needed: the trainer's own")
     rows = db.session.execute(engine.status_select(db.session, TODAY)).all()
     assert rows == [] or all(r.status in ("flagged", "never_trained") for r in rows)
     msgs = db.session.execute(sa.select(OutboxMessage.user_id, OutboxMessage.kind)).all()

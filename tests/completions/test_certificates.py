@@ -293,3 +293,44 @@ def test_whose_records_each_role_sees(client, login_as, make_user, make_departme
     login_as("employee", department=unit)
     assert (seen(inside), seen(outside)) == (403, 403)
     assert client.get("/people/999999/training").status_code == 404
+
+
+def test_a_certificate_names_its_signatories_in_its_language(make_completion, make_user):
+    trainer = make_user("instructor", name="Ivars Ozols", job_title="Fire safety specialist")
+    trainer.job_titles = {
+        "lv": "Ugunsdrošības speciālists",
+        "ru": "Специалист по пожарной безопасности",
+    }
+    db.session.commit()
+    c = make_completion(trainer=trainer)
+    cert = cert_of(c)
+    approval = next(s for s in c.version.signatures if s.meaning == "approved")
+    f = cert.fields
+    assert f["instructor_position"] == "Fire safety specialist"
+    assert f["approver"] == approval.printed_name and f["approved_on"]
+    assert cert.template == "classic" and certificates.SIGNATORIES["classic"] == (
+        "conductor",
+        "approver",
+    )
+    lv = pdf_text(services.certificate_pdf(db.session, cert, "lv"))
+    for expected in ("Apmācību vadīja", "Ivars Ozols", "Ugunsdrošības speciālists"):
+        assert expected in lv, expected
+    assert "Programmas versiju apstiprināja" in lv and approval.printed_name in lv
+    assert "apstiprināta" in lv
+    ru = pdf_text(services.certificate_pdf(db.session, cert, "ru"))
+    assert "Обучение провёл" in ru and "Специалист по пожарной безопасности" in ru
+    assert "Версию программы утвердил" in ru
+
+
+def test_the_signatory_block_is_set_per_layout_and_older_layouts_stay(make_completion, make_user):
+    trainer = make_user("instructor", name="Ivars Ozols", job_title="Fire safety specialist")
+    cert = cert_of(make_completion(trainer=trainer))
+    html = certificates.certificate_html(cert)
+    assert "Training conducted by" not in html  # Latvian by default
+    assert 'class="signatories"' in html and html.count('class="signatory"') == 2
+    cert.template = "compact"  # the compact layout prints the conductor only
+    assert certificates.certificate_html(cert).count('class="signatory"') == 1
+    cert.template = "classic"
+    cert.template_version = 2  # a certificate issued with the previous layout keeps it
+    assert 'class="signatories"' not in certificates.certificate_html(cert)
+    db.session.rollback()

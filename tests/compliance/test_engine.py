@@ -10,6 +10,7 @@ import sqlalchemy as sa
 from lms.completions import services as completions
 from lms.compliance import engine, services
 from lms.compliance.models import UnscheduledBriefing
+from lms.core import texts
 from lms.core.errors import DomainError
 from lms.extensions import db
 from tests.conftest import PASSWORD
@@ -138,7 +139,8 @@ def test_a_new_version_needing_rebriefing_makes_a_briefing_due(org, complete, ti
     _approve_changed_version(program, rebrief=True)
     assert statuses(date(2026, 4, 1))[(welder.id, program.id)] == ("due_soon", date(2026, 5, 1))
     (ub,) = db.session.scalars(sa.select(UnscheduledBriefing)).all()
-    assert ub.reason.startswith("Instruction amended")
+    assert ub.reason == texts.stored("compliance.instruction_amended", n=2)  # a key, not English
+    assert texts.render(ub.reason).startswith("Instruction amended")
 
 
 def test_a_pending_briefing_never_hides_an_expiry(org, complete, time_travel, make_user):

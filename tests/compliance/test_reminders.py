@@ -139,14 +139,14 @@ def test_reminders_arrive_with_recipient_subject_and_link(org, inbox, runner):
     assert "queued 3 reminder(s); sent 3, failed 0" in result.output
 
     [due] = inbox.to("anna@example.test")
-    assert due["Subject"] == "Training due soon: Program 1, by December 1, 2026"
+    assert due["Subject"] == "Training due soon: Program 1, by Dec 1, 2026"
     assert due["From"] == "brigade@localhost"
     assert "Anna Soon" in due["To"]
     assert "Hello Anna Soon," in due.get_content()
     assert "http://127.0.0.1:5000/learning/" in due.get_content()
 
     [late] = inbox.to("boris@example.test")
-    assert late["Subject"] == "Training overdue: Program 1, due October 1, 2026"
+    assert late["Subject"] == "Training overdue: Program 1, due Oct 1, 2026"
     assert "FIRE-1" in late.get_content()
 
     [copy] = inbox.to("maija@example.test")
@@ -171,7 +171,7 @@ def test_messages_are_written_in_the_recipients_language(org, inbox, runner):
     assert send(runner).exit_code == 0
     [msg] = inbox.to("liga@example.test")
     assert "Programma 1" in msg["Subject"]  # the program's Latvian title
-    assert "2026. gada 1. decembr" in msg["Subject"]  # a Latvian date
+    assert "2026. gada 1. dec." in msg["Subject"]  # a Latvian date
 
 
 def test_running_twice_sends_nothing_twice(org, inbox, runner):
@@ -189,9 +189,7 @@ def test_running_twice_sends_nothing_twice(org, inbox, runner):
 def test_the_manager_copy_comes_only_after_n_days_overdue(org, inbox, runner):
     org["person"]("Dina Recent", "dina@example.test", date(2025, 11, 1))  # due 1 Nov
     assert send(runner).exit_code == 0  # 9 days overdue
-    assert inbox.subjects("dina@example.test") == [
-        "Training overdue: Program 1, due November 1, 2026"
-    ]
+    assert inbox.subjects("dina@example.test") == ["Training overdue: Program 1, due Nov 1, 2026"]
     assert inbox.subjects("maija@example.test") == [
         "Overdue in your department: Boris Late, Program 1"
     ]
@@ -220,7 +218,7 @@ def test_a_manager_without_a_manager_above_them_gets_no_copy_of_their_own(
     assert send(runner).exit_code == 0
     assert inbox.subjects("maija@example.test") == [
         "Overdue in your department: Boris Late, Program 1",
-        "Training overdue: Program 1, due September 1, 2026",
+        "Training overdue: Program 1, due Sep 1, 2026",
     ]
 
 
