@@ -226,7 +226,10 @@ def test_every_export_keeps_a_hostile_name_and_job_title_as_text(app, client):
             with app.test_request_context():
                 from flask import url_for
 
-                url = url_for(endpoint, **args)
+                takes_fmt = any("<fmt>" in r.rule for r in _rules(app) if r.endpoint == endpoint)
+                url = url_for(
+                    endpoint, **{k: v for k, v in args.items() if k != "fmt" or takes_fmt}
+                )
             resp = client.get(url, query_string={"date_from": "2000-01-01"})
             assert resp.status_code == 200, (url, resp.status_code)
             if args["fmt"] == "csv":
