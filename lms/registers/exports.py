@@ -20,6 +20,7 @@ from lms.completions.models import Certificate, Completion
 from lms.compliance.regimes import Regime
 from lms.core import audit, ledger, pdf, spreadsheet
 from lms.core.model import utcnow
+from lms.exams import journal as exam_journal
 from lms.programs.models import ProgramVersion
 from lms.registers import queries
 
@@ -138,6 +139,9 @@ def evidence_pack(session, chosen: list[Regime], filters: queries.Filters) -> by
     files["audit-extract.csv"] = spreadsheet.csv_bytes(
         ["at", "actor_id", "action", "object_type", "object_id", "summary"], audit_rows
     )
+    for exam in queries.exam_sessions(session, filters):  # the special journal of access
+        files[f"exams/{exam_journal.filename(exam, 'pdf')}"] = exam_journal.to_pdf(session, exam)
+        files[f"exams/{exam_journal.filename(exam, 'csv')}"] = exam_journal.to_csv(session, exam)
     report = ledger.verify(session)
     lines = [
         f"Ledger verification at {utcnow().isoformat()}",

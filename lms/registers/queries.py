@@ -16,6 +16,8 @@ from lms.completions.models import Completion
 from lms.compliance.engine import department_tree_cte
 from lms.compliance.models import UnscheduledBriefing
 from lms.compliance.regimes import Regime
+from lms.core.clock import day_bounds
+from lms.exams.models import ExamCandidate, ExamSession
 from lms.learning.models import Attempt
 from lms.programs.models import Program, ProgramVersion
 from lms.registers.models import Countersignature
@@ -257,3 +259,24 @@ def _entry(
 
 def departments(session) -> list[Department]:
     return list(session.execute(sa.select(Department).order_by(Department.name)).scalars())
+
+
+def exam_sessions(session, filters: Filters) -> list[ExamSession]:
+    """The exams of the period whose candidates include the person, or someone of the unit
+    (its sub-units included): their access journals belong in the evidence pack."""
+    stmt = sa.select(ExamSession).order_by(ExamSession.starts_at, ExamSession.id)
+    since, until = day_bounds(filters.date_from, filters.date_to)
+    if since is not None:
+        stmt = stmt.where(ExamSession.starts_at >= since)
+    if until is not None:
+        stmt = stmt.where(ExamSession.starts_at < until)
+    if filters.user_id is not None or filters.department_id is not None:
+        who = sa.select(ExamCandidate.exam_id).join(User, User.id == ExamCandidate.user_id)
+        if filters.user_id is not None:
+            who = who.where(ExamCandidate.user_id == filters.user_id)
+        if filters.department_id is not None:
+            tree = department_tree_cte()
+            below = sa.select(tree.c.id).where(tree.c.root == filters.department_id)
+            who = who.where(User.department_id.in_(below))
+        stmt = stmt.where(ExamSession.id.in_(who))
+    return list(session.execute(stmt).scalars())

@@ -23,6 +23,7 @@ from flask_login import current_user
 from lms.completions.models import Completion
 from lms.compliance import regimes
 from lms.core import nav
+from lms.core.clock import local_today
 from lms.core.errors import DomainError
 from lms.core.forms import apply_domain_error
 from lms.core.http import id_arg
@@ -129,7 +130,7 @@ def evidence():
         data,
         mimetype="application/zip",
         headers={
-            "Content-Disposition": f'attachment; filename="evidence-{date.today().isoformat()}.zip"'
+            "Content-Disposition": f'attachment; filename="evidence-{local_today().isoformat()}.zip"'
         },
     )
 

@@ -182,3 +182,28 @@ def test_the_evidence_pack_manifest_hashes_match_its_files(app, world, client, a
     assert b"result: OK" in zf.read("ledger-verification.txt")
     lv_ohs = zf.read("registers/LV-OHS.csv").decode("utf-8-sig")
     assert "325678-12345" in lv_ohs and "Ievadapmācība" in lv_ohs
+
+
+def test_the_evidence_pack_holds_the_access_journals_of_the_exams_of_the_person(
+    app, client, auth, exam_setup, monkeypatch
+):
+    import hashlib
+    import json
+    import zipfile
+
+    _use(app, monkeypatch, "LV-OHS", "LV-FIRE")
+    mine = exam_setup()
+    auth.login(mine.member)  # an instructor of the commission
+    boris_only = f"/registers/evidence.zip?person={mine.boris.id}&from=2000-01-01&to=2000-01-02"
+    resp = client.get(f"/registers/evidence.zip?person={mine.anna.id}")
+    assert resp.status_code == 200
+    zf = zipfile.ZipFile(io.BytesIO(resp.data))
+    manifest = json.loads(zf.read("manifest.json"))
+    names = {f["path"] for f in manifest["files"]}
+    journal = f"exams/exam-{mine.exam.id}-access-journal"
+    assert {f"{journal}.pdf", f"{journal}.csv"} <= names
+    # an exam outside the period is left out
+    other = zipfile.ZipFile(io.BytesIO(client.get(boris_only).data))
+    assert not any(n.startswith("exams/") for n in other.namelist())
+    for f in manifest["files"]:
+        assert hashlib.sha256(zf.read(f["path"])).hexdigest() == f["sha256"], f["path"]

@@ -1,0 +1,3 @@
+"""Fixtures shared with other rooms' tests."""
+
+from tests.exams.conftest import exam_setup  # noqa: F401  (the exam fixture, shared)
