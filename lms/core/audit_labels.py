@@ -26,6 +26,7 @@ ACTIONS = {
     "close": _l("closed"),
     "complete": _l("completed"),
     "correct": _l("corrected"),
+    "countersign": _l("countersigned"),
     "create": _l("created"),
     "deactivate": _l("deactivated"),
     "delete": _l("deleted"),

@@ -11,6 +11,7 @@ from datetime import date, timedelta
 import sqlalchemy as sa
 
 from lms.compliance.models import PersonStatus, UnscheduledBriefing
+from lms.core import texts
 from lms.extensions import db
 from lms.learning import services as learning
 from lms.programs import services as programs
@@ -89,7 +90,7 @@ def test_approval_without_and_with_rebriefing_through_the_pages(
     assert resp.status_code == 302, text_of(resp)[:500]
     db.session.expire_all()
     (ub,) = db.session.scalars(sa.select(UnscheduledBriefing)).all()
-    assert ub.reason.startswith("Instruction amended")
+    assert texts.render(ub.reason).startswith("Instruction amended")  # stored as a message key
     row = db.session.get(PersonStatus, (holder.id, program.id))
     assert (row.basis, row.due_on, row.reason) == ("pending", ub.due_on, ub.reason)
     assert db.session.get(ProgramVersion, third.id).needs_rebriefing
