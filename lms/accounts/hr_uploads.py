@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import hashlib
-
 import sqlalchemy as sa
 from flask_babel import gettext as _
 
 from lms.accounts.hr import ImportReport, PersonChange, apply_import, plan_import
 from lms.accounts.people import HrImport
+from lms.core import ledger
 from lms.core.errors import DomainError
 from lms.core.model import utcnow
 
@@ -40,7 +39,7 @@ def upload(
         return HrImport(filename=filename, status="refused"), report
     row = HrImport(
         filename=(filename or "hr-file")[:200],
-        sha256=hashlib.sha256(data).hexdigest(),
+        sha256=ledger.sha256(data),
         data=data,
         uploaded_by_id=actor_id,
         status="planned",

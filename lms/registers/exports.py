@@ -4,7 +4,6 @@ verification report, listed with their SHA-256 in manifest.json)."""
 
 from __future__ import annotations
 
-import hashlib
 import io
 import json
 import zipfile
@@ -64,10 +63,6 @@ def register_file(
     from lms.core import seal
 
     return seal.seal_pdf(pdf.render(html), reason=f"Register {regime.code}")
-
-
-def _sha(data: bytes) -> str:
-    return hashlib.sha256(data).hexdigest()
 
 
 def evidence_pack(session, chosen: list[Regime], filters: queries.Filters) -> bytes:
@@ -161,7 +156,7 @@ def evidence_pack(session, chosen: list[Regime], filters: queries.Filters) -> by
             "to": filters.date_to.isoformat() if filters.date_to else None,
         },
         "files": [
-            {"path": name, "sha256": _sha(data), "bytes": len(data)}
+            {"path": name, "sha256": ledger.sha256(data), "bytes": len(data)}
             for name, data in sorted(files.items())
         ],
     }
