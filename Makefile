@@ -13,7 +13,7 @@ SECRET_KEY_FILE ?= instance/secret_key
 FUZZ_EXAMPLES ?= 25
 
 .DEFAULT_GOAL := help
-.PHONY: help install api-docs-assets system-deps browser-deps translations extract-messages db demo run worker check test test-sqlite test-postgresql cluster-test fuzz lint format bench backup clean
+.PHONY: help install api-docs-assets system-deps browser-deps translations extract-messages db demo run worker check test test-sqlite test-postgresql suite-sqlite suite-postgresql cluster-test fuzz lint format bench backup clean
 
 help: ## List the targets
 	@grep -hE '^[a-zA-Z_-]+:.*?## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*?## "}; {printf "  make %-18s %s\n", $$1, $$2}'
@@ -85,9 +85,12 @@ check: install ## Fast checks before the tests: ruff lint and format, mypy, impo
 	$(BIN)/mypy
 	$(BIN)/lint-imports
 
-test: system-deps install browser-deps check ## Check, then run the whole suite on SQLite, then on PostgreSQL
-	LMS_TEST_DB=sqlite $(BIN)/pytest
-	LMS_TEST_DB=postgresql $(BIN)/pytest
+test: system-deps install browser-deps check ## Check, then run the whole suite on SQLite and on PostgreSQL side by side
+	@# one suite per core; each suite's output is printed whole when it ends (--output-sync)
+	$(MAKE) --no-print-directory -j2 --output-sync=target suite-sqlite suite-postgresql
+
+suite-sqlite suite-postgresql: suite-%:
+	LMS_TEST_DB=$* $(BIN)/pytest -p no:cacheprovider
 
 test-sqlite: install browser-deps ## Run the suite on SQLite only
 	LMS_TEST_DB=sqlite $(BIN)/pytest
