@@ -42,7 +42,7 @@ def _is_route_module(tree: ast.Module) -> bool:
             func = node.func
             if isinstance(func, ast.Name) and func.id == "Blueprint":
                 return True
-            if isinstance(func, ast.Attribute) and func.attr == "route":
+            if isinstance(func, ast.Attribute) and func.attr in ("route", "add_url_rule"):
                 return True
     return False
 
