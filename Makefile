@@ -72,12 +72,12 @@ run: export LMS_SEAL_PASSPHRASE ?= $(DEMO_SEAL_PASSPHRASE)
 run: system-deps $(DEMO_SEAL) demo $(SECRET_KEY_FILE) ## Install, migrate, load the demo, create a demo seal under instance/ and serve with gunicorn on http://127.0.0.1:5000 (with one job worker)
 	@echo "Serving Brigade on http://$(HOST):$(PORT) (Ctrl+C stops); demo log-ins are listed above."
 	@export LMS_SECRET_KEY="$${LMS_SECRET_KEY:-$$(cat $(SECRET_KEY_FILE))}"; \
-	  $(BIN)/huey_consumer lms.jobs.huey -w 1 -q & worker=$$!; \
+	  $(BIN)/huey_consumer lms.worker.huey -w 1 -q & worker=$$!; \
 	  trap 'kill $$worker 2>/dev/null' EXIT INT TERM; \
 	  $(BIN)/gunicorn --workers 2 --bind $(HOST):$(PORT) --access-logfile - wsgi:app
 
 worker: install ## Run a background-job worker (Huey) on its own
-	$(BIN)/huey_consumer lms.jobs.huey -w 2
+	$(BIN)/huey_consumer lms.worker.huey -w 2
 
 check: install ## Fast checks before the tests: ruff lint and format, mypy, import layers
 	$(BIN)/ruff check .

@@ -15,13 +15,14 @@ from flask.cli import AppGroup
 from flask_babel import gettext as _
 from flask_migrate import upgrade
 
+from lms.accounts import hr, services
 from lms.accounts import queries as account_queries
-from lms.accounts import services
+from lms.accounts.models import User, UserRole
 from lms.accounts.services import find_by_email
 from lms.compliance import status
 from lms.compliance.mail import deliver_pending
 from lms.compliance.reminders import generate_reminders
-from lms.core import ledger
+from lms.core import backup, ledger, outbox
 from lms.core.clock import local_today
 from lms.core.errors import DomainError
 from lms.demo import load_demo
@@ -108,8 +109,6 @@ def _echo_report(report, took: float, what: str = "") -> bool:
 def _anchors(files: tuple[str, ...]) -> list:
     """The chain heads in the checkpoint folder and in the files given with --anchor."""
 
-    from lms.core import ledger
-
     folder = current_app.config["LMS_CONFIG"].checkpoint_folder
     try:
         found = ledger.checkpoint_anchors(folder)
@@ -163,9 +162,6 @@ def write_checkpoint():
     """Write the chain head to the checkpoint folder; e-mail it to the auditors when mail is
     configured. Returns (path, data), None when no folder is configured."""
 
-    from lms.accounts.models import User, UserRole
-    from lms.core import ledger, outbox
-
     cfg = current_app.config["LMS_CONFIG"]
     if cfg.checkpoint_folder is None:
         return None
@@ -202,8 +198,6 @@ def write_checkpoint():
             )
         db.session.commit()
         if auditors:
-            from lms.compliance.mail import deliver_pending
-
             deliver_pending(db.session)
             db.session.commit()
     return path, data
@@ -224,8 +218,6 @@ def checkpoint_cmd() -> None:
 def backup_cmd(path: str) -> None:
     """Write a consistent backup to PATH, then verify the copy (ledger and checkpoints)."""
 
-    from lms.core import backup
-
     anchors = _anchors(())
     try:
         backup.backup(db.engine, Path(path))
@@ -243,8 +235,6 @@ def backup_cmd(path: str) -> None:
 @click.option("--force", is_flag=True, help="Replace a database that is not empty.")
 def restore_cmd(path: str, force: bool) -> None:
     """Restore the backup PATH into the configured database, then verify it."""
-
-    from lms.core import backup, ledger
 
     anchors = _anchors(())
     db.session.remove()
@@ -297,9 +287,6 @@ def import_course_cmd(path: str, head_email: str | None) -> None:
 @click.option("--dry-run", is_flag=True, help="Show what would change and write nothing.")
 def import_people_cmd(path: str, dry_run: bool) -> None:
     """Import people and absences from an HR file (CSV or XLSX), keyed on employee number."""
-
-    from lms.accounts import hr
-    from lms.core.errors import DomainError
 
     with open(path, "rb") as fh:
         data = fh.read()

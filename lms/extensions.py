@@ -37,3 +37,8 @@ def configure_engine(app: Flask) -> None:
         engine = db.engine
         if engine.dialect.name == "sqlite":
             sa.event.listen(engine, "connect", _sqlite_pragmas)
+
+
+def ping_database() -> None:
+    """One round trip to the database (readiness): raises the driver's error when it is away."""
+    db.session.execute(sa.text("SELECT 1"))

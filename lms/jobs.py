@@ -3,7 +3,8 @@
 SqliteHuey under instance/ by default; RedisHuey when LMS_REDIS_URL is set, so workers can run
 on other machines. Tests and LMS_JOBS_IMMEDIATE=1 run jobs in-process at once. Settings come
 from the typed configuration (``Config.from_env``), like the application's.
-Start a worker with: .venv/bin/huey_consumer lms.jobs.huey
+Start a worker with: .venv/bin/huey_consumer lms.worker.huey (lms/worker.py, in the top layer,
+hands this module the app factory: the job queue stands below the app it runs in).
 
 A worker can die in the middle of a job (SIGKILL, a lost machine): Huey has then already taken
 the task off the queue. Jobs therefore keep a lease in the database (``ExportJob.heartbeat_at``,
@@ -15,10 +16,16 @@ someone looks at the job's progress page.
 
 from __future__ import annotations
 
-from flask import current_app, has_app_context
+from collections.abc import Callable
+
+from flask import Flask, current_app, has_app_context
 from huey import Huey, RedisHuey, SqliteHuey, crontab
 
+from lms.accounts.hr_uploads import run_apply
+from lms.completions import issued
+from lms.completions.exports import recover_stalled, run_export
 from lms.config import INSTANCE, Config
+from lms.extensions import db
 
 
 def make_huey(config: Config) -> Huey:
@@ -31,7 +38,14 @@ def make_huey(config: Config) -> Huey:
 
 
 huey = make_huey(Config.from_env())
-_app = None
+_app: Flask | None = None
+_app_factory: Callable[[], Flask] | None = None
+
+
+def use_app_factory(factory: Callable[[], Flask]) -> None:
+    """Called by the worker's entry point (lms.worker): how a worker builds its one app."""
+    global _app_factory
+    _app_factory = factory
 
 
 def app_context():
@@ -41,25 +55,20 @@ def app_context():
     if has_app_context():
         return current_app.app_context()
     if _app is None:
-        from lms import create_app
-
-        _app = create_app()
+        if _app_factory is None:
+            raise RuntimeError("no app for the job: start the worker with lms.worker.huey")
+        _app = _app_factory()
     return _app.app_context()
 
 
 @huey.task()
 def export_certificates(job_id: int, attempt: int = 1) -> None:
-    from lms.completions.exports import run_export
-
     with app_context():
         run_export(job_id, attempt)
 
 
 def recover() -> list[tuple[int, int]]:
     """Requeue exports whose worker died (see the module docstring); returns what it queued."""
-    from lms.completions.exports import recover_stalled
-    from lms.extensions import db
-
     with app_context():
         again = recover_stalled(db.session)
         db.session.commit()
@@ -80,9 +89,6 @@ def _recover_on_start() -> None:
 
 @huey.task()
 def apply_hr_import(import_id: int) -> None:
-    from lms.accounts.hr_uploads import run_apply
-    from lms.extensions import db
-
     with app_context():
         run_apply(db.session, import_id)
 
@@ -90,17 +96,8 @@ def apply_hr_import(import_id: int) -> None:
 @huey.task(retries=2, retry_delay=10)
 def render_certificate(cert_id: int) -> None:
     """Render, seal and store a newly issued certificate's PDF (once, however often it runs)."""
-    from lms.completions.issued import render_job
-
     with app_context():
-        render_job(cert_id)
+        issued.render_job(cert_id)
 
 
-def _hand_over_render_task() -> None:
-    # imported here, not at the top: the worker imports this module before any app exists
-    from lms.completions import issued
-
-    issued.use_render_task(render_certificate)
-
-
-_hand_over_render_task()
+issued.use_render_task(render_certificate)

@@ -19,14 +19,16 @@ import sys
 import uuid
 from datetime import UTC, datetime
 
-import sqlalchemy as sa
+import redis
 from flask import Blueprint, Flask, current_app, g, has_request_context, render_template, request
 from flask_babel import gettext as _
+from limits.errors import StorageError
 from werkzeug.middleware.proxy_fix import ProxyFix
 
+from lms import jobs
 from lms.config import Config, ConfigError
 from lms.core.permissions import public
-from lms.extensions import db
+from lms.extensions import db, ping_database
 
 # /healthz and /readyz: for load balancers, monitoring and the deploy scripts
 bp = Blueprint("ops", __name__)
@@ -54,16 +56,11 @@ def init_app(app: Flask, config: Config) -> None:
 
 
 def redis_client(url: str):
-    # redis is needed only when LMS_REDIS_URL is set
-    import redis
-
     return redis.Redis.from_url(url, socket_connect_timeout=3, socket_timeout=5)
 
 
 def check_redis(url: str) -> None:
     """Fail at start with one line when Redis cannot be reached."""
-    # redis is needed only when LMS_REDIS_URL is set
-    import redis
 
     try:
         redis_client(url).ping()
@@ -84,7 +81,7 @@ def readiness(config: Config) -> dict[str, str]:
 
     checks: dict[str, str] = {}
     try:
-        db.session.execute(sa.text("SELECT 1"))
+        ping_database()
         checks["database"] = "ok"
     except Exception as err:  # any driver error means not ready
         db.session.rollback()
@@ -96,9 +93,7 @@ def readiness(config: Config) -> dict[str, str]:
         except Exception as err:
             checks["redis"] = type(err).__name__
     try:
-        from lms.jobs import huey
-
-        huey.pending_count()
+        jobs.huey.pending_count()
         checks["jobs"] = "ok"
     except Exception as err:
         checks["jobs"] = type(err).__name__
@@ -106,16 +101,11 @@ def readiness(config: Config) -> dict[str, str]:
 
 
 def _unavailable_errors() -> tuple[type[Exception], ...]:
-    # redis is needed only when LMS_REDIS_URL is set
-    import redis
-    from limits.errors import StorageError
-
     return (redis.ConnectionError, redis.TimeoutError, StorageError)
 
 
 def _unavailable_handlers(app: Flask) -> None:
     def unavailable(err: Exception):
-
         db.session.rollback()
         app.logger.error("service unavailable: %s: %s", type(err).__name__, err)
         message = _(

@@ -9,7 +9,7 @@ from flask_login import current_user
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
 
-from lms import cli, domains
+from lms import cli, domains, ops
 from lms.accounts.forms import LanguageForm
 from lms.accounts.models import User
 from lms.config import ROOT
@@ -40,8 +40,6 @@ ERROR_TITLES = {
 
 
 def init_app(app: Flask) -> None:
-    from lms import ops
-
     ops.init_app(app, app.config["LMS_CONFIG"])
     # before any blueprint: every <int:...> in a route is bounded to the database's range
     app.url_map.converters["int"] = DatabaseIntConverter

@@ -5,6 +5,8 @@ from datetime import date, datetime
 from typing import Any
 
 import sqlalchemy as sa
+from flask import has_app_context
+from flask_babel import get_locale
 from flask_login import UserMixin
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
@@ -23,9 +25,6 @@ def in_locale(names: dict[str, str] | None, default: str, locale: str | None = N
     """A name an organisation gives in several languages: the reader's, else the default."""
     if names:
         if locale is None:
-            from flask import has_app_context
-            from flask_babel import get_locale
-
             current = get_locale() if has_app_context() else None
             locale = current.language if current is not None else None
         if locale and names.get(locale):

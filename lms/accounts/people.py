@@ -14,6 +14,7 @@ from typing import Any
 
 import sqlalchemy as sa
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from sqlalchemy.orm import Mapped, mapped_column
 
 from lms.core.errors import DomainError
@@ -203,8 +204,6 @@ def transfers_of(session, user_id: int) -> list[Transfer]:
 
 
 def template_labels() -> dict[str, Any]:
-    from flask_babel import lazy_gettext as _l
-
     return {
         "mask_personal_code": mask_personal_code,
         "worker_category_labels": {

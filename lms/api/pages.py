@@ -18,8 +18,10 @@ from lms.core import nav
 from lms.core.afterwork import after_commit
 from lms.core.errors import DomainError
 from lms.core.forms import apply_domain_error
+from lms.core.model import load_or_404
 from lms.core.permissions import requires
 from lms.extensions import db
+from lms.jobs import apply_hr_import
 
 bp = Blueprint("integration", __name__, url_prefix="/admin")
 
@@ -97,10 +99,7 @@ def hr_template():
 
 
 def _import(import_id: int) -> HrImport:
-    row = db.session.get(HrImport, import_id)
-    if row is None:
-        abort(404)
-    return row
+    return load_or_404(db.session, HrImport, import_id)
 
 
 @bp.route("/hr-import/<int:import_id>")
@@ -123,8 +122,6 @@ def hr_import_apply(import_id: int):
     if not ConfirmForm().validate_on_submit():
         abort(400)
     hr_uploads.queue_apply(db.session, row)
-    from lms.jobs import apply_hr_import
-
     after_commit(lambda: apply_hr_import(row.id))
     flash(_("The file is being applied."), "info")
     return redirect(url_for("integration.hr_import_detail", import_id=row.id))
@@ -170,9 +167,7 @@ def api_tokens():
 @bp.route("/api-tokens/<int:token_id>/revoke", methods=["POST"])
 @requires("accounts.admin")
 def api_token_revoke(token_id: int):
-    token = db.session.get(ApiToken, token_id)
-    if token is None:
-        abort(404)
+    token = load_or_404(db.session, ApiToken, token_id)
     if not ConfirmForm().validate_on_submit():
         abort(400)
     tokens.revoke_token(db.session, token, current_user.id)

@@ -25,6 +25,11 @@ def actor_names(session: DbSession, actor_ids: set[int]) -> dict[int, str]:
     return {user_id: name for user_id, name in rows}
 
 
+def audit_entries(session: DbSession, stmt: sa.Select[Any], limit: int) -> list[AuditEntry]:
+    """The first `limit` audit entries the filtered statement selects (the CSV export)."""
+    return list(session.execute(stmt.limit(limit)).scalars().all())
+
+
 def audit_actors(session: DbSession) -> list[Any]:
     """(id, name) of everyone who appears in the audit log as an actor, by name."""
     return list(
@@ -62,6 +67,12 @@ def page_cursor(session: DbSession, value: str) -> Certificate | None:
     if not value.isascii() or not value.isdigit() or len(value) > 18:
         return None
     return session.get(Certificate, int(value))
+
+
+def reread(session: DbSession, job: ExportJob) -> ExportJob:
+    """The job as the database holds it now (a conditional update in SQL may have changed it)."""
+    session.refresh(job)
+    return job
 
 
 def export_job(session: DbSession, viewer: User, job_id: int) -> ExportJob:

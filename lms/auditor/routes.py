@@ -100,9 +100,7 @@ AUDIT_EXPORT_LIMIT = 50_000
 def audit_csv():
     """The filtered audit log as CSV, actions and object kinds in the reader's language."""
     stmt, _shown = _audit_filters()
-    entries: list[audit.AuditEntry] = list(
-        db.session.execute(stmt.limit(AUDIT_EXPORT_LIMIT)).scalars().all()
-    )
+    entries = queries.audit_entries(db.session, stmt, AUDIT_EXPORT_LIMIT)
     names = queries.actor_names(db.session, {e.actor_id for e in entries if e.actor_id})
     header = [_("Time"), _("Person"), _("Action"), _("Object"), _("Object number"), _("Summary")]
     rows = (
@@ -247,7 +245,7 @@ def export_status(job_id: int):
     # the person waiting is the first to notice a worker that died: hand the job to another
     for again_id, attempt in recover_stalled(db.session, [job.id]):
         after_commit(partial(jobs.export_certificates, again_id, attempt))
-    db.session.refresh(job)
+    job = queries.reread(db.session, job)  # recover_stalled changed the row in SQL
     response = make_response(render_template("auditor/export_status.html", job=job))
     if job.status in ("queued", "running"):
         response.headers["Refresh"] = "2"

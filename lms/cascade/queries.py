@@ -1,7 +1,9 @@
-"""The cascade dashboard: per department, the responsible persons and how far they got."""
+"""The cascade's reads: per department, the responsible persons and how far they got (the
+dashboard in lms/compliance/cascade_routes.py adds the compliance counts of the stored status)."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import date
 
@@ -11,7 +13,6 @@ from lms.accounts.models import Department, User
 from lms.accounts.services import department_tree
 from lms.cascade.models import Designation
 from lms.completions.models import Completion, Revocation
-from lms.compliance import engine
 from lms.programs.models import Program, ProgramVersion
 
 
@@ -50,11 +51,17 @@ def cascade_programs(session) -> list[Program]:
 
 
 def dashboard(
-    session, program: Program, today: date, department_ids: list[int] | None = None
+    session,
+    program: Program,
+    today: date,
+    department_ids: list[int] | None = None,
+    counts: Mapping[int | None, dict[str, int]] | None = None,
 ) -> list[UnitRow]:
     """One row per department: staff, statuses, responsible persons, briefed counts.
 
-    A fixed number of queries whatever the size of the organisation.
+    `counts`: {department id: {status: number of people}} for the program, read by the caller
+    from the stored status (compliance stands above the cascade). A fixed number of queries
+    whatever the size of the organisation.
     """
     rows = {
         d.id: UnitRow(d, depth)
@@ -69,11 +76,9 @@ def dashboard(
     for dept, n in staff:
         if dept in rows:
             rows[dept].staff = n
-    for (dept, _pid), counts in engine.matrix_counts(
-        session, today, scope=engine.Scope(program_ids=(program.id,))
-    ).items():
+    for dept, by_status in (counts or {}).items():
         if dept in rows:
-            rows[dept].counts = counts
+            rows[dept].counts = dict(by_status)
     designations = session.execute(
         sa.select(Designation, User)
         .join(User, User.id == Designation.user_id)

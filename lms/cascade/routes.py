@@ -9,14 +9,11 @@ from lms.accounts.services import department_tree, subtree_ids
 from lms.cascade import queries, services
 from lms.cascade.forms import DesignationForm, EndForm
 from lms.cascade.models import Designation
-from lms.compliance.charts import heat_colour
 from lms.core import nav
 from lms.core.clock import local_today
 from lms.core.errors import DomainError
 from lms.core.forms import apply_domain_error
-from lms.core.http import id_arg
-from lms.core.i18n import pick
-from lms.core.model import utcnow
+from lms.core.model import load_or_404
 from lms.core.permissions import requires
 from lms.extensions import db
 from lms.programs.labels import CATEGORY_LABELS
@@ -31,32 +28,6 @@ def _manageable_departments() -> list[int] | None:
     if current_user.department_id is None:
         return []
     return subtree_ids(db.session, current_user.department_id)
-
-
-@bp.route("/")
-@requires("compliance.view")
-def dashboard():
-    programs = queries.cascade_programs(db.session)
-    if not programs:
-        return render_template("cascade/dashboard.html", programs=[], program=None, rows=[])
-    chosen = id_arg("program")
-    program = next((p for p in programs if p.id == chosen), programs[0])
-    today = local_today()
-    # cascade stands below compliance in the layers: the page reaches up at call time
-    from lms.compliance.queries import visible_department_ids
-
-    rows = queries.dashboard(
-        db.session, program, today, visible_department_ids(db.session, current_user)
-    )
-    return render_template(
-        "cascade/dashboard.html",
-        programs=programs,
-        program=program,
-        rows=rows,
-        today=today,
-        colour=heat_colour,
-        pick=pick,
-    )
 
 
 @bp.route("/designations", methods=["GET", "POST"])
@@ -119,7 +90,7 @@ def designations():
 @bp.route("/designations/<int:designation_id>/end", methods=["POST"])
 @requires("cascade.designate")
 def end(designation_id: int):
-    d = db.get_or_404(Designation, designation_id)
+    d = load_or_404(db.session, Designation, designation_id)
     allowed = _manageable_departments()
     if allowed is not None and d.department_id not in allowed:
         abort(403)
@@ -136,26 +107,4 @@ def end(designation_id: int):
     return redirect(url_for("cascade.designations"))
 
 
-nav.register(_l("Cascade"), "cascade.dashboard", "compliance.view", order=45)
 nav.register(_l("Responsible persons"), "cascade.designations", "cascade.designate", order=46)
-
-
-@bp.app_context_processor
-def _home_context():
-    def my_cascade():
-        """The signed-in person's responsibilities and the sessions they run (home panel)."""
-        if not current_user.is_authenticated:
-            return None
-        options = services.teaching_options(db.session, current_user, local_today())
-        if not options:
-            return None
-        # cascade stands below sessions in the layers: the home panel reaches up at call time
-        from lms.sessions import queries as session_queries
-
-        upcoming = session_queries.taught_lately(db.session, current_user.id, utcnow())
-        return {"options": options, "sessions": upcoming}
-
-    return {"my_cascade": my_cascade}
-
-
-nav.register_home_panel("cascade/_home.html", "login", order=8)

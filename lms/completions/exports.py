@@ -21,6 +21,7 @@ from flask_babel import gettext as _
 
 from lms.accounts.models import User
 from lms.accounts.search import person_matches
+from lms.completions import issued
 from lms.completions.models import (
     Certificate,
     CertificatePdf,
@@ -28,7 +29,7 @@ from lms.completions.models import (
     ExportJob,
     Revocation,
 )
-from lms.core import audit
+from lms.core import audit, ledger
 from lms.core.clock import local_today
 from lms.core.errors import DomainError
 from lms.core.model import utcnow
@@ -171,7 +172,6 @@ def export_path(job_id: int) -> Path:
 
 
 def _lease_expired_before():
-
     lease = current_app.config["LMS_CONFIG"].job_lease_seconds
     return utcnow() - timedelta(seconds=lease)
 
@@ -282,8 +282,6 @@ def _worker_context() -> None:
 
 
 def _render_apart(certs: list, head: str | None) -> list[bytes]:
-    from lms.completions import issued
-
     return issued.render(certs, head)
 
 
@@ -296,8 +294,6 @@ def _pdf_batches(
     are laid out here, one layout pass per batch: with several cores, in worker processes
     (forked, one per core, a few batches ahead of the writer).
     """
-    from lms.completions import issued
-
     global _app
     session = db.session
     workers = min(os.cpu_count() or 1, len(batches))
@@ -359,11 +355,6 @@ def run_export(job_id: int, attempt: int = 1) -> None:
     but that one file. A worker that loses its lease (presumed dead, the job handed to another)
     stops without writing anything more.
     """
-    from flask_babel import get_timezone  # noqa: F401  (needs the app context)
-
-    from lms.completions import issued
-    from lms.core import ledger
-
     session = db.session
     claimed = cast(
         "sa.CursorResult[Any]",

@@ -12,12 +12,17 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 
 import sqlalchemy as sa
-from flask import current_app
+from flask import current_app, has_request_context
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
 
+from lms.completions import certificates
+from lms.completions.certificates import version_of
 from lms.completions.models import Certificate, CertificatePdf
 from lms.core import ledger, seal
+from lms.core.afterwork import after_commit
 from lms.core.model import utcnow
+from lms.extensions import db
 
 PDF_KIND = "certificate_pdf"
 
@@ -41,8 +46,6 @@ def stored_ids(session, cert_ids: Sequence[int]) -> set[int]:
 
 def render(certs: Sequence, head: str | None) -> list[bytes]:
     """The sealed PDFs of certificates not issued yet, laid out in one pass."""
-    from lms.completions import certificates
-
     current = seal.current()
     pdfs = certificates.render_many(certs, head=head)
     return [seal.seal_pdf(p, current, reason=_reason(c)) for c, p in zip(certs, pdfs, strict=True)]
@@ -57,8 +60,6 @@ def store(session, cert: Certificate, pdf: bytes, sealed: bool | None = None) ->
 
     When another worker stored one first, that one is kept and returned.
     """
-    from lms.completions.certificates import version_of
-
     existing = stored(session, cert.id)
     if existing is not None:
         return existing.data
@@ -124,8 +125,6 @@ def ensure_stored(
 
 def render_job(cert_id: int) -> None:
     """The background job run after a certificate is issued (idempotent)."""
-    from lms.extensions import db
-
     cert = db.session.get(Certificate, cert_id)
     if cert is None or stored(db.session, cert_id) is not None:
         return
@@ -135,10 +134,6 @@ def render_job(cert_id: int) -> None:
 
 def queue_render(cert: Certificate) -> None:
     """Render the new certificate in the background once the request commits."""
-    from flask import has_request_context
-
-    from lms.core.afterwork import after_commit
-
     if not has_request_context() or not current_app.config.get("LMS_RENDER_ON_ISSUE", True):
         return  # the first request renders it (history loaded in bulk, the command line)
     task = _render_task
@@ -207,10 +202,6 @@ def store_already_issued(bind, echo: Callable[[str], object] | None = None) -> t
     new ledger entry records its hash; the recorded hash stays and still identifies the copy
     the holder has. Returns (matched, reissued).
     """
-    from sqlalchemy.orm import Session
-
-    from lms.completions import certificates
-
     matched = reissued = 0
     with Session(bind=bind) as session:
         todo = list(

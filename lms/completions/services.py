@@ -12,7 +12,7 @@ from flask_babel import gettext as _
 
 from lms.accounts.models import User
 from lms.accounts.services import verify_password
-from lms.completions import issued  # noqa: F401  (registers the stored-PDF ledger kind)
+from lms.completions import certificates, codes, issued
 from lms.completions.models import (
     CERTIFICATE_LANGUAGES,
     CERTIFICATE_TEMPLATES,
@@ -22,7 +22,7 @@ from lms.completions.models import (
     Completion,
     Revocation,
 )
-from lms.core import audit, ledger
+from lms.core import audit, clock, ledger, seal
 from lms.core.errors import Conflict, DomainError, NotFound
 from lms.core.model import utcnow
 from lms.programs.models import CATEGORIES, ProgramVersion
@@ -394,13 +394,11 @@ ledger.register_kind(CERTIFICATE_KIND, _resolve_certificates, every=sa.select(Ce
 
 
 def template_for(session, category: str) -> str:
-
     choice = session.get(CertificateTemplateChoice, category)
     return choice.template if choice else "classic"
 
 
 def set_template(session, category: str, template: str, actor_id: int | None) -> None:
-
     if category not in CATEGORIES:
         raise DomainError(_("Unknown category."), field="category")
     if template not in CERTIFICATE_TEMPLATES:
@@ -416,8 +414,6 @@ def set_template(session, category: str, template: str, actor_id: int | None) ->
 
 def _signatories(c: Completion, version) -> dict:
     """Who conducted the training and who approved the program version, as printed."""
-    from lms.core import clock
-
     approval = next((s for s in reversed(version.signatures) if s.meaning == "approved"), None)
     approver = approval.signer if approval else None
     user = c.user
@@ -434,7 +430,6 @@ def _signatories(c: Completion, version) -> dict:
 
 
 def _snapshot(session, c: Completion, number: str, code: str) -> dict:
-
     cfg = current_app.config["LMS_CONFIG"]
     version = c.version
     user = c.user
@@ -469,7 +464,6 @@ def issue_certificate(session, c: Completion, actor_id: int | None, language: st
     ).scalar_one_or_none()
     if existing is not None:
         return existing
-    from lms.completions import certificates, codes
 
     # the holder's language (else the organisation's)
     language = language or c.user.locale or current_app.config["LMS_CONFIG"].default_locale
@@ -500,9 +494,6 @@ def certificate_pdf(session, cert, language: str | None = None) -> bytes:
     ``language``: a courtesy copy in another language, laid out afresh with the current
     layout and sealed, but neither stored nor the issued document.
     """
-    from lms.completions import certificates, issued
-    from lms.core import seal
-
     if language and language != cert.language:
         variant = copy(cert)
         variant.language = language
@@ -519,8 +510,6 @@ def certificate_state(cert, today: date) -> str:
 def find_by_code(session, code: str):
     """The certificate for a verification code (new codes: Crockford base32, any case, with or
     without hyphens; old codes as printed); malformed -> DomainError, unknown -> NotFound."""
-    from lms.completions import codes
-
     candidates = codes.lookup_forms(code or "")
     if not candidates:
         raise DomainError(_("This is not a valid verification code."))
@@ -534,8 +523,6 @@ def find_by_code(session, code: str):
 
 def find_by_pdf(session, data: bytes):
     """The certificate whose issued PDF is exactly this file (None: not one we issued)."""
-    from lms.completions import issued
-
     if not data.startswith(b"%PDF-"):
         raise DomainError(_("This file is not a PDF."), field="file")
     return issued.find_by_sha(session, ledger.sha256(data))

@@ -488,3 +488,8 @@ notify.register(bp)
 from lms.compliance import mailadmin  # noqa: E402  (the admin's undelivered e-mail list)
 
 mailadmin.register(bp)
+
+# the cascade dashboard (a compliance view of the cascade) has its own blueprint at /cascade/
+from lms.compliance import cascade_routes  # noqa: E402
+
+EXTRA_BLUEPRINTS = (cascade_routes.bp,)

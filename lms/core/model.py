@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, TypeVar
 
 import sqlalchemy as sa
+from flask_babel import gettext as _
 from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column, scoped_session
+
+from lms.core.errors import NotFound
 
 NAMING_CONVENTION = {
     "ix": "ix_%(column_0_label)s",
@@ -19,6 +22,15 @@ NAMING_CONVENTION = {
 
 # a session as services receive it: a plain one, or Flask-SQLAlchemy's scoped ``db.session``
 DbSession = Session | scoped_session[Any]
+Row = TypeVar("Row")
+
+
+def load_or_404(session: DbSession, model: type[Row], ident: int) -> Row:
+    """The row of `model` with this primary key; NotFound (the 404 page) when there is none."""
+    row = session.get(model, ident)
+    if row is None:
+        raise NotFound(_("There is no such page."))  # as a plain 404 says it
+    return row
 
 
 def utcnow() -> datetime:

@@ -204,6 +204,7 @@ def check(data: bytes, seal: Seal | None = None) -> SealCheck | None:
     from pyhanko.pdf_utils.misc import PdfReadError
     from pyhanko.pdf_utils.reader import PdfFileReader
     from pyhanko.sign.validation import validate_pdf_signature
+    from pyhanko.sign.validation.status import SignatureCoverageLevel
     from pyhanko_certvalidator import ValidationContext
 
     seal = seal if seal is not None else current()
@@ -224,8 +225,6 @@ def check(data: bytes, seal: Seal | None = None) -> SealCheck | None:
         with contextlib.suppress(Exception):
             signer = sig.signer_cert.subject.human_friendly
         return SealCheck(signer=signer, signed_at=None, intact=False, trusted=False)
-    from pyhanko.sign.validation.status import SignatureCoverageLevel
-
     whole = status.coverage == SignatureCoverageLevel.ENTIRE_FILE
     own = seal is not None and status.signing_cert.dump() == seal.certificate.dump()
     return SealCheck(

@@ -7,7 +7,6 @@ from flask import Response, abort, flash, redirect, render_template, request, ur
 from flask_babel import gettext as _
 from flask_login import current_user
 
-from lms.accounts.models import User
 from lms.core import audit, ledger
 from lms.core.errors import DomainError, NotFound
 from lms.core.permissions import requires
@@ -31,7 +30,7 @@ def record_access(exam_id: int):
     if not form.validate_on_submit():
         return pages.render_show(exam, 400, access=form)
     try:
-        person = db.session.get(User, form.person_id.data) if form.person_id.data else None
+        person = queries.person(db.session, form.person_id.data)
         line = access_journal.record_access(
             db.session,
             exam,

@@ -67,7 +67,7 @@ def person_choices(blank: str) -> list[tuple[int, str]]:
 
 
 def person(user_id: int | None) -> User:
-    user = db.session.get(User, user_id) if user_id else None
+    user = queries.person(db.session, user_id)
     if user is None:
         raise DomainError(_("Choose a person."), field="user_id")
     return user

@@ -51,6 +51,15 @@ def points(session) -> list[ExamPoint]:
     return list(session.execute(sa.select(ExamPoint).order_by(ExamPoint.name)).scalars())
 
 
+def person(session, user_id: int | None) -> User | None:
+    """The person with this id, None when there is none (or no id was chosen)."""
+    return session.get(User, user_id) if user_id else None
+
+
+def program(session, program_id: int) -> Program | None:
+    return session.get(Program, program_id)
+
+
 def people(session) -> list[User]:
     return list(
         session.execute(

@@ -31,7 +31,6 @@ from lms.exams.forms import (
 )
 from lms.exams.pages import bp as bp
 from lms.extensions import db
-from lms.programs.models import Program
 
 # ----- lists and exam points ---------------------------------------------------------------------
 
@@ -162,7 +161,7 @@ def new():
 
 
 def _program(program_id: int):
-    program = db.session.get(Program, program_id)
+    program = queries.program(db.session, program_id)
     if program is None:
         raise DomainError(_("Choose a program."), field="program_id")
     return program

@@ -8,7 +8,7 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 
-from lms.accounts.models import User
+from lms.accounts.queries import get_user
 from lms.completions.services import valid_completion
 from lms.core import nav
 from lms.core.clock import local_date, local_today
@@ -16,7 +16,7 @@ from lms.core.errors import DomainError
 from lms.core.forms import apply_domain_error
 from lms.core.http import id_arg, page_arg
 from lms.core.i18n import LANGUAGE_NAMES, pick
-from lms.core.model import utcnow
+from lms.core.model import load_or_404, utcnow
 from lms.core.pagination import paginate
 from lms.core.permissions import requires
 from lms.extensions import db
@@ -25,9 +25,9 @@ from lms.learning import questions as qtypes
 from lms.learning.forms import ConfirmForm, GrantForm, QuestionForm, QuizSettingsForm
 from lms.learning.models import Attempt
 from lms.programs import labels as program_labels
+from lms.programs import queries as program_queries
 from lms.programs import quiz as editor
 from lms.programs import services as programs
-from lms.programs.models import Attachment
 
 bp = Blueprint("learning", __name__, url_prefix="/learning")
 
@@ -110,7 +110,7 @@ def attachment(program_id: int, attachment_id: int):
     """An attachment of a topic of a program assigned to the person."""
     program = services.get_program(db.session, program_id)
     version = services.require_assigned(db.session, current_user, program)
-    att = db.get_or_404(Attachment, attachment_id)
+    att = program_queries.get_attachment(db.session, attachment_id)
     if att.topic.version_id != version.id:
         abort(404)
     return Response(
@@ -297,7 +297,7 @@ def program_results(program_id: int):
 @bp.route("/results/attempts/<int:attempt_id>")
 @requires("learning.results")
 def attempt_review(attempt_id: int):
-    attempt = db.get_or_404(Attempt, attempt_id)
+    attempt = load_or_404(db.session, Attempt, attempt_id)
     if not queries.can_see(db.session, current_user, attempt.user, attempt.program):
         abort(403)
     return _result_page(attempt, review=True)
@@ -307,7 +307,7 @@ def attempt_review(attempt_id: int):
 @requires("learning.results")
 def grant(program_id: int, user_id: int):
     program = services.get_program(db.session, program_id)
-    person = db.get_or_404(User, user_id)
+    person = get_user(db.session, user_id)
     if not queries.can_see(db.session, current_user, person, program):
         abort(403)
     form = GrantForm()

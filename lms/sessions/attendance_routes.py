@@ -1,6 +1,6 @@
 """Session pages for taking attendance, walk-ins, acknowledgments and the conduct signature.
 
-They register on the sessions blueprint (lms.sessions.routes imports this module).
+They register on the sessions blueprint (lms.sessions.pages); lms.sessions.routes imports this module.
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ from lms.core.i18n import pick
 from lms.core.permissions import requires
 from lms.extensions import db, limiter
 from lms.programs import labels as program_labels
-from lms.sessions import labels, queries, services
+from lms.sessions import labels, pages, queries, services
 from lms.sessions.forms import (
     ActionForm,
     SheetAckForm,
@@ -23,7 +23,7 @@ from lms.sessions.forms import (
     WalkInForm,
 )
 from lms.sessions.models import ATTENDANCE_STATUSES
-from lms.sessions.routes import _fail, _lang, _people_choices, _show, _user, bp
+from lms.sessions.pages import bp
 
 # ----- attendance -----------------------------------------------------------------------------
 
@@ -53,10 +53,12 @@ def attendance(session_id: int):
                 marks.setdefault(row.user.id, everyone)
     note = request.form.get("note", "")
     try:
-        written = services.mark_attendance(db.session, ts, marks, _user(), note=note)
+        written = services.mark_attendance(db.session, ts, marks, pages.acting_user(), note=note)
     except DomainError as err:
-        _fail(err)
-        return _show(ts, err.status_code, note_error=err.message if err.field == "note" else None)
+        pages.fail(err)
+        return pages.render_session(
+            ts, err.status_code, note_error=err.message if err.field == "note" else None
+        )
     if written:
         flash(
             ngettext(
@@ -76,16 +78,16 @@ def attendance(session_id: int):
 def walk_in(session_id: int):
     ts = services.managed_session(db.session, current_user, session_id)
     form = WalkInForm(prefix="walkin")
-    form.user_id.choices = _people_choices(set())
+    form.user_id.choices = pages.people_choices(set())
     if not form.validate_on_submit():
-        return _show(ts, 400, walk_in_form=form)
+        return pages.render_session(ts, 400, walk_in_form=form)
     try:
         enrolment = services.add_walk_in(
-            db.session, ts, form.user_id.data, _user(), status=form.status.data
+            db.session, ts, form.user_id.data, pages.acting_user(), status=form.status.data
         )
     except DomainError as err:
-        _fail(err, form)
-        return _show(ts, err.status_code, walk_in_form=form)
+        pages.fail(err, form)
+        return pages.render_session(ts, err.status_code, walk_in_form=form)
     flash(_("%(name)s was added as a walk-in.", name=enrolment.user.name), "success")
     return redirect(url_for("sessions.show", session_id=ts.id) + "#attendance")
 
@@ -105,7 +107,7 @@ def sheet(session_id: int):
         roster=roster,
         labels=labels,
         pick=pick,
-        lang=_lang(),
+        lang=pages.lang(),
         attendance_open=services.attendance_open(ts),
     )
 
@@ -123,14 +125,14 @@ def sheet_ack(session_id: int, enrolment_id: int):
             ack = services.acknowledge(
                 db.session,
                 enrolment,
-                actor=_user(),
+                actor=pages.acting_user(),
                 method=form.method.data,
                 secret=form.secret.data or "",
             )
         except DomainError as err:
             if err.field == "secret":
                 db.session.commit()  # keep the audit record of the failed attempt
-            _fail(err, form)
+            pages.fail(err, form)
             status = err.status_code
         else:
             flash(_("%(name)s acknowledged the briefing.", name=ack.printed_name), "success")
@@ -145,7 +147,7 @@ def sheet_ack(session_id: int, enrolment_id: int):
         person=enrolment.user,
         form=form,
         pick=pick,
-        lang=_lang(),
+        lang=pages.lang(),
         program_labels=program_labels,
     ), status
 
@@ -158,11 +160,11 @@ def acknowledge(enrolment_id: int):
     if not ActionForm().validate_on_submit():
         abort(400)
     try:
-        services.acknowledge(db.session, enrolment, actor=_user(), method="account")
+        services.acknowledge(db.session, enrolment, actor=pages.acting_user(), method="account")
     except DomainError as err:
-        _fail(err)
+        pages.fail(err)
         ts = services.get_session(db.session, enrolment.session_id)
-        return _show(ts, err.status_code)
+        return pages.render_session(ts, err.status_code)
     flash(_("Thank you: your acknowledgment was recorded."), "success")
     return redirect(url_for("sessions.show", session_id=enrolment.session_id))
 
@@ -178,11 +180,11 @@ def sign(session_id: int):
     status = 200
     if form.validate_on_submit():
         try:
-            sig = services.sign_conducted(db.session, ts, _user(), form.password.data)
+            sig = services.sign_conducted(db.session, ts, pages.acting_user(), form.password.data)
         except DomainError as err:
             if err.field == "password":
                 db.session.commit()  # keep the audit record of the failed attempt
-            _fail(err, form)
+            pages.fail(err, form)
             status = err.status_code
         else:
             if sig.supersedes_id:
@@ -204,5 +206,5 @@ def sign(session_id: int):
         sig_state=services.signature_state(db.session, ts, roster),
         labels=labels,
         pick=pick,
-        lang=_lang(),
+        lang=pages.lang(),
     ), status

@@ -21,10 +21,12 @@ from flask_babel import gettext as _
 from openpyxl import Workbook
 from openpyxl.styles import Alignment, Font
 from sqlalchemy.orm import aliased
+from weasyprint import HTML
+from weasyprint.urls import URLFetcher
 
 from lms.accounts.models import Department, User, in_locale
 from lms.accounts.services import subtree_ids
-from lms.core import clock, spreadsheet
+from lms.core import clock, seal, spreadsheet
 from lms.core.dates import fmt_date, fmt_datetime
 from lms.core.errors import DomainError
 from lms.core.i18n import pick
@@ -334,9 +336,6 @@ def to_xlsx(session, filters: Filters, lang: str) -> bytes:
 
 
 def _data_only_fetcher():
-    # WeasyPrint is heavy and only needed for the PDF: loaded here
-    from weasyprint.urls import URLFetcher
-
     class DataOnlyFetcher(URLFetcher):
         """Refuse every resource except data: URIs (no files, no network)."""
 
@@ -372,8 +371,6 @@ def describe(session, filters: Filters) -> list[tuple[str, str]]:
 
 def to_pdf(session, filters: Filters, lang: str) -> bytes:
     """A4 landscape, DejaVu Sans for Latvian and Cyrillic letters, our CSS only."""
-    # WeasyPrint is heavy and only needed for the PDF: loaded here
-    from weasyprint import HTML
 
     found = _checked(session, filters, MAX_PDF_ROWS)
     title, html_lang = _titles(lang)
@@ -388,7 +385,6 @@ def to_pdf(session, filters: Filters, lang: str) -> bytes:
             organisation=current_app.config["LMS_CONFIG"].organisation_name,
             generated=_stamp(utcnow()),
         )
-    from lms.core import seal
 
     pdf = HTML(string=html, url_fetcher=_data_only_fetcher()).write_pdf()
     return seal.seal_pdf(pdf, reason="Briefing register")

@@ -1,6 +1,6 @@
 """Session pages for calendars (.ics) and the briefing journal with its exports.
 
-They register on the sessions blueprint (lms.sessions.routes imports this module).
+They register on the sessions blueprint (lms.sessions.pages); lms.sessions.routes imports this module.
 """
 
 from __future__ import annotations
@@ -15,12 +15,12 @@ from lms.core import audit, clock
 from lms.core.errors import DomainError, NotFound
 from lms.core.permissions import public, requires
 from lms.extensions import db, limiter
-from lms.sessions import ics, journal, queries, services
+from lms.sessions import ics, journal, pages, queries, services
 from lms.sessions.forms import (
     JournalForm,
 )
 from lms.sessions.models import TrainingSession
-from lms.sessions.routes import _department_choices, _lang, _program_choices, bp
+from lms.sessions.pages import bp
 
 # ----- calendars ------------------------------------------------------------------------------
 
@@ -59,7 +59,10 @@ def event_ics(session_id: int):
     ts = services.visible_session(db.session, current_user, session_id)
     own = queries.enrolment_of(db.session, ts.id, current_user.id)
     data = ics.single(
-        ts, _lang(), _session_url(ts), waitlisted=own is not None and own.status == "waitlisted"
+        ts,
+        pages.lang(),
+        _session_url(ts),
+        waitlisted=own is not None and own.status == "waitlisted",
     )
     return _ics(data, f"session-{ts.id}.ics")
 
@@ -69,8 +72,8 @@ def event_ics(session_id: int):
 
 def _journal_form() -> JournalForm:
     form = JournalForm(formdata=request.args)
-    form.department_id.choices = _department_choices(_("All departments"))
-    form.program_id.choices = _program_choices(_("All programs"))
+    form.department_id.choices = pages.department_choices(_("All departments"))
+    form.program_id.choices = pages.program_choices(_("All programs"))
     return form
 
 
@@ -100,7 +103,7 @@ def journal_page():
     filters = _journal_filters(form)
     if filters is None:
         return render_template("sessions/journal.html", form=form, rows=[], total=0), 400
-    lang = _lang()
+    lang = pages.lang()
     found = journal.rows(db.session, filters, limit=200)
     return render_template(
         "sessions/journal.html",
@@ -121,9 +124,9 @@ def journal_export(fmt: str):
     filters = _journal_filters(form)
     if filters is None:
         raise DomainError(_("Check the dates of the period."))
-    lang = form.lang.data or _lang()
+    lang = form.lang.data or pages.lang()
     if lang not in (*journal.LANGS, "bilingual"):
-        lang = _lang()
+        lang = pages.lang()
     render, mimetype = journal.EXPORTS[fmt]
     data = render(db.session, filters, lang)
     audit.record(

@@ -2,26 +2,24 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
-from flask_babel import get_locale, ngettext
+from flask import abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
+from flask_babel import ngettext
 from flask_login import current_user
 
-from lms.accounts.services import department_tree
 from lms.cascade.services import teaching_options
 from lms.core import clock, nav
-from lms.core.dates import fmt_datetime, fmt_time
 from lms.core.errors import DomainError
-from lms.core.forms import apply_domain_error
 from lms.core.http import id_arg, page_arg
 from lms.core.i18n import pick
 from lms.core.model import utcnow
 from lms.core.pagination import paginate
 from lms.core.permissions import requires
 from lms.extensions import db
-from lms.programs import labels as program_labels
-from lms.sessions import labels, queries, services
+
+# attendance_routes and journal_routes hold the blueprint's other pages: importing them registers them
+from lms.sessions import attendance_routes, journal_routes, labels, pages, queries, services  # noqa: F401
 from lms.sessions.forms import (
     ActionForm,
     CancelForm,
@@ -29,71 +27,8 @@ from lms.sessions.forms import (
     InviteDepartmentForm,
     InvitePersonForm,
     SessionForm,
-    WalkInForm,
 )
-from lms.sessions.models import ATTENDANCE_STATUSES, TrainingSession
-
-bp = Blueprint("sessions", __name__, url_prefix="/sessions")
-
-
-def _lang() -> str:
-    return str(get_locale() or "en")
-
-
-def _user():
-    return current_user._get_current_object()
-
-
-@bp.app_template_filter("session_when")
-def session_when(ts: TrainingSession) -> str:
-    """The date and the times of a session in the organisation's zone, in the current locale."""
-    if clock.local_date(ts.starts_at) == clock.local_date(ts.ends_at):
-        return f"{fmt_datetime(ts.starts_at)}–{fmt_time(ts.ends_at)}"
-    return f"{fmt_datetime(ts.starts_at)} – {fmt_datetime(ts.ends_at)}"
-
-
-def _can_manage(ts: TrainingSession) -> bool:
-    return services.can_manage_session(current_user, ts.program, ts.department_id)[0]
-
-
-def _department_choices(blank: str) -> list[tuple[int, str]]:
-    return [(0, blank)] + [
-        (d.id, "\u2003" * depth + d.local_name) for d, depth in department_tree(db.session)
-    ]
-
-
-def _program_choices(blank: str | None = None) -> list[tuple[int, str]]:
-    lang = _lang()
-    out = [
-        (p.id, f"{p.code}: {pick(v.title, lang)[0]}")
-        for p, v in queries.approved_programs(db.session)
-    ]
-    return ([(0, blank)] if blank is not None else []) + out
-
-
-def _instructor_choices(ts: TrainingSession | None = None) -> list[tuple[int, str]]:
-    choices = [(u.id, u.name) for u in queries.instructors(db.session)]
-    if ts is not None and ts.instructor_id not in {c[0] for c in choices}:
-        choices.insert(0, (ts.instructor_id, ts.instructor.name))
-    return choices
-
-
-def _people_choices(exclude: set[int], only: set[int] | None = None) -> list[tuple[int, str]]:
-    """Active people to choose from; `only`: the departments a responsible person briefs."""
-    people = queries.active_people(db.session, only)
-    return [(0, _("Choose a person"))] + [
-        (uid, f"{name} ({title})" if title else name)
-        for uid, name, title in people
-        if uid not in exclude
-    ]
-
-
-def _fail(err: DomainError, form=None) -> None:
-    """Undo the failed action and tell the person why (on the field when it names one)."""
-    db.session.rollback()
-    if form is None or not apply_domain_error(form, err):
-        flash(err.message, "error")
-
+from lms.sessions.pages import bp
 
 # ----- lists ----------------------------------------------------------------------------------
 
@@ -126,10 +61,10 @@ def index():
         whose=whose,
         status=status,
         program_id=program_id,
-        programs=_program_choices(),
+        programs=pages.program_choices(),
         labels=labels,
         pick=pick,
-        lang=_lang(),
+        lang=pages.lang(),
         to_sign=queries.awaiting_signature(db.session, current_user.id),
     )
 
@@ -137,13 +72,13 @@ def index():
 @bp.route("/mine")
 @requires("login")
 def mine():
-    mine = queries.my_sessions(db.session, _user())
+    mine = queries.my_sessions(db.session, pages.acting_user())
     return render_template(
         "sessions/mine.html",
         mine=mine,
         labels=labels,
         pick=pick,
-        lang=_lang(),
+        lang=pages.lang(),
         action=ActionForm(),
         feed_url=url_for("sessions.calendar", token=current_user.calendar_token, _external=True),
     )
@@ -156,16 +91,16 @@ def mine():
 @requires("sessions.run")
 def new():
     form = SessionForm()
-    form.program_id.choices = _program_choices(_("Choose a program"))
-    form.instructor_id.choices = _instructor_choices()
-    form.department_id.choices = _department_choices(_("Any department"))
+    form.program_id.choices = pages.program_choices(_("Choose a program"))
+    form.instructor_id.choices = pages.instructor_choices()
+    form.department_id.choices = pages.department_choices(_("Any department"))
     if not current_user.can("sessions.manage"):
         # a designated responsible person: their own cascade programs and departments only
         options = teaching_options(db.session, current_user, clock.local_today())
         usable = [o for o in options if o.allowed]
         if not usable:
             page = render_template(
-                "cascade/cannot_schedule.html", options=options, pick=pick, lang=_lang()
+                "cascade/cannot_schedule.html", options=options, pick=pick, lang=pages.lang()
             )
             return page, 403 if request.method == "POST" else 200
         allowed_programs = {o.program.id for o in usable}
@@ -198,10 +133,10 @@ def new():
                 repeat=form.repeat.data,
                 count=form.count.data,
                 until=form.until.data,
-                actor=_user(),
+                actor=pages.acting_user(),
             )
         except DomainError as err:
-            _fail(err, form)
+            pages.fail(err, form)
             status = err.status_code
         else:
             flash(
@@ -225,7 +160,7 @@ def new():
 def edit(session_id: int):
     ts = services.managed_session(db.session, current_user, session_id)
     form = EditSessionForm(obj=ts)
-    form.instructor_id.choices = _instructor_choices(ts)
+    form.instructor_id.choices = pages.instructor_choices(ts)
     if request.method == "GET":
         form.starts_at.data = clock.to_local(ts.starts_at).replace(tzinfo=None)
         form.ends_at.data = clock.to_local(ts.ends_at).replace(tzinfo=None)
@@ -245,10 +180,10 @@ def edit(session_id: int):
                 capacity=form.capacity.data,
                 notes=form.notes.data or "",
                 open_signup=form.open_signup.data,
-                actor=_user(),
+                actor=pages.acting_user(),
             )
         except DomainError as err:
-            _fail(err, form)
+            pages.fail(err, form)
             status = err.status_code
         else:
             flash(_("The session was saved."), "success")
@@ -258,90 +193,11 @@ def edit(session_id: int):
     return render_template("sessions/form.html", form=form, ts=ts, has_programs=True), status
 
 
-# ----- the session page -----------------------------------------------------------------------
-
-
-def _show(ts: TrainingSession, status: int = 200, **forms):
-    """The session page: what everyone may see, and the instructor's tools when allowed."""
-    manage = _can_manage(ts)
-    see_roster = manage or current_user.can("sessions.view_all")
-    roster = queries.roster(db.session, ts) if see_roster else None
-    counts = queries.counts(db.session, ts.id)
-    own = queries.enrolment_of(db.session, ts.id, current_user.id)
-    own_mark = own_ack = outcome = None
-    waitlist_place = None
-    if own is not None:
-        own_mark = queries.current_marks(db.session, ts.id).get(own.id)
-        own_ack = queries.current_acks(db.session, ts.id).get(own.id)
-        outcome = services.attendance_outcome(db.session, ts, own.user_id, own_mark, own_ack)
-        if own.status == "waitlisted":
-            waitlist_place = queries.waitlist_place(db.session, own)
-    today = clock.local_today()
-    now = utcnow()
-    attendance_open = services.attendance_open(ts)
-    sig_state = services.signature_state(db.session, ts, roster) if roster is not None else None
-    context = {
-        "ts": ts,
-        "manage": manage,
-        "roster": roster,
-        "counts": counts,
-        "own": own,
-        "own_mark": own_mark,
-        "own_ack": own_ack,
-        "outcome": outcome,
-        "waitlist_place": waitlist_place,
-        "own_ack_due": own is not None and queries.ack_due(ts, own, own_mark, own_ack, now),
-        "enrollable": ts.status == "scheduled" and ts.starts_at > now,
-        "attendance_open": attendance_open,
-        "instructor_problem": services.instructor_problem(db.session, ts),
-        "correcting": request.args.get("correct") == "1",
-        "sig_state": sig_state,
-        "signatures": list(ts.signatures) if see_roster else [],
-        "corrections": queries.corrections(db.session, ts.id) if see_roster else [],
-        "names": {
-            r.enrolment.id: r.user.name
-            for r in (roster.enrolled + roster.waitlisted + roster.cancelled if roster else [])
-        },
-        "labels": labels,
-        "program_labels": program_labels,
-        "pick": pick,
-        "lang": _lang(),
-        "action": ActionForm(),
-        "statuses": ATTENDANCE_STATUSES,
-    }
-    if manage and ts.status != "cancelled":
-        assert roster is not None  # a manager sees the roster
-        context.update(
-            cancel_form=forms.get("cancel_form") or CancelForm(prefix="cancel"),
-            note_error=forms.get("note_error"),
-        )
-        # the invitation and walk-in forms list everyone who may attend (a responsible person:
-        # their own unit only): build them only when they are shown
-        unit = services.unit_ids(db.session, ts)
-        if context["enrollable"]:
-            taken = {r.user.id for r in roster.enrolled + roster.waitlisted} | {ts.instructor_id}
-            person = forms.get("person_form") or InvitePersonForm(prefix="invite")
-            person.user_id.choices = _people_choices(taken, unit)
-            dept = forms.get("dept_form") or InviteDepartmentForm(prefix="dept")
-            dept.department_id.choices = _department_choices(_("Choose a department"))
-            if ts.department_id and not dept.department_id.data:
-                dept.department_id.data = ts.department_id
-            due_count = queries.due_count(db.session, ts.program, today)
-            context.update(person_form=person, dept_form=dept, due_count=due_count)
-        signed = sig_state is not None and sig_state.latest is not None
-        if attendance_open and (not signed or context["correcting"]):
-            enrolled_ids = {r.user.id for r in roster.enrolled} | {ts.instructor_id}
-            walk_in = forms.get("walk_in_form") or WalkInForm(prefix="walkin")
-            walk_in.user_id.choices = _people_choices(enrolled_ids, unit)
-            context.update(walk_in_form=walk_in)
-    return render_template("sessions/show.html", **context), status
-
-
 @bp.route("/<int:session_id>")
 @requires("login")
 def show(session_id: int):
     ts = services.visible_session(db.session, current_user, session_id)
-    return _show(ts)
+    return pages.render_session(ts)
 
 
 @bp.route("/<int:session_id>/cancel", methods=["POST"])
@@ -350,12 +206,12 @@ def cancel(session_id: int):
     ts = services.managed_session(db.session, current_user, session_id)
     form = CancelForm(prefix="cancel")
     if not form.validate_on_submit():
-        return _show(ts, 400, cancel_form=form)
+        return pages.render_session(ts, 400, cancel_form=form)
     try:
-        services.cancel_session(db.session, ts, form.reason.data, _user())
+        services.cancel_session(db.session, ts, form.reason.data, pages.acting_user())
     except DomainError as err:
-        _fail(err, form)
-        return _show(ts, err.status_code, cancel_form=form)
+        pages.fail(err, form)
+        return pages.render_session(ts, err.status_code, cancel_form=form)
     flash(_("The session was cancelled and everyone enrolled was told."), "success")
     return redirect(url_for("sessions.show", session_id=ts.id))
 
@@ -380,14 +236,14 @@ def _invited_message(result: services.InviteResult) -> None:
 def invite_person(session_id: int):
     ts = services.managed_session(db.session, current_user, session_id)
     form = InvitePersonForm(prefix="invite")
-    form.user_id.choices = _people_choices(set())
+    form.user_id.choices = pages.people_choices(set())
     if not form.validate_on_submit():
-        return _show(ts, 400, person_form=form)
+        return pages.render_session(ts, 400, person_form=form)
     try:
-        result = services.invite_person(db.session, ts, form.user_id.data, _user())
+        result = services.invite_person(db.session, ts, form.user_id.data, pages.acting_user())
     except DomainError as err:
-        _fail(err, form)
-        return _show(ts, err.status_code, person_form=form)
+        pages.fail(err, form)
+        return pages.render_session(ts, err.status_code, person_form=form)
     _invited_message(result)
     return redirect(url_for("sessions.show", session_id=ts.id) + "#enrolment")
 
@@ -397,16 +253,20 @@ def invite_person(session_id: int):
 def invite_department(session_id: int):
     ts = services.managed_session(db.session, current_user, session_id)
     form = InviteDepartmentForm(prefix="dept")
-    form.department_id.choices = _department_choices(_("Choose a department"))
+    form.department_id.choices = pages.department_choices(_("Choose a department"))
     if not form.validate_on_submit():
-        return _show(ts, 400, dept_form=form)
+        return pages.render_session(ts, 400, dept_form=form)
     try:
         result = services.invite_department(
-            db.session, ts, form.department_id.data, _user(), include_sub=form.include_sub.data
+            db.session,
+            ts,
+            form.department_id.data,
+            pages.acting_user(),
+            include_sub=form.include_sub.data,
         )
     except DomainError as err:
-        _fail(err, form)
-        return _show(ts, err.status_code, dept_form=form)
+        pages.fail(err, form)
+        return pages.render_session(ts, err.status_code, dept_form=form)
     _invited_message(result)
     return redirect(url_for("sessions.show", session_id=ts.id) + "#enrolment")
 
@@ -418,10 +278,10 @@ def invite_due(session_id: int):
     if not ActionForm().validate_on_submit():
         abort(400)
     try:
-        result = services.invite_due(db.session, ts, _user())
+        result = services.invite_due(db.session, ts, pages.acting_user())
     except DomainError as err:
-        _fail(err)
-        return _show(ts, err.status_code)
+        pages.fail(err)
+        return pages.render_session(ts, err.status_code)
     _invited_message(result)
     return redirect(url_for("sessions.show", session_id=ts.id) + "#enrolment")
 
@@ -434,10 +294,10 @@ def remove_enrolment(session_id: int, enrolment_id: int):
     if not ActionForm().validate_on_submit():
         abort(400)
     try:
-        promoted = services.cancel_enrolment(db.session, enrolment, _user())
+        promoted = services.cancel_enrolment(db.session, enrolment, pages.acting_user())
     except DomainError as err:
-        _fail(err)
-        return _show(ts, err.status_code)
+        pages.fail(err)
+        return pages.render_session(ts, err.status_code)
     flash(_("%(name)s was taken out of the session.", name=enrolment.user.name), "success")
     for e in promoted:
         flash(_("%(name)s moved up from the waitlist.", name=e.user.name), "info")
@@ -454,10 +314,10 @@ def signup(session_id: int):
     if not ActionForm().validate_on_submit():
         abort(400)
     try:
-        enrolment = services.sign_up(db.session, ts.id, _user())
+        enrolment = services.sign_up(db.session, ts.id, pages.acting_user())
     except DomainError as err:
-        _fail(err)
-        return _show(ts, err.status_code)
+        pages.fail(err)
+        return pages.render_session(ts, err.status_code)
     if enrolment.status == "enrolled":
         flash(_("You are signed up."), "success")
     else:
@@ -472,11 +332,11 @@ def leave(enrolment_id: int):
     if not ActionForm().validate_on_submit():
         abort(400)
     try:
-        services.cancel_enrolment(db.session, enrolment, _user())
+        services.cancel_enrolment(db.session, enrolment, pages.acting_user())
     except DomainError as err:
-        _fail(err)
+        pages.fail(err)
         ts = services.get_session(db.session, enrolment.session_id)
-        return _show(ts, err.status_code)
+        return pages.render_session(ts, err.status_code)
     flash(_("You have left the session."), "success")
     return redirect(url_for("sessions.mine"))
 
@@ -487,6 +347,8 @@ nav.register(_l("Sessions"), "sessions.index", "sessions.view_all", order=20)
 nav.register(_l("My sessions"), "sessions.mine", "login", order=21)
 nav.register(_l("Briefing journal"), "sessions.journal_page", "sessions.view_all", order=22)
 nav.register_home_panel("sessions/_home_panel.html", "login", order=20)
+# a responsible person's rights to brief (the cascade's) and the sessions they run
+nav.register_home_panel("cascade/_home.html", "login", order=8)
 
 
 @bp.app_context_processor
@@ -494,7 +356,7 @@ def _home_context():
     def session_panel():
         if not current_user.is_authenticated:
             return None
-        user = _user()
+        user = pages.acting_user()
         mine = queries.my_sessions(db.session, user)
         return {
             "upcoming": mine.upcoming[:3],
@@ -507,8 +369,14 @@ def _home_context():
             else [],
         }
 
-    return {"session_panel": session_panel}
+    def my_cascade():
+        """The signed-in person's responsibilities and the sessions they run (home panel)."""
+        if not current_user.is_authenticated:
+            return None
+        options = teaching_options(db.session, current_user, clock.local_today())
+        if not options:
+            return None
+        upcoming = queries.taught_lately(db.session, current_user.id, utcnow())
+        return {"options": options, "sessions": upcoming}
 
-
-# the other pages of the blueprint, kept in their own modules (they import bp from here)
-from lms.sessions import attendance_routes, journal_routes  # noqa: E402, F401
+    return {"session_panel": session_panel, "my_cascade": my_cascade}

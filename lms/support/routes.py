@@ -25,7 +25,7 @@ from lms.core import nav
 from lms.core.errors import DomainError
 from lms.core.forms import apply_domain_error
 from lms.core.http import int_arg, safe_next
-from lms.core.model import utcnow
+from lms.core.model import load_or_404, utcnow
 from lms.core.permissions import requires
 from lms.extensions import db
 from lms.support import labels, queries, services
@@ -312,7 +312,7 @@ def appoint():
 @bp.route("/staff/<int:agent_id>/end", methods=["POST"])
 @requires("support.admin")
 def end_agent(agent_id: int):
-    agent = db.get_or_404(SupportAgent, agent_id)
+    agent = load_or_404(db.session, SupportAgent, agent_id)
     form = EndAgentForm()
     if not form.validate_on_submit():
         return _staff_page(400)

@@ -96,7 +96,7 @@ class Node:
 def worker(name: str, env: dict[str, str], log_dir: Path) -> Process:
     return Process(
         name,
-        [str(BIN / "huey_consumer"), "lms.jobs.huey", "-w", "1", "-k", "thread"],
+        [str(BIN / "huey_consumer"), "lms.worker.huey", "-w", "1", "-k", "thread"],
         env,
         log_dir / f"{name}.log",
     )

@@ -88,12 +88,14 @@ def test_the_web_unit_serves_the_wsgi_app_on_the_port_nginx_proxies_to():
     assert unit("brigade-web.service")["Service"]["RestartPreventExitStatus"] == "4"
 
 
-def test_the_worker_unit_runs_the_huey_of_lms_jobs():
+def test_the_worker_unit_runs_the_huey_of_lms_worker():
     args = exec_start("brigade-worker.service")
-    assert Path(args[0]).name == "huey_consumer" and args[1] == "lms.jobs.huey"
-    from lms import jobs
+    assert Path(args[0]).name == "huey_consumer" and args[1] == "lms.worker.huey"
+    from lms import create_app, jobs, worker
 
-    assert jobs.huey is not None
+    # the entry point runs the one queue and hands it the app factory (the queue stands below it)
+    assert worker.huey is jobs.huey is not None
+    assert jobs._app_factory is create_app
 
 
 def test_the_timer_starts_the_reminders_daily():
@@ -142,6 +144,6 @@ def test_make_run_serves_with_gunicorn_and_a_job_worker_not_the_development_serv
     makefile = (ROOT / "Makefile").read_text()
     recipe = makefile.split("\nrun:", 1)[1].split("\n\n", 1)[0]
     assert "$(BIN)/gunicorn" in recipe and "wsgi:app" in recipe
-    assert "huey_consumer lms.jobs.huey" in recipe
+    assert "huey_consumer lms.worker.huey" in recipe
     assert "flask run" not in recipe
     assert "cluster-test:" in makefile and "tests/cluster" in makefile
