@@ -46,7 +46,7 @@ def department_id_by_code(session: DbSession, code: str) -> int | None:
 def hr_record(session: DbSession, user_id: int) -> dict[str, Any]:
     """What the person page shows of the HR history: absences and transfers (newest first),
     with department names."""
-    names = dict(session.execute(sa.select(Department.id, Department.name)).all())
+    names = {d.id: d.local_name for d in session.execute(sa.select(Department)).scalars()}
     transfers = [
         {
             "effective_on": t.effective_on,

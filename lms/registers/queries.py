@@ -11,12 +11,14 @@ from typing import Any
 import sqlalchemy as sa
 from flask_babel import lazy_gettext as _l
 
-from lms.accounts.models import Department, User
+from lms.accounts.models import Department, User, in_locale
 from lms.completions.models import Completion
 from lms.compliance.engine import department_tree_cte
 from lms.compliance.models import UnscheduledBriefing
 from lms.compliance.regimes import Regime
+from lms.core import texts
 from lms.core.clock import day_bounds
+from lms.core.dates import fmt_date
 from lms.exams.models import ExamCandidate, ExamSession
 from lms.learning.models import Attempt
 from lms.programs.models import Program, ProgramVersion
@@ -167,10 +169,10 @@ def _entry(
     ub = _satisfied_unscheduled(session, c, user)
     key = _type_key(regime, version.briefing_type, ub is not None)
     needs_reason = regime.briefing_types[key].needs_reason
-    reason = ub.reason if ub is not None else ""
+    reason = texts.render(ub.reason) if ub is not None else ""
     if c.revocation is not None:
         reason = f"{reason} · " if reason else ""
-        reason += str(_l("Revoked: %(why)s", why=c.revocation.reason))
+        reason += str(_l("Revoked: %(why)s", why=texts.render(c.revocation.reason)))
     if c.supersedes_id:
         reason = (reason + " · " if reason else "") + str(
             _l("Corrects entry %(n)s", n=c.supersedes_id)
@@ -238,12 +240,12 @@ def _entry(
     )
     title = version.title.get(lang) or next(iter(version.title.values()), program.code)
     values = {
-        "date": c.completed_on.isoformat(),
+        "date": fmt_date(c.completed_on),  # the named style, in the register's language
         "person": user.name,
         "personal_code": user.personal_code or NONE,
         "patronymic": user.patronymic or NONE,
         "position": position or NONE,
-        "department": dept.name if dept else NONE,
+        "department": in_locale(dept.names, dept.name, lang) if dept else NONE,
         "briefing_type": regime.type_name(key, lang),
         "reason": reason or NONE,
         "topics": topics or NONE,
