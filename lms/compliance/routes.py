@@ -20,6 +20,7 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 
+from lms.accounts import queries as account_queries
 from lms.accounts.models import User, in_locale
 from lms.accounts.services import department_tree, subtree_ids
 from lms.compliance import charts, queries, services
@@ -445,6 +446,7 @@ def requirements():
         action=ActionForm(),
         programs=programs,
         pick=pick,
+        titles=account_queries.job_title_names(db.session, [r.job_title for r in reqs]),
     ), status
 
 
