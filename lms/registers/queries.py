@@ -180,7 +180,10 @@ def _entry(
     if needs_reason and not reason:
         reason = (version.source or "") or str(_l("Not given"))
 
-    position = user.job_title or ""
+    def position_of(person: User) -> str:  # the job title in the register's language
+        return in_locale(person.job_titles, person.job_title or "", lang)
+
+    position = position_of(user)
     instructor_name = instructor_pos = NONE
     attendee_sig = instructor_sig = NONE
     check = NONE
@@ -189,7 +192,7 @@ def _entry(
     if ts is not None:
         instructor = session.get(User, ts.instructor_id)
         if instructor is not None:
-            instructor_name, instructor_pos = instructor.name, instructor.job_title or NONE
+            instructor_name, instructor_pos = instructor.name, position_of(instructor) or NONE
         ack = session.execute(
             sa.select(Acknowledgment)
             .where(Acknowledgment.session_id == ts.id, Acknowledgment.user_id == user.id)
@@ -198,7 +201,9 @@ def _entry(
         ).scalar_one_or_none()
         if ack is not None:
             attendee_sig = _stamp(ack.printed_name, ack.acknowledged_at, ack.method)
-            position = ack.job_title or position
+            # the title held when acknowledging; the same title reads in the language
+            if ack.job_title and ack.job_title != user.job_title:
+                position = ack.job_title
         sig = session.execute(
             sa.select(SessionSignature)
             .where(SessionSignature.session_id == ts.id)
@@ -219,11 +224,11 @@ def _entry(
     elif ts is None and c.trainer_id:
         trainer = session.get(User, c.trainer_id)
         if trainer is not None:
-            instructor_name, instructor_pos = trainer.name, trainer.job_title or NONE
+            instructor_name, instructor_pos = trainer.name, position_of(trainer) or NONE
     elif ts is None and c.recorded_by_id:
         recorder = session.get(User, c.recorded_by_id)
         if recorder is not None:
-            instructor_name, instructor_pos = recorder.name, recorder.job_title or NONE
+            instructor_name, instructor_pos = recorder.name, position_of(recorder) or NONE
             instructor_sig = _stamp(recorder.name, c.created_at, "record")
     if attempt is not None and attempt.score_percent is not None:
         check = str(

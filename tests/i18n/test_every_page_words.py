@@ -1,6 +1,6 @@
 """Every page each role reaches, in Latvian and in Russian, carries no English word of Brigade's
 own: not in the text, nor in a button's title, an aria-label, an alt text or a placeholder, nor
-in the header row of a CSV export; the error pages too.
+in the header rows of a CSV or XLSX export, nor in the text of a PDF; the error pages too.
 
 The walk fills each route's path with real ids of the demo organisation (as the date-style walk
 does). "English words of Brigade's own" are the words of its message catalogue, of the keys it
@@ -16,6 +16,8 @@ from html.parser import HTMLParser
 
 import pytest
 import sqlalchemy as sa
+from openpyxl import load_workbook
+from pypdf import PdfReader
 
 from lms.accounts.models import User
 from lms.core.permissions import ROLES
@@ -32,8 +34,12 @@ from tests.core.test_fuzz import (
 )
 
 ATTRIBUTES = ("title", "aria-label", "alt", "placeholder")
+XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 # pages that show messages exactly as they were sent, in the recipient's language then
 AS_SENT = {"/compliance/notifications"}
+# files whose words are a format's keys, read by a program (the HR import's column names and
+# the values it accepts, documented in the README), not words of a page
+FORMATS = {"/admin/hr-import/template.xlsx"}
 # e-mail addresses and links are names, not words ("employee@demo.brigade.lv")
 ADDRESS = re.compile(r"\S+@\S+|https?://\S+")
 # codes an organisation gives (departments "OFF", "LOG"; programs): capitals, not words
@@ -110,7 +116,7 @@ def test_every_page_of_a_role_in_latvian_and_russian(app, client, role, english)
                 continue
             path = _path(rule, ids, strings)
             resp = client.get(path, headers={"Accept-Language": lang})
-            if path in AS_SENT or resp.status_code in (301, 302, 303):
+            if path in AS_SENT | FORMATS or resp.status_code in (301, 302, 303):
                 continue
             if resp.mimetype == "text/html":
                 pages += 1
@@ -120,11 +126,24 @@ def test_every_page_of_a_role_in_latvian_and_russian(app, client, role, english)
                 text = resp.get_data(as_text=True).lstrip("\ufeff")
                 header = next(csv.reader(io.StringIO(text)), [])
                 found = english_in(header, english)
+            elif resp.mimetype == XLSX and resp.status_code == 200:
+                exports += 1
+                sheet = load_workbook(io.BytesIO(resp.data), read_only=True).active
+                head = [str(v) for row in sheet.iter_rows(max_row=3, values_only=True) for v in row]
+                found = english_in([v for v in head if v != "None"], english)
+            elif resp.mimetype == "application/pdf" and resp.status_code == 200:
+                exports += 1
+                pages_text = [
+                    p.extract_text() or "" for p in PdfReader(io.BytesIO(resp.data)).pages
+                ]
+                found = english_in(pages_text, english)
             else:
                 continue
             if found:
                 problems[f"{lang} {resp.status_code} {path}"] = found
     assert pages >= 10, pages
+    if role in ("admin", "auditor"):
+        assert exports >= 2, exports  # the walk reached exports: their headers were read
     assert not problems, "\n".join(
         f"{where}: {word!r} in {text!r}"
         for where, found in problems.items()
