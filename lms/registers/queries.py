@@ -18,7 +18,7 @@ from lms.compliance.models import UnscheduledBriefing
 from lms.compliance.regimes import Regime
 from lms.core import texts
 from lms.core.clock import day_bounds
-from lms.core.dates import fmt_date
+from lms.core.dates import fmt_date, fmt_signature_datetime
 from lms.exams.models import ExamCandidate, ExamSession
 from lms.learning.models import Attempt
 from lms.programs.models import Program, ProgramVersion
@@ -95,8 +95,21 @@ def _type_key(regime: Regime, version_type: str, unscheduled: bool) -> str:
     return next(iter(regime.briefing_types))
 
 
+# how a signature in the register was given, in the register's language
+STAMP_METHODS: dict[str, Any] = {
+    "account": _l("on own account"),
+    "password": _l("with password"),
+    "pin": _l("with PIN"),
+    "e-learning": _l("in e-learning"),
+    "record": _l("recorded"),
+}
+
+
 def _stamp(name: str, at, how: str) -> str:
-    return f"{name}, {at:%Y-%m-%d %H:%M} UTC ({how})"
+    """A signature as the register shows it: the name, the moment (to the second, in the
+    organisation's time zone) and how it was given."""
+    method = STAMP_METHODS.get(how)
+    return f"{name}, {fmt_signature_datetime(at)} ({method if method is not None else how})"
 
 
 def _satisfied_unscheduled(session, c: Completion, user: User) -> UnscheduledBriefing | None:

@@ -174,3 +174,56 @@ def test_every_error_page_in_latvian_and_russian(app, lang, english):
         for code, message in messages.items():
             html = render_template("errors/error.html", code=code, message=message)
             assert english_in(readable(html), english) == {}, (code, message)
+
+
+@pytest.mark.parametrize("lang", ["lv", "ru"])
+def test_the_registers_in_latvian_and_russian(app, client, lang, english):
+    """Each chosen register with the demo's entries: its page in the reader's language, its files
+    in the regime's own language (a Latvian register in Latvian), signatures written in the
+    named style and how they were given in words, never "2026-12-10 10:00 UTC (password)"."""
+    from flask_babel import force_locale
+
+    from lms.compliance import regimes
+    from lms.registers.queries import STAMP_METHODS
+
+    load_demo()
+    db.session.execute(sa.update(User).values(locale=lang))
+    db.session.commit()
+    _sign_in(client, "admin")
+    read = rows = stamped = 0
+    problems: dict[str, dict[str, str]] = {}
+    for regime in regimes.chosen(app.config):
+        files = ("csv", "xlsx", "pdf") if regime.language != "en" else ()
+        for path in (
+            f"/registers/{regime.code}",
+            *(f"/registers/{regime.code}.{f}" for f in files),
+        ):
+            resp = client.get(path, headers={"Accept-Language": lang})
+            assert resp.status_code == 200, path
+            read += 1
+            if resp.mimetype == "text/html":
+                html = resp.get_data(as_text=True)
+                rows += html.count("<tr>")
+                parts = readable(html)
+                with app.test_request_context(), force_locale(lang):
+                    said = [f"({m})" for m in map(str, STAMP_METHODS.values())]
+                stamped += sum(html.count(m) for m in said)
+            elif resp.mimetype == "text/csv":
+                parts = [resp.get_data(as_text=True)]
+            elif resp.mimetype == XLSX:
+                sheet = load_workbook(io.BytesIO(resp.data), read_only=True).active
+                parts = [str(v) for row in sheet.iter_rows(values_only=True) for v in row if v]
+            else:
+                parts = [p.extract_text() or "" for p in PdfReader(io.BytesIO(resp.data)).pages]
+            text = " ".join(parts)
+            assert " UTC (" not in text and not re.search(r"\d{4}-\d{2}-\d{2} \d{2}:\d{2}", text)
+            found = english_in(parts, english)
+            if found:
+                problems[f"{lang} {path}"] = found
+    assert read >= 2 and rows >= 3, (read, rows)
+    assert stamped, "no signature in the registers: the walk proves nothing about them"
+    assert not problems, "\n".join(
+        f"{where}: {word!r} in {text!r}"
+        for where, found in problems.items()
+        for word, text in found.items()
+    )
