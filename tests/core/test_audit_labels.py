@@ -158,3 +158,65 @@ def test_the_scan_refuses_sentences_fstrings_and_texts_translated_when_written()
     assert not judged('_("%(n)d people added", n=n)')
     assert not judged("str(written)")
     assert not judged('"a" if x else user.name')
+
+
+def test_summaries_brigade_writes_read_in_the_readers_language(client, login_as):
+    """A refused signature and a scheduled session as the log shows them in Latvian, on the
+    page and in the CSV; an older row holding an English sentence still shows as stored."""
+    import csv
+    import io
+
+    from lms.core import texts
+
+    admin = login_as("admin")
+    admin.locale = "lv"
+    audit.record(
+        db.session,
+        admin.id,
+        "sign_failed",
+        "training_session",
+        3,
+        texts.stored("core.wrong_password"),
+    )
+    audit.record(
+        db.session,
+        admin.id,
+        "create",
+        "training_session",
+        4,
+        texts.stored("sessions.scheduled", code="FS-1", n=2, when="2026-12-10T08:00:00+00:00"),
+    )
+    audit.record(db.session, admin.id, "change", "training_session", 5, "Something else, old")
+    db.session.commit()
+    page = client.get("/audit?object_type=training_session").get_data(as_text=True)
+    assert "Nepareiza parole" in page and "FS-1, 2. versija, 2026. gada 10. dec." in page
+    assert "msg:" not in page and "Something else, old" in page
+    resp = client.get("/audit.csv?object_type=training_session")
+    rows = list(csv.reader(io.StringIO(resp.get_data(as_text=True).lstrip("\ufeff"))))
+    summaries = [r[5] for r in rows[1:]]
+    assert "Nepareiza parole" in summaries and "Something else, old" in summaries
+    assert not any(s.startswith("msg:") for s in summaries)
+
+
+def test_the_evidence_pack_audit_extract_reads_in_the_readers_language(client, login_as):
+    import csv
+    import io
+    import zipfile
+
+    from lms.core import texts
+
+    admin = login_as("admin")
+    admin.locale = "lv"
+    audit.record(
+        db.session, admin.id, "revoke_failed", "completion", 8, texts.stored("core.wrong_password")
+    )
+    db.session.commit()
+    resp = client.get("/registers/evidence.zip")
+    assert resp.status_code == 200
+    with zipfile.ZipFile(io.BytesIO(resp.data)) as z:
+        text = z.read("audit-extract.csv").decode("utf-8").lstrip("\ufeff")
+    rows = list(csv.reader(io.StringIO(text)))
+    assert rows[0][2] == "Darbība"
+    mine = [r for r in rows[1:] if r[4] == "8"]
+    assert mine and mine[0][2] == "anulēšana noraidīta" and mine[0][5] == "Nepareiza parole", mine
+    assert mine[0][1] == admin.name and ":" in mine[0][0] and "T" not in mine[0][0]
