@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import sys
 import time
+from datetime import datetime
 from importlib.metadata import entry_points
 from pathlib import Path
 
@@ -24,6 +25,7 @@ from lms.compliance.mail import deliver_pending
 from lms.compliance.reminders import generate_reminders
 from lms.core import backup, ledger, outbox
 from lms.core.clock import local_today
+from lms.core.dates import fmt_signature_datetime
 from lms.core.errors import DomainError
 from lms.demo import load_demo
 from lms.extensions import db
@@ -182,7 +184,7 @@ def write_checkpoint():
                         "%(org)s on %(at)s. If the ledger ever lacks it, entries were "
                         "removed.",
                         org=cfg.organisation_name,
-                        at=data["written_at"],
+                        at=fmt_signature_datetime(datetime.fromisoformat(data["written_at"])),
                     )
                     + f"\n\nseq: {data['seq']}\nentry_hash: {data['entry_hash']}\n",
                 )

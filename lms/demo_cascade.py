@@ -25,7 +25,7 @@ from lms.programs.models import Program
 from lms.sessions import queries
 from lms.sessions import services as sessions
 
-PLACE = "Training room 2, Production"
+PLACE = "Mācību telpa 2, ražošana"  # the demo organisation writes its places in Latvian
 LEVEL1_STAFF = ("emp02", "emp03", "emp19")
 WAREHOUSE_STAFF = ("emp06", "emp07", "emp08")
 
@@ -116,7 +116,7 @@ def load_demo(session, users: dict, password: str, echo: Callable[[str], None] =
         instructor_id=dmitrijs.id,
         starts_local=datetime.combine(today + timedelta(days=8), time(9, 0)),
         ends_local=datetime.combine(today + timedelta(days=8), time(9, 45)),
-        place="Warehouse office",
+        place="Noliktavas birojs",
         capacity=10,
         actor=dmitrijs,
         department_id=codes["WH"],

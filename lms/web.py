@@ -11,7 +11,7 @@ from werkzeug.exceptions import HTTPException
 
 from lms import cli, domains, ops
 from lms.accounts.forms import LanguageForm
-from lms.accounts.models import User
+from lms.accounts.models import User, in_locale
 from lms.config import ROOT
 from lms.core import afterwork, audit_labels, dates, i18n, nav, texts
 from lms.core.errors import DomainError
@@ -216,4 +216,6 @@ def _init_templates(app: Flask) -> None:
     dates.install(app.jinja_env)
     audit_labels.install(app.jinja_env)
     texts.install(app.jinja_env)
+    # a name given in several languages (departments, job titles): the reader's, else the default
+    app.jinja_env.filters["local"] = lambda names, default: in_locale(names, default or "")
     app.jinja_env.filters["number"] = lambda v: format_decimal(v) if v is not None else ""

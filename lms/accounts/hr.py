@@ -33,7 +33,7 @@ from lms.accounts.people import (
     mask_personal_code,
     normalise_personal_code,
 )
-from lms.core import audit
+from lms.core import audit, texts
 from lms.core.errors import DomainError
 from lms.core.model import utcnow
 
@@ -500,7 +500,7 @@ def _run(session, data: bytes, filename: str, *, apply: bool, actor_id: int | No
                 "hr_import",
                 "user",
                 "*",
-                _("%(n)d people added by HR import", n=len(new_users)),
+                texts.stored("accounts.hr_import_added", n=len(new_users)),
                 employee_numbers=[u.employee_number for u in new_users][:1000],
             )
     _plan_absences(session, absence_rows, report, apply=apply)

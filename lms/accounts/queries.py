@@ -8,7 +8,7 @@ import sqlalchemy as sa
 from flask_babel import gettext as _
 
 from lms.accounts import people
-from lms.accounts.models import Department, User
+from lms.accounts.models import Department, User, in_locale
 from lms.accounts.services import search_users
 from lms.core.errors import NotFound
 from lms.core.model import DbSession
@@ -46,7 +46,7 @@ def department_id_by_code(session: DbSession, code: str) -> int | None:
 def hr_record(session: DbSession, user_id: int) -> dict[str, Any]:
     """What the person page shows of the HR history: absences and transfers (newest first),
     with department names."""
-    names = dict(session.execute(sa.select(Department.id, Department.name)).all())
+    names = {d.id: d.local_name for d in session.execute(sa.select(Department)).scalars()}
     transfers = [
         {
             "effective_on": t.effective_on,
@@ -61,3 +61,18 @@ def hr_record(session: DbSession, user_id: int) -> dict[str, Any]:
         "absences": list(reversed(people.absences_of(session, user_id))),
         "transfers": transfers,
     }
+
+
+def job_title_names(session: DbSession, titles: list[str]) -> dict[str, str]:
+    """Each of these job titles as typed (a requirement's, a program audience's) in the reader's
+    language, as one person who holds it carries it; keyed by the case-folded title."""
+    wanted = sorted({t.lower() for t in titles if t})
+    if not wanted:
+        return {}
+    one_each = (
+        sa.select(sa.func.min(User.id))
+        .where(sa.func.lower(User.job_title).in_(wanted), User.job_titles.is_not(None))
+        .group_by(sa.func.lower(User.job_title))
+    )
+    rows = session.execute(sa.select(User.job_title, User.job_titles).where(User.id.in_(one_each)))
+    return {title.casefold(): in_locale(names, title) for title, names in rows if title and names}

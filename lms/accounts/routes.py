@@ -164,7 +164,7 @@ def change_password():
 
 def _department_choices(blank: str) -> list[tuple[int, str]]:
     tree = services.department_tree(db.session)
-    return [(0, blank)] + [(d.id, "\u2003" * depth + d.name) for d, depth in tree]
+    return [(0, blank)] + [(d.id, "\u2003" * depth + d.local_name) for d, depth in tree]
 
 
 @bp.route("/admin/")

@@ -13,7 +13,7 @@ from werkzeug.security import check_password_hash, generate_password_hash
 
 from lms.accounts.models import Department, User, UserRole
 from lms.accounts.search import person_matches
-from lms.core import audit
+from lms.core import audit, texts
 from lms.core.errors import Conflict, DomainError
 from lms.core.model import utcnow
 from lms.core.permissions import ROLES
@@ -135,7 +135,7 @@ def create_user(
         "create",
         "user",
         user.id,
-        f"{user.name} <{user.email}>",
+        texts.stored("accounts.person_email", name=user.name, email=user.email),
         roles=sorted(user.roles),
         department_id=department_id,
     )

@@ -37,12 +37,12 @@ def designations():
     form = DesignationForm()
     people = queries.active_people(db.session)
     form.user_id.choices = [
-        (u.id, f"{u.name} ({u.job_title})" if u.job_title else u.name)
+        (u.id, f"{u.name} ({u.local_job_title})" if u.job_title else u.name)
         for u in people
         if allowed is None or u.department_id in allowed
     ]
     form.department_id.choices = [
-        (d.id, "\u2003" * depth + d.name)
+        (d.id, "\u2003" * depth + d.local_name)
         for d, depth in department_tree(db.session)
         if allowed is None or d.id in allowed
     ]

@@ -29,7 +29,7 @@ from lms.completions.models import (
     ExportJob,
     Revocation,
 )
-from lms.core import audit, ledger
+from lms.core import audit, ledger, texts
 from lms.core.clock import local_today
 from lms.core.errors import DomainError
 from lms.core.model import utcnow
@@ -159,7 +159,13 @@ def start_export(session, user_id: int, filters: dict, stmt) -> ExportJob:
     session.add(job)
     session.flush()
     audit.record(
-        session, user_id, "export", "certificates", job.id, f"{total} certificates", filters=filters
+        session,
+        user_id,
+        "export",
+        "certificates",
+        job.id,
+        texts.stored("completions.certificates_exported", n=total),
+        filters=filters,
     )
     return job
 

@@ -22,7 +22,7 @@ from lms.completions.models import (
     Completion,
     Revocation,
 )
-from lms.core import audit, clock, ledger, seal
+from lms.core import audit, clock, ledger, seal, texts
 from lms.core.errors import Conflict, DomainError, NotFound
 from lms.core.model import utcnow
 from lms.programs.models import CATEGORIES, ProgramVersion
@@ -241,7 +241,14 @@ def revoke_signed(session, completion: Completion, signer: User, password: str, 
     if not reason.strip():
         raise DomainError(_("Give the reason for the revocation."), field="reason")
     if not verify_password(signer, password):
-        audit.record(session, signer.id, "revoke_failed", "completion", completion.id, "password")
+        audit.record(
+            session,
+            signer.id,
+            "revoke_failed",
+            "completion",
+            completion.id,
+            texts.stored("core.wrong_password"),
+        )
         raise DomainError(_("The password is wrong. Nothing was revoked."), field="password")
     return revoke(session, completion, reason, signer.id, signer=signer)
 

@@ -103,7 +103,9 @@ def people_select(
             User.id,
             User.name,
             User.job_title,
+            User.job_titles,
             Department.name.label("department"),
+            Department.names.label("department_names"),
             Program.id.label("program_id"),
             Program.code,
             ProgramVersion.title,
@@ -133,7 +135,7 @@ def approved_programs(session) -> list[Program]:
 
 
 def department_names(session) -> dict[int, str]:
-    return dict(session.execute(sa.select(Department.id, Department.name)).all())
+    return {d.id: d.local_name for d in session.execute(sa.select(Department)).scalars()}
 
 
 def active_requirements(session) -> list[Requirement]:

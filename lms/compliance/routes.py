@@ -20,14 +20,15 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 
-from lms.accounts.models import User
+from lms.accounts import queries as account_queries
+from lms.accounts.models import User, in_locale
 from lms.accounts.services import department_tree, subtree_ids
 from lms.compliance import charts, queries, services
 from lms.compliance.forms import ActionForm, RequirementForm, UnscheduledForm
 from lms.compliance.models import Requirement
 from lms.core import nav, pdf, spreadsheet
 from lms.core.clock import local_today
-from lms.core.dates import fmt_datetime
+from lms.core.dates import fmt_date, fmt_datetime
 from lms.core.errors import DomainError
 from lms.core.forms import apply_domain_error
 from lms.core.http import id_arg, int_arg, page_arg, safe_next
@@ -233,12 +234,12 @@ def _people_rows():
         rows.append(
             [
                 r.name,
-                r.job_title,
-                r.department or "",
+                in_locale(r.job_titles, r.job_title),
+                in_locale(r.department_names, r.department or ""),
                 f"{r.code}: {pick(r.title, lang)[0]}",
                 labels[r.status],
-                r.due_on.isoformat() if r.due_on else "",
-                r.completed_on.isoformat() if r.completed_on else "",
+                fmt_date(r.due_on),
+                fmt_date(r.completed_on),
             ]
         )
     return header, rows
@@ -387,7 +388,7 @@ def requirements():
     programs = queries.approved_programs(db.session)
     choices = [(p.id, p.code) for p in programs]
     dept_choices = [(0, _("Every department"))] + [
-        (d.id, "\u2003" * depth + d.name) for d, depth in department_tree(db.session)
+        (d.id, "\u2003" * depth + d.local_name) for d, depth in department_tree(db.session)
     ]
     form.program_id.choices = trigger.program_id.choices = choices
     form.department_id.choices = trigger.department_id.choices = dept_choices
@@ -445,6 +446,7 @@ def requirements():
         action=ActionForm(),
         programs=programs,
         pick=pick,
+        titles=account_queries.job_title_names(db.session, [r.job_title for r in reqs]),
     ), status
 
 

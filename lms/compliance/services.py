@@ -206,9 +206,8 @@ def back_from_absence(session, absence: Absence) -> list[UnscheduledBriefing]:
             )
             if already:
                 continue
-            reason = _(
-                "Back on %(back)s from an absence of %(days)d calendar days "
-                "(%(regime)s: from %(threshold)d days an unscheduled briefing is due)",
+            reason = texts.stored(
+                "compliance.back_from_absence",
                 back=back_on.isoformat(),
                 days=days,
                 regime=regime.code,

@@ -7,7 +7,7 @@ from flask import Response, abort, flash, redirect, render_template, request, ur
 from flask_babel import gettext as _
 from flask_login import current_user
 
-from lms.core import audit, ledger
+from lms.core import audit, ledger, texts
 from lms.core.errors import DomainError, NotFound
 from lms.core.permissions import requires
 from lms.exams import access_journal, journal, labels, pages, queries, services
@@ -152,7 +152,7 @@ def journal_export(exam_id: int, fmt: str):
         "export",
         "exam_access_journal",
         exam.id,
-        fmt,
+        texts.stored("core.exported", format=fmt),
         sha256=ledger.sha256(data),
     )
     disposition = "inline" if fmt == "pdf" and request.args.get("print") else "attachment"

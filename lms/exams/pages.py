@@ -61,7 +61,7 @@ def utc(local: datetime | None) -> datetime | None:
 
 def person_choices(blank: str) -> list[tuple[int, str]]:
     return [(0, blank)] + [
-        (u.id, f"{u.name} ({u.job_title})" if u.job_title else u.name)
+        (u.id, f"{u.name} ({u.local_job_title})" if u.job_title else u.name)
         for u in queries.people(db.session)
     ]
 

@@ -15,7 +15,7 @@ from flask_babel import gettext as _
 from lms.accounts.models import User
 from lms.accounts.services import verify_password
 from lms.completions import services as completions
-from lms.core import audit, ledger
+from lms.core import audit, ledger, texts
 from lms.core.errors import Conflict, DomainError, NotAllowed
 from lms.core.model import utcnow
 from lms.exams.models import (
@@ -109,7 +109,14 @@ def record_results(
         _append(session, RESULT_KIND, RESULT_FIELDS, r, recorder.id)
         written += 1
     if written:
-        audit.record(session, recorder.id, "results", "exam_session", exam.id, str(written))
+        audit.record(
+            session,
+            recorder.id,
+            "results",
+            "exam_session",
+            exam.id,
+            texts.stored("exams.results_recorded", n=written),
+        )
     return written
 
 
@@ -167,7 +174,14 @@ def sign_protocol(session, exam: ExamSession, signer: User, password: str) -> Pr
     if role is None:
         raise NotAllowed(_("Only the exam commission signs the protocol."))
     if not verify_password(signer, password):
-        audit.record(session, signer.id, "sign_failed", "exam_session", exam.id, "wrong password")
+        audit.record(
+            session,
+            signer.id,
+            "sign_failed",
+            "exam_session",
+            exam.id,
+            texts.stored("core.wrong_password"),
+        )
         raise DomainError(_("The password is wrong. Nothing was signed."), field="password")
     already = session.execute(
         sa.select(ProtocolSignature.id).where(
@@ -216,7 +230,7 @@ def _grant_completions(session, exam: ExamSession, actor_id: int) -> None:
             earned_by="exam",
             actor_id=actor_id,
             trainer_id=chair.id if chair else None,
-            note=f"exam session {exam.id}",
+            note=texts.stored("exams.completion_note", id=exam.id),
         )
         c.completion_id = completion.id
     session.flush()

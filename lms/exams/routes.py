@@ -8,7 +8,7 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 
-from lms.core import audit, ledger, nav
+from lms.core import audit, ledger, nav, texts
 from lms.core.errors import DomainError
 from lms.core.forms import apply_domain_error
 from lms.core.i18n import pick
@@ -307,7 +307,7 @@ def protocol_pdf(exam_id: int):
         "export",
         "exam_protocol",
         exam.id,
-        "pdf",
+        texts.stored("core.exported", format="pdf"),
         sha256=ledger.sha256(data),
     )
     return Response(

@@ -14,7 +14,7 @@ from sqlalchemy.exc import IntegrityError
 from lms.accounts.models import User
 from lms.completions import earning
 from lms.completions.models import Completion
-from lms.core import audit
+from lms.core import audit, texts
 from lms.core.clock import local_date
 from lms.core.errors import Conflict, NotFound
 from lms.core.model import utcnow
@@ -60,7 +60,7 @@ def _close_expired(session, attempt: Attempt, now: datetime) -> bool:
         "expire",
         "attempt",
         attempt.id,
-        f"{attempt.program.code} #{attempt.number}",
+        texts.stored("learning.attempt", code=attempt.program.code, n=attempt.number),
         deadline=attempt.deadline_at.isoformat() if attempt.deadline_at else None,
     )
     return True
@@ -146,7 +146,7 @@ def start_attempt(
         "start",
         "attempt",
         attempt.id,
-        f"{program.code} #{number}",
+        texts.stored("learning.attempt", code=program.code, n=number),
         version=version.number,
         questions=[q.key for q in drawn],
     )
@@ -280,7 +280,12 @@ def submit_attempt(
         "submit",
         "attempt",
         attempt.id,
-        f"{program.code} #{attempt.number}: {attempt.score_percent}%",
+        texts.stored(
+            "learning.attempt_scored",
+            code=program.code,
+            n=attempt.number,
+            score=attempt.score_percent,
+        ),
         score=attempt.score_percent,
         passed=passed,
         version_id=attempt.version_id,
@@ -364,7 +369,7 @@ def grant_attempts(
         "grant_attempts",
         "attempt_grant",
         grant.id,
-        f"{program.code}: {person.name}",
+        texts.stored("learning.attempts_granted", code=program.code, name=person.name),
         user_id=person.id,
         program_id=program.id,
         reason=grant.reason,

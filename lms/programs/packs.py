@@ -14,7 +14,7 @@ import sqlalchemy as sa
 import yaml
 from flask_babel import gettext as _
 
-from lms.core import audit
+from lms.core import audit, texts
 from lms.core.errors import DomainError
 from lms.programs import services
 from lms.programs.models import (
@@ -320,7 +320,7 @@ def import_pack(
             "import",
             "program_version",
             version.id,
-            f"{pack.code} v1",
+            texts.stored("programs.version", code=pack.code, n=1),
             source=source,
             gaps=pack.gaps,
         )
@@ -363,7 +363,7 @@ def import_pack(
         "import",
         "program_version",
         version.id,
-        f"{pack.code} v{version.number}",
+        texts.stored("programs.version", code=pack.code, n=version.number),
         source=source,
         gaps=pack.gaps,
     )

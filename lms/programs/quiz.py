@@ -12,7 +12,7 @@ from typing import Any
 
 from flask_babel import gettext as _
 
-from lms.core import audit
+from lms.core import audit, texts
 from lms.core.errors import DomainError, NotFound
 from lms.core.model import DbSession
 from lms.programs.drafts import require_draft
@@ -204,7 +204,7 @@ def update_quiz_settings(
             "change",
             "program_version",
             version.id,
-            f"{version.program.code} v{version.number}: quiz",
+            texts.stored("programs.version_quiz", code=version.program.code, n=version.number),
             before=before,
             after=quiz,
         )

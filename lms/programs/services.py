@@ -19,7 +19,7 @@ from flask_babel import gettext as _
 
 from lms.accounts.models import User
 from lms.accounts.services import verify_password
-from lms.core import audit, ledger
+from lms.core import audit, ledger, texts
 from lms.core.errors import Conflict, DomainError, NotAllowed, NotFound
 from lms.core.model import utcnow
 from lms.programs.content import (
@@ -290,7 +290,7 @@ def update_meta(session, version: ProgramVersion, meta: VersionMeta, actor_id: i
             "change",
             "program_version",
             version.id,
-            f"{version.program.code} v{version.number}",
+            texts.stored("programs.version", code=version.program.code, n=version.number),
             changed=list(changed),
         )
 
@@ -309,7 +309,7 @@ def new_draft(session, program: Program, actor_id: int | None) -> ProgramVersion
         "create",
         "program_version",
         draft.id,
-        f"{program.code} v{draft.number}",
+        texts.stored("programs.version", code=program.code, n=draft.number),
         based_on=base.number,
     )
     return draft
@@ -388,7 +388,7 @@ def submit(session, version: ProgramVersion, actor_id: int | None) -> ProgramVer
         "submit",
         "program_version",
         version.id,
-        f"{version.program.code} v{version.number}",
+        texts.stored("programs.version", code=version.program.code, n=version.number),
         content_hash=version.content_hash,
     )
     return version
@@ -420,7 +420,12 @@ def sign(
     if not verify_password(signer, password):
         # kept although the request rolls back: committed on a connection of its own
         audit.record_apart(
-            session, signer.id, "sign_failed", "program_version", version.id, "wrong password"
+            session,
+            signer.id,
+            "sign_failed",
+            "program_version",
+            version.id,
+            texts.stored("core.wrong_password"),
         )
         raise DomainError(_("The password is wrong. Nothing was signed."), field="password")
     if version.status == "draft":
@@ -479,7 +484,7 @@ def sign(
         "sign" if meaning != "rejected" else "reject",
         "program_version",
         version.id,
-        f"{version.program.code} v{version.number}",
+        texts.stored("programs.version", code=version.program.code, n=version.number),
         meaning=meaning,
         content_hash=current,
         comment=comment.strip(),

@@ -13,11 +13,15 @@ from typing import Any
 import sqlalchemy as sa
 from flask import current_app, render_template
 from flask_babel import force_locale
+from flask_babel import gettext as _
 
+from lms.accounts.models import User
 from lms.completions import services as completions
 from lms.completions.models import Certificate, Completion
 from lms.compliance.regimes import Regime
-from lms.core import audit, ledger, pdf, spreadsheet
+from lms.core import audit, ledger, pdf, spreadsheet, texts
+from lms.core.audit_labels import action_label, object_label
+from lms.core.dates import fmt_signature_datetime
 from lms.core.model import utcnow
 from lms.exams import journal as exam_journal
 from lms.programs.models import ProgramVersion
@@ -126,13 +130,26 @@ def evidence_pack(session, chosen: list[Regime], filters: queries.Filters) -> by
             or (a.object_type == "completion" and oid in completion_ids)
         )
 
-    audit_rows = [
-        [a.at.isoformat(), a.actor_id, a.action, a.object_type, a.object_id, a.summary]
-        for a in session.scalars(audit.query(since=since, until=until))
-        if relevant(a)
+    entries = [a for a in session.scalars(audit.query(since=since, until=until)) if relevant(a)]
+    actors = {a.actor_id for a in entries if a.actor_id}
+    names = {
+        uid: name
+        for uid, name in session.execute(sa.select(User.id, User.name).where(User.id.in_(actors)))
+    }
+    audit_rows = [  # in the reader's language, the moment to the second
+        [
+            fmt_signature_datetime(a.at),
+            names.get(a.actor_id, "") if a.actor_id else "",
+            action_label(a.action),
+            object_label(a.object_type),
+            a.object_id,
+            texts.render(a.summary),
+        ]
+        for a in entries
     ]
     files["audit-extract.csv"] = spreadsheet.csv_bytes(
-        ["at", "actor_id", "action", "object_type", "object_id", "summary"], audit_rows
+        [_("Time"), _("Person"), _("Action"), _("Object"), _("Object number"), _("Summary")],
+        audit_rows,
     )
     for exam in queries.exam_sessions(session, filters):  # the special journal of access
         files[f"exams/{exam_journal.filename(exam, 'pdf')}"] = exam_journal.to_pdf(session, exam)

@@ -11,12 +11,14 @@ from typing import Any
 import sqlalchemy as sa
 from flask_babel import lazy_gettext as _l
 
-from lms.accounts.models import Department, User
+from lms.accounts.models import Department, User, in_locale
 from lms.completions.models import Completion
 from lms.compliance.engine import department_tree_cte
 from lms.compliance.models import UnscheduledBriefing
 from lms.compliance.regimes import Regime
+from lms.core import texts
 from lms.core.clock import day_bounds
+from lms.core.dates import fmt_date, fmt_signature_datetime
 from lms.exams.models import ExamCandidate, ExamSession
 from lms.learning.models import Attempt
 from lms.programs.models import Program, ProgramVersion
@@ -93,8 +95,21 @@ def _type_key(regime: Regime, version_type: str, unscheduled: bool) -> str:
     return next(iter(regime.briefing_types))
 
 
+# how a signature in the register was given, in the register's language
+STAMP_METHODS: dict[str, Any] = {
+    "account": _l("on own account"),
+    "password": _l("with password"),
+    "pin": _l("with PIN"),
+    "e-learning": _l("in e-learning"),
+    "record": _l("recorded"),
+}
+
+
 def _stamp(name: str, at, how: str) -> str:
-    return f"{name}, {at:%Y-%m-%d %H:%M} UTC ({how})"
+    """A signature as the register shows it: the name, the moment (to the second, in the
+    organisation's time zone) and how it was given."""
+    method = STAMP_METHODS.get(how)
+    return f"{name}, {fmt_signature_datetime(at)} ({method if method is not None else how})"
 
 
 def _satisfied_unscheduled(session, c: Completion, user: User) -> UnscheduledBriefing | None:
@@ -167,10 +182,10 @@ def _entry(
     ub = _satisfied_unscheduled(session, c, user)
     key = _type_key(regime, version.briefing_type, ub is not None)
     needs_reason = regime.briefing_types[key].needs_reason
-    reason = ub.reason if ub is not None else ""
+    reason = texts.render(ub.reason) if ub is not None else ""
     if c.revocation is not None:
         reason = f"{reason} · " if reason else ""
-        reason += str(_l("Revoked: %(why)s", why=c.revocation.reason))
+        reason += str(_l("Revoked: %(why)s", why=texts.render(c.revocation.reason)))
     if c.supersedes_id:
         reason = (reason + " · " if reason else "") + str(
             _l("Corrects entry %(n)s", n=c.supersedes_id)
@@ -178,7 +193,10 @@ def _entry(
     if needs_reason and not reason:
         reason = (version.source or "") or str(_l("Not given"))
 
-    position = user.job_title or ""
+    def position_of(person: User) -> str:  # the job title in the register's language
+        return in_locale(person.job_titles, person.job_title or "", lang)
+
+    position = position_of(user)
     instructor_name = instructor_pos = NONE
     attendee_sig = instructor_sig = NONE
     check = NONE
@@ -187,7 +205,7 @@ def _entry(
     if ts is not None:
         instructor = session.get(User, ts.instructor_id)
         if instructor is not None:
-            instructor_name, instructor_pos = instructor.name, instructor.job_title or NONE
+            instructor_name, instructor_pos = instructor.name, position_of(instructor) or NONE
         ack = session.execute(
             sa.select(Acknowledgment)
             .where(Acknowledgment.session_id == ts.id, Acknowledgment.user_id == user.id)
@@ -196,7 +214,9 @@ def _entry(
         ).scalar_one_or_none()
         if ack is not None:
             attendee_sig = _stamp(ack.printed_name, ack.acknowledged_at, ack.method)
-            position = ack.job_title or position
+            # the title held when acknowledging; the same title reads in the language
+            if ack.job_title and ack.job_title != user.job_title:
+                position = ack.job_title
         sig = session.execute(
             sa.select(SessionSignature)
             .where(SessionSignature.session_id == ts.id)
@@ -217,11 +237,11 @@ def _entry(
     elif ts is None and c.trainer_id:
         trainer = session.get(User, c.trainer_id)
         if trainer is not None:
-            instructor_name, instructor_pos = trainer.name, trainer.job_title or NONE
+            instructor_name, instructor_pos = trainer.name, position_of(trainer) or NONE
     elif ts is None and c.recorded_by_id:
         recorder = session.get(User, c.recorded_by_id)
         if recorder is not None:
-            instructor_name, instructor_pos = recorder.name, recorder.job_title or NONE
+            instructor_name, instructor_pos = recorder.name, position_of(recorder) or NONE
             instructor_sig = _stamp(recorder.name, c.created_at, "record")
     if attempt is not None and attempt.score_percent is not None:
         check = str(
@@ -238,12 +258,12 @@ def _entry(
     )
     title = version.title.get(lang) or next(iter(version.title.values()), program.code)
     values = {
-        "date": c.completed_on.isoformat(),
+        "date": fmt_date(c.completed_on),  # the named style, in the register's language
         "person": user.name,
         "personal_code": user.personal_code or NONE,
         "patronymic": user.patronymic or NONE,
         "position": position or NONE,
-        "department": dept.name if dept else NONE,
+        "department": in_locale(dept.names, dept.name, lang) if dept else NONE,
         "briefing_type": regime.type_name(key, lang),
         "reason": reason or NONE,
         "topics": topics or NONE,

@@ -10,7 +10,7 @@ from flask_babel import gettext as _
 from lms.accounts.models import User
 from lms.accounts.services import verify_password
 from lms.completions.models import Completion, Revocation
-from lms.core import audit, ledger
+from lms.core import audit, ledger, texts
 from lms.core.errors import Conflict, DomainError, NotFound
 from lms.core.model import utcnow
 from lms.learning.models import Attempt
@@ -68,7 +68,14 @@ def countersign(session, completion_id: int, signer: User, password: str) -> Cou
     if completion.user_id == signer.id:
         raise DomainError(_("Nobody countersigns their own completion."))
     if not verify_password(signer, password):
-        audit.record(session, signer.id, "sign_failed", "completion", completion.id, "countersign")
+        audit.record(
+            session,
+            signer.id,
+            "sign_failed",
+            "completion",
+            completion.id,
+            texts.stored("core.wrong_password"),
+        )
         raise DomainError(_("The password is wrong. Nothing was signed."), field="password")
     if session.execute(
         sa.select(Countersignature.id).where(Countersignature.completion_id == completion.id)

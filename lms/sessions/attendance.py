@@ -189,7 +189,7 @@ def add_walk_in(
         ts,
         {person.id: status},
         actor,
-        note=_("Walk-in") if queries.latest_signature(session, ts.id) else "",
+        note=texts.stored("sessions.walk_in") if queries.latest_signature(session, ts.id) else "",
     )
     return enrolment
 
@@ -283,7 +283,7 @@ def acknowledge(
                 "acknowledge_failed",
                 "session_enrolment",
                 enrolment.id,
-                f"wrong {method}",
+                texts.stored("core.wrong_pin" if method == "pin" else "core.wrong_password"),
                 session_id=ts.id,
                 user_id=person.id,
             )

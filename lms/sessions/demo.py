@@ -18,7 +18,7 @@ from lms.programs.models import Program, ProgramVersion
 from lms.sessions import queries, services
 from lms.sessions.models import Enrolment, TrainingSession
 
-PLACE = "Training room 1, Head office"
+PLACE = "Mācību telpa 1, galvenais birojs"  # the demo organisation writes its places in Latvian
 WORKSHOP = ("employee", "emp02", "emp03", "emp04", "emp05")
 WAREHOUSE = ("emp06", "emp07", "emp08", "emp09", "emp20")
 # what happened at the held session: (person, attendance, how they acknowledged or None)

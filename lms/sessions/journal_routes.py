@@ -11,7 +11,7 @@ from flask import Response, abort, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 
-from lms.core import audit, clock
+from lms.core import audit, clock, texts
 from lms.core.errors import DomainError, NotFound
 from lms.core.permissions import public, requires
 from lms.extensions import db, limiter
@@ -135,7 +135,7 @@ def journal_export(fmt: str):
         "export",
         "briefing_register",
         fmt,
-        f"{fmt} {lang}",
+        texts.stored("core.exported_in", format=fmt, language=lang),
         **filters.as_dict(),
     )
     return Response(

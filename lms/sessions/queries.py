@@ -11,7 +11,7 @@ from datetime import date, datetime, timedelta
 import sqlalchemy as sa
 from sqlalchemy.orm import selectinload
 
-from lms.accounts.models import Department, User, UserRole
+from lms.accounts.models import Department, User, UserRole, in_locale
 from lms.completions.models import Completion, Revocation
 from lms.core.model import utcnow
 from lms.programs.models import Program, ProgramVersion
@@ -454,11 +454,17 @@ def approved_programs(session) -> list[tuple[Program, ProgramVersion]]:
 
 
 def active_people(session, department_ids: set[int] | None = None) -> list[tuple[int, str, str]]:
-    """(id, name, job title) of active people by name; only those departments when given."""
-    stmt = sa.select(User.id, User.name, User.job_title).where(User.active.is_(True))
+    """(id, name, job title in the reader's language) of active people by name; only those
+    departments when given."""
+    stmt = sa.select(User.id, User.name, User.job_title, User.job_titles).where(
+        User.active.is_(True)
+    )
     if department_ids is not None:
         stmt = stmt.where(User.department_id.in_(department_ids or {0}))
-    return [tuple(row) for row in session.execute(stmt.order_by(User.name))]
+    return [
+        (uid, name, in_locale(titles, title or ""))
+        for uid, name, title, titles in session.execute(stmt.order_by(User.name))
+    ]
 
 
 def waitlist_place(session, enrolment: Enrolment) -> int:

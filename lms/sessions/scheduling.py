@@ -13,7 +13,7 @@ from flask_babel import gettext as _
 from flask_babel import ngettext
 
 from lms.accounts.models import Department, User
-from lms.core import audit
+from lms.core import audit, texts
 from lms.core.clock import local_today, to_utc
 from lms.core.errors import Conflict, DomainError, NotAllowed
 from lms.core.model import utcnow
@@ -176,7 +176,12 @@ def schedule(
             "create",
             "training_session",
             ts.id,
-            f"{program.code} v{version.number} {ts.starts_at.isoformat()}",
+            texts.stored(
+                "sessions.scheduled",
+                code=program.code,
+                n=version.number,
+                when=ts.starts_at.isoformat(),
+            ),
             instructor_id=instructor.id,
             capacity=capacity,
             series_id=series,

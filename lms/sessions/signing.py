@@ -13,7 +13,7 @@ from lms.accounts.services import verify_password
 from lms.cascade.services import teaching_right
 from lms.completions import earning
 from lms.completions.models import Completion
-from lms.core import audit, ledger
+from lms.core import audit, ledger, texts
 from lms.core.clock import local_date
 from lms.core.errors import Conflict, DomainError, NotAllowed
 from lms.core.model import utcnow
@@ -42,7 +42,14 @@ def sign_conducted(session, ts: TrainingSession, signer: User, password: str) ->
     if signer.id != ts.instructor_id:
         raise NotAllowed(_("Only the session's instructor can sign it as conducted."))
     if not verify_password(signer, password):
-        audit.record(session, signer.id, "sign_failed", "training_session", ts.id, "wrong password")
+        audit.record(
+            session,
+            signer.id,
+            "sign_failed",
+            "training_session",
+            ts.id,
+            texts.stored("core.wrong_password"),
+        )
         raise DomainError(_("The password is wrong. Nothing was signed."), field="password")
     if ts.status == "cancelled":
         raise DomainError(_("A cancelled session cannot be signed."))
@@ -90,7 +97,7 @@ def sign_conducted(session, ts: TrainingSession, signer: User, password: str) ->
         "resign" if previous else "sign",
         "training_session",
         ts.id,
-        f"{ts.program.code} v{ts.version.number}",
+        texts.stored("programs.version", code=ts.program.code, n=ts.version.number),
         meaning="conducted",
         content_hash=content_hash,
         supersedes=previous.id if previous else None,

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import io
+import re
 from datetime import date
 
 import openpyxl
@@ -41,6 +42,10 @@ def test_matrix_people_and_exports(
     resp = client.get("/compliance/export/people.csv")
     body = resp.data.decode("utf-8-sig")
     assert resp.status_code == 200 and "Anna Kļaviņa" in body and "never trained" in body
+    # dates in the named style of the reader ("Feb 1, 2026"), not ISO, in a file for people
+    assert not re.search(r"\d{4}-\d{2}-\d{2}", body) and re.search(
+        r"[A-Z][a-z]{2} \d{1,2}, 2026", body
+    )
     resp = client.get("/compliance/export/matrix.xlsx")
     ws = openpyxl.load_workbook(io.BytesIO(resp.data)).active
     rows = list(ws.values)

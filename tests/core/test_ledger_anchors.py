@@ -3,6 +3,7 @@ entry and a truncated backup are each named by `flask lms verify`."""
 
 from __future__ import annotations
 
+import re
 import sqlite3
 from datetime import date
 from pathlib import Path
@@ -290,6 +291,9 @@ def test_with_mail_configured_the_auditors_get_the_checkpoint(
         (msg,) = box.received
         assert msg["X-Envelope-To"] == auditor.email
         assert str(msg["Subject"]) == f"Ledger checkpoint: entry {seq}"
-        assert digest in msg.get_body().get_content()
+        body = msg.get_body().get_content()
+        assert digest in body
+        # the moment in the named signature style ("Dec 3, 2026, 8:29:37 PM"), not ISO
+        assert re.search(r"on [A-Z][a-z]{2} \d{1,2}, \d{4}, \d{1,2}:\d{2}:\d{2}\s[AP]M", body), body
     finally:
         box.stop()

@@ -163,7 +163,11 @@ def test_access_journal_pages_and_exports(client, exam_setup):
     from lms.core.audit import AuditEntry
 
     exported = db.session.query(AuditEntry).filter_by(object_type="exam_access_journal").all()
-    assert [e.summary for e in exported] == ["csv", "xlsx", "pdf"]
+    from lms.core import texts
+
+    assert [e.summary for e in exported] == [
+        texts.stored("core.exported", format=f) for f in ("csv", "xlsx", "pdf")
+    ]
     assert exported[-1].details["sha256"] == ledger.sha256(resp.data)
 
 

@@ -7,7 +7,7 @@ from datetime import timedelta
 import pytest
 
 from lms.completions.models import Completion
-from lms.core import ledger
+from lms.core import ledger, texts
 from lms.core.errors import Conflict, DomainError, NotAllowed
 from lms.core.model import utcnow
 from lms.exams import access_journal, protocol, services
@@ -202,7 +202,7 @@ def test_protocol_signed_by_the_commission_grants_completions(exam_setup):
     assert db.session.query(ProtocolSignature).count() == 2
     completions = db.session.query(Completion).all()
     assert [(c.user_id, c.earned_by) for c in completions] == [(setup.anna.id, "exam")]
-    assert completions[0].note == f"exam session {setup.exam.id}"
+    assert completions[0].note == texts.stored("exams.completion_note", id=setup.exam.id)
     adm = protocol.admission(db.session, setup.program.id, [setup.anna.id, setup.boris.id])
     assert adm[setup.anna.id][0] == "admitted"
     assert adm[setup.boris.id][0] == "not_admitted"

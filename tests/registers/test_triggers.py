@@ -10,6 +10,7 @@ import pytest
 from lms.accounts import hr_sync, people
 from lms.compliance.models import PersonStatus, UnscheduledBriefing
 from lms.core import clock as org_clock
+from lms.core import texts
 from lms.core.errors import DomainError
 from lms.extensions import db
 
@@ -60,8 +61,9 @@ def test_return_after_a_break(setup, days, hazardous, due):
     if due:
         assert row.basis == "pending"
         assert row.due_on == org_clock.local_today()
-        assert f"absence of {days} calendar days" in row.reason
-        assert "LV-OHS" in row.reason
+        said = texts.render(row.reason)  # a message key, read in the reader's language
+        assert row.reason.startswith(texts.PREFIX)
+        assert f"absence of {days} calendar days" in said and "LV-OHS" in said
     else:
         assert row.basis == "valid" and row.reason == ""
         assert db.session.query(UnscheduledBriefing).count() == 0
