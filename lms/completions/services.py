@@ -241,7 +241,7 @@ def revoke_signed(session, completion: Completion, signer: User, password: str, 
     if not reason.strip():
         raise DomainError(_("Give the reason for the revocation."), field="reason")
     if not verify_password(signer, password):
-        audit.record(
+        audit.record_apart(
             session,
             signer.id,
             "revoke_failed",

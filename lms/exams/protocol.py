@@ -174,7 +174,7 @@ def sign_protocol(session, exam: ExamSession, signer: User, password: str) -> Pr
     if role is None:
         raise NotAllowed(_("Only the exam commission signs the protocol."))
     if not verify_password(signer, password):
-        audit.record(
+        audit.record_apart(
             session,
             signer.id,
             "sign_failed",

@@ -343,10 +343,7 @@ def sign(exam_id: int):
         try:
             protocol.sign_protocol(db.session, exam, pages.acting_user(), form.password.data)
         except DomainError as err:
-            if err.field == "password":
-                db.session.commit()  # keep the audited failed attempt, nothing else changed
-            else:
-                db.session.rollback()
+            db.session.rollback()  # a wrong password is already in the audit log (record_apart)
             if not apply_domain_error(form, err):
                 flash(err.message, "error")
             status = err.status_code

@@ -277,7 +277,7 @@ def acknowledge(
             )
         stored = person.pin_hash if method == "pin" else person.password_hash
         if not secret or not check_password_hash(stored, secret):
-            audit.record(
+            audit.record_apart(
                 session,
                 actor.id,
                 "acknowledge_failed",

@@ -130,8 +130,6 @@ def sheet_ack(session_id: int, enrolment_id: int):
                 secret=form.secret.data or "",
             )
         except DomainError as err:
-            if err.field == "secret":
-                db.session.commit()  # keep the audit record of the failed attempt
             pages.fail(err, form)
             status = err.status_code
         else:
@@ -182,8 +180,6 @@ def sign(session_id: int):
         try:
             sig = services.sign_conducted(db.session, ts, pages.acting_user(), form.password.data)
         except DomainError as err:
-            if err.field == "password":
-                db.session.commit()  # keep the audit record of the failed attempt
             pages.fail(err, form)
             status = err.status_code
         else:

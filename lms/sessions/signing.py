@@ -42,7 +42,7 @@ def sign_conducted(session, ts: TrainingSession, signer: User, password: str) ->
     if signer.id != ts.instructor_id:
         raise NotAllowed(_("Only the session's instructor can sign it as conducted."))
     if not verify_password(signer, password):
-        audit.record(
+        audit.record_apart(
             session,
             signer.id,
             "sign_failed",
