@@ -192,40 +192,23 @@ def level_counts(
     window_days: int,
     current_id: int | None,
     child_ids: Sequence[int],
-    program_ids: Sequence[int] | None = None,
-) -> dict[tuple[int, int], Cell]:
-    """{(row department id, program id): Cell} for the rows of a level, in one grouped query."""
+    *,
+    everyone: bool = False,
+) -> dict[tuple[int | None, int], Cell]:
+    """{(row department id, program id): Cell} for the rows of a level, in one grouped query;
+    with ``everyone`` also the people without a department (key None)."""
     m = _root_map(current_id, child_ids)
     status = _status(today, window_days)
     stmt = (
         sa.select(m.c.root, PersonStatus.program_id, status, sa.func.count())
         .select_from(PersonStatus)
-        .join(m, m.c.id == PersonStatus.department_id)
+        .join(m, m.c.id == PersonStatus.department_id, isouter=everyone)
         .group_by(m.c.root, PersonStatus.program_id, status)
     )
-    if program_ids is not None:
-        stmt = stmt.where(PersonStatus.program_id.in_(list(program_ids)))
-    cells: dict[tuple[int, int], Cell] = {}
+    cells: dict[tuple[int | None, int], Cell] = {}
     for root, pid, st, n in _rows(session, stmt):
         cells.setdefault((root, pid), Cell()).add(st, n)
     return cells
-
-
-def program_totals(
-    session: DbSession, today: date, window_days: int, department_ids: Sequence[int] | None
-) -> dict[int, Cell]:
-    """{program id: Cell} over the whole scope (people without a department too)."""
-    status = _status(today, window_days)
-    stmt = _in_scope(
-        sa.select(PersonStatus.program_id, status, sa.func.count()).group_by(
-            PersonStatus.program_id, status
-        ),
-        department_ids,
-    )
-    totals: dict[int, Cell] = {}
-    for pid, st, n in _rows(session, stmt):
-        totals.setdefault(pid, Cell()).add(st, n)
-    return totals
 
 
 def status_totals(totals: dict[int, Cell]) -> dict[str, int]:
@@ -242,7 +225,7 @@ class Matrix:
     level: Level
     rows: list[Row]
     programs: list[Program]
-    cells: dict[tuple[int, int], Cell]
+    cells: dict[tuple[int | None, int], Cell]
     totals: dict[int, Cell]
     next_after: int | None = None
 
@@ -262,8 +245,21 @@ def build_matrix(
     per_page: int | None = ROWS_PER_PAGE,
 ) -> Matrix:
     """The matrix of one level: its rows (a page of them) by the programs anyone in scope must
-    hold, with the counts of each status; three statements whatever the size."""
-    totals = program_totals(session, today, window_days, lv.scope)
+    hold, with the counts of each status, from one grouped query over the stored status."""
+    current_id = lv.current.id if lv.current is not None else None
+    cells = level_counts(
+        session,
+        today,
+        window_days,
+        current_id,
+        [d.id for d in lv.children],
+        everyone=lv.current is None and lv.allowed is None,
+    )
+    totals: dict[int, Cell] = {}
+    for (_root, pid), cell in cells.items():
+        agg = totals.setdefault(pid, Cell())
+        for st, n in cell.counts.items():
+            agg.add(st, n)
     stmt = (
         sa.select(Program)
         .where(Program.id.in_(list(totals) or [-1]))
@@ -274,30 +270,18 @@ def build_matrix(
         stmt = stmt.where(Program.category == category)
     programs = list(session.execute(stmt).scalars())
     wanted = {p.id for p in programs}
-    rows = lv.rows()
     start = after_position(lv.children, after, lambda d: d.id)
-    own = [r for r in rows if r.own] if start == 0 else []
+    rows = lv.rows()
+    own = [r for r in rows if r.own and start == 0]
     children = [r for r in rows if not r.own]
     shown = children[start : start + per_page] if per_page else children[start:]
     more = per_page is not None and start + per_page < len(children)
-    cells = (
-        level_counts(
-            session,
-            today,
-            window_days,
-            lv.current.id if own and lv.current is not None else None,
-            [r.department.id for r in shown],
-            sorted(wanted),
-        )
-        if programs
-        else {}
-    )
     page_rows = [r for r in own if any((r.department.id, p) in cells for p in wanted)] + shown
     return Matrix(
         lv,
         page_rows,
         programs,
-        cells,
+        {k: c for k, c in cells.items() if k[1] in wanted and k[0] is not None},
         {pid: c for pid, c in totals.items() if pid in wanted},
         shown[-1].department.id if more and shown else None,
     )
@@ -305,7 +289,7 @@ def build_matrix(
 
 def matrix_export_rows(
     session: DbSession, today: date, window_days: int, department_ids: Sequence[int] | None
-) -> Iterator[tuple[str, str, dict[str, int]]]:
+) -> list[tuple[str, str, dict[str, int]]]:
     """(department name, program code, {status: count}) for every department of the scope
     that anyone must train in (not rolled up), from one grouped query."""
     status = _status(today, window_days)
@@ -323,16 +307,14 @@ def matrix_export_rows(
         .order_by(Department.name, Department.id, Program.code),
         department_ids,
     )
+    out: list[tuple[str, str, dict[str, int]]] = []
     key: tuple[str, str] | None = None
-    counts: dict[str, int] = {}
     for name, code, st, n in _rows(session, stmt):
-        if key is not None and key != (name, code):
-            yield key[0], key[1], counts
-            counts = {}
-        key = (name, code)
-        counts[st] = n
-    if key is not None:
-        yield key[0], key[1], counts
+        if key != (name, code):
+            key = (name, code)
+            out.append((name, code, {}))
+        out[-1][2][st] = n
+    return out
 
 
 # ----- the dashboard's charts ----------------------------------------------------------------
@@ -354,24 +336,29 @@ def compliance_over_time(
         ]
     ).subquery("points")
     ps = PersonStatus
+    covering = sa.exists().where(
+        Completion.user_id == ps.user_id,
+        Completion.program_id == ps.program_id,
+        Completion.completed_on <= months.c.point,
+        sa.or_(Completion.expires_on.is_(None), Completion.expires_on >= months.c.point),
+        ~sa.exists().where(
+            Revocation.completion_id == Completion.id,
+            to_date(Revocation.revoked_at) <= months.c.point,
+        ),
+    )
+    # the stored completion answers most points without a look-up: it covers every point
+    # from its date to its end unless revoked
+    stored = sa.and_(
+        ps.basis.in_(("valid", "pending")),
+        ps.completed_on <= months.c.point,
+        sa.or_(ps.valid_until.is_(None), ps.valid_until >= months.c.point),
+    )
     held = (
-        sa.select(m.c.root, months.c.i, ps.user_id, ps.program_id)
+        sa.select(m.c.root, months.c.i)
         .select_from(ps)
         .join(m, m.c.id == ps.department_id)
-        .join(
-            Completion,
-            sa.and_(Completion.user_id == ps.user_id, Completion.program_id == ps.program_id),
-        )
-        .join(
-            months,
-            sa.and_(
-                Completion.completed_on <= months.c.point,
-                sa.or_(Completion.expires_on.is_(None), Completion.expires_on >= months.c.point),
-            ),
-        )
-        .outerjoin(Revocation, Revocation.completion_id == Completion.id)
-        .where(sa.or_(Revocation.id.is_(None), to_date(Revocation.revoked_at) > months.c.point))
-        .group_by(m.c.root, months.c.i, ps.user_id, ps.program_id)
+        .join(months, sa.true())
+        .where(sa.or_(stored, covering))
         .subquery("held")
     )
     per_row = sa.select(held.c.root, held.c.i, sa.func.count()).group_by(held.c.root, held.c.i)
@@ -580,7 +567,7 @@ def people_export(
         .order_by(sa.case((ps.due_on.is_(None), 1), else_=0), ps.due_on, ps.user_id, ps.program_id)
         .execution_options(yield_per=1000)
     )
-    yield from session.execute(stmt)
+    return iter(session.execute(stmt))
 
 
 # ----- small reads of the other pages ----------------------------------------------------------

@@ -235,27 +235,33 @@ def _people_header() -> list[str]:
 
 
 def _people_rows() -> Iterator[list[Any]]:
-    """Every row of the drill-down, read in batches (no status computed per person)."""
+    """Every row of the drill-down, read in batches (no status computed per person): the
+    query runs now, the rows are formatted as the response streams."""
     lv = _level()
     labels = status_labels()
     lang = str(get_locale())
-    for r in queries.people_export(
+    result = queries.people_export(
         db.session,
         local_today(),
         _window(),
         department_ids=_people_scope(lv),
         program_id=id_arg("program"),
         status=_status_arg(),
-    ):
-        yield [
-            r.name,
-            r.job_title,
-            r.department or "",
-            f"{r.code}: {pick(r.title, lang)[0]}" if r.title else r.code,
-            labels[r.status],
-            r.due_on.isoformat() if r.due_on else "",
-            r.completed_on.isoformat() if r.completed_on else "",
-        ]
+    )
+
+    def rows() -> Iterator[list[Any]]:
+        for r in result:
+            yield [
+                r.name,
+                r.job_title,
+                r.department or "",
+                f"{r.code}: {pick(r.title, lang)[0]}" if r.title else r.code,
+                labels[r.status],
+                r.due_on.isoformat() if r.due_on else "",
+                r.completed_on.isoformat() if r.completed_on else "",
+            ]
+
+    return rows()
 
 
 def _matrix_header() -> list[str]:
@@ -271,17 +277,20 @@ def _matrix_header() -> list[str]:
 
 def _matrix_rows() -> Iterator[list[Any]]:
     """Every department of the scope by program (not rolled up), from one grouped query."""
-    for name, code, counts in queries.matrix_export_rows(
-        db.session, local_today(), _window(), _level().scope
-    ):
+    found = queries.matrix_export_rows(db.session, local_today(), _window(), _level().scope)
+    out = []
+    for name, code, counts in found:
         cell = queries.Cell(counts)
-        yield [
-            name,
-            code,
-            *[counts.get(s, 0) for s in queries.STATUS_ORDER],
-            cell.total,
-            f"{(cell.share or 0) * 100:.0f} %",
-        ]
+        out.append(
+            [
+                name,
+                code,
+                *[counts.get(s, 0) for s in queries.STATUS_ORDER],
+                cell.total,
+                f"{(cell.share or 0) * 100:.0f} %",
+            ]
+        )
+    return iter(out)
 
 
 def _csv_chunks(header: list[str], rows: Iterator[list[Any]]) -> Iterator[bytes]:
@@ -383,14 +392,14 @@ def dashboard() -> str:
     m = queries.build_matrix(db.session, lv, today, window)
     own = lv.current.id if lv.current is not None else None
     history = queries.compliance_over_time(db.session, months, own, [d.id for d in lv.children])
-    names = {d.id: d.local_name for d in lv.children}
+    names: dict[int | None, str] = {d.id: d.local_name for d in lv.children}
     if lv.current is not None:
         names[lv.current.id] = lv.current.local_name
     # the whole level, then the departments lagging most today (a readable chart)
     lagging = sorted((k for k in history if k is not None), key=lambda k: history[k][-1])
     shown: list[int | None] = [None, *lagging[: queries.HISTORY_LINES]]
-    label = {None: lv.current.local_name if lv.current else _("All departments")}
-    series = {label.get(k) or names.get(k, "?"): history[k] for k in shown if k in history}
+    names[None] = lv.current.local_name if lv.current else _("All departments")
+    series = {names.get(k, "?"): history[k] for k in shown if k in history}
     line = charts.line_chart([format_date(p, "MMM yy") for p in months], series)
     expiries = queries.upcoming_expiries(db.session, today, window, 12, lv.scope)
     bars = charts.bar_chart([(format_date(d, "d MMM"), n) for d, n in expiries])
@@ -438,7 +447,8 @@ def requirements():
                     actor_id=current_user.id,
                 )
             except DomainError as err:
-                apply_domain_error(form, err) or flash(err.message, "error")
+                if not apply_domain_error(form, err):
+                    flash(err.message, "error")
                 status = err.status_code
             else:
                 flash(_("The requirement was added."), "success")
@@ -457,7 +467,8 @@ def requirements():
                     actor_id=current_user.id,
                 )
             except DomainError as err:
-                apply_domain_error(trigger, err) or flash(err.message, "error")
+                if not apply_domain_error(trigger, err):
+                    flash(err.message, "error")
                 status = err.status_code
             else:
                 flash(

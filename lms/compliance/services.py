@@ -94,8 +94,8 @@ def requirements_from_audience(session, program: Program, actor_id: int | None) 
     if version is None:
         raise DomainError(_("Only an approved program version can be scheduled or taken."))
     created = 0
-    codes = version.audience_departments or [None]
-    titles = version.audience_job_titles or [None]
+    codes: list[str | None] = [*(version.audience_departments or [])] or [None]
+    titles: list[str | None] = [*(version.audience_job_titles or [])] or [None]
     for code in codes:
         dept_id = None
         if code:
@@ -172,6 +172,10 @@ def trigger_unscheduled(
 
 
 @people.on_absence_recorded
+def _absence_recorded(session, absence: Absence) -> None:
+    back_from_absence(session, absence)
+
+
 def back_from_absence(session, absence: Absence) -> list[UnscheduledBriefing]:
     """A person back from an absence at least as long as a chosen regime's break threshold
     (LV-OHS: 61 calendar days, 45 with the hazardous-work flag) is due for an unscheduled
