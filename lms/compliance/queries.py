@@ -103,14 +103,15 @@ class Level:
         rows += [Row(d, has_children=bool(self.kids.get(d.id))) for d in self.children]
         return rows
 
-    def choices(self) -> list[tuple[Department, int]]:
-        """The department filter: the way down and the departments right below (a screenful,
-        not the whole tree)."""
+    def choices(self, shown: Sequence[Department] | None = None) -> list[tuple[Department, int]]:
+        """The department filter: the way down and the departments right below (those
+        shown, when a page shows some of them): a screenful, not the whole tree."""
         out = [(d, depth) for depth, d in enumerate(self.path)]
         if self.current is not None:
             out.append((self.current, len(self.path)))
         depth = len(out)
-        return out + [(d, depth) for d in self.children]
+        below = self.children if shown is None else shown
+        return out + [(d, depth) for d in below]
 
 
 def level(session: DbSession, viewer: Any, department_id: int | None) -> Level:
@@ -198,12 +199,15 @@ def level_counts(
     """{(row department id, program id): Cell} for the rows of a level, in one grouped query;
     with ``everyone`` also the people without a department (key None)."""
     m = _root_map(current_id, child_ids)
-    status = _status(today, window_days)
-    stmt = (
-        sa.select(m.c.root, PersonStatus.program_id, status, sa.func.count())
+    # grouped by the status's label (PostgreSQL would not match the repeated expression)
+    rows = (
+        sa.select(m.c.root, PersonStatus.program_id, _status(today, window_days).label("status"))
         .select_from(PersonStatus)
         .join(m, m.c.id == PersonStatus.department_id, isouter=everyone)
-        .group_by(m.c.root, PersonStatus.program_id, status)
+        .subquery("counted")
+    )
+    stmt = sa.select(rows.c.root, rows.c.program_id, rows.c.status, sa.func.count()).group_by(
+        rows.c.root, rows.c.program_id, rows.c.status
     )
     cells: dict[tuple[int | None, int], Cell] = {}
     for root, pid, st, n in _rows(session, stmt):
@@ -292,20 +296,22 @@ def matrix_export_rows(
 ) -> list[tuple[str, str, dict[str, int]]]:
     """(department name, program code, {status: count}) for every department of the scope
     that anyone must train in (not rolled up), from one grouped query."""
-    status = _status(today, window_days)
-    stmt = _in_scope(
+    rows = _in_scope(
         sa.select(
+            Department.id,
             Department.name,
             Program.code,
-            status,
-            sa.func.count(),
+            _status(today, window_days).label("status"),
         )
         .select_from(PersonStatus)
         .join(Department, Department.id == PersonStatus.department_id)
-        .join(Program, Program.id == PersonStatus.program_id)
-        .group_by(Department.name, Department.id, Program.code, status)
-        .order_by(Department.name, Department.id, Program.code),
+        .join(Program, Program.id == PersonStatus.program_id),
         department_ids,
+    ).subquery("counted")
+    stmt = (
+        sa.select(rows.c.name, rows.c.code, rows.c.status, sa.func.count())
+        .group_by(rows.c.name, rows.c.id, rows.c.code, rows.c.status)
+        .order_by(rows.c.name, rows.c.id, rows.c.code)
     )
     out: list[tuple[str, str, dict[str, int]]] = []
     key: tuple[str, str] | None = None
@@ -336,18 +342,24 @@ def compliance_over_time(
         ]
     ).subquery("points")
     ps = PersonStatus
-    covering = sa.exists().where(
-        Completion.user_id == ps.user_id,
-        Completion.program_id == ps.program_id,
-        Completion.completed_on <= months.c.point,
-        sa.or_(Completion.expires_on.is_(None), Completion.expires_on >= months.c.point),
-        ~sa.exists().where(
-            Revocation.completion_id == Completion.id,
-            to_date(Revocation.revoked_at) <= months.c.point,
-        ),
+    covering = (
+        sa.exists()
+        .where(
+            Completion.user_id == ps.user_id,
+            Completion.program_id == ps.program_id,
+            Completion.completed_on <= months.c.point,
+            sa.or_(Completion.expires_on.is_(None), Completion.expires_on >= months.c.point),
+            ~sa.exists()
+            .where(
+                Revocation.completion_id == Completion.id,
+                to_date(Revocation.revoked_at) <= months.c.point,
+            )
+            .correlate_except(Revocation),
+        )
+        .correlate_except(Completion)
     )
     # the stored completion answers most points without a look-up: it covers every point
-    # from its date to its end unless revoked
+    # from its date to its end unless revoked; a pair never trained has no completion at all
     stored = sa.and_(
         ps.basis.in_(("valid", "pending")),
         ps.completed_on <= months.c.point,
@@ -358,7 +370,7 @@ def compliance_over_time(
         .select_from(ps)
         .join(m, m.c.id == ps.department_id)
         .join(months, sa.true())
-        .where(sa.or_(stored, covering))
+        .where(ps.completion_id.is_not(None), sa.or_(stored, covering))
         .subquery("held")
     )
     per_row = sa.select(held.c.root, held.c.i, sa.func.count()).group_by(held.c.root, held.c.i)

@@ -107,7 +107,7 @@ def matrix() -> str:
         category=category,
         categories=CATEGORY_LABELS,
         department=lv.current.id if lv.current else None,
-        departments=lv.choices(),
+        departments=lv.choices([r.department for r in m.rows if not r.own]),
         next_args=dict(request.args.to_dict(), after=m.next_after) if m.next_after else None,
         first_args={k: v for k, v in request.args.items() if k != "after"},
         after=request.args.get("after"),

@@ -153,3 +153,20 @@ def test_matrix_drills_down_the_department_tree(
     assert "Deep Unit" in inside and "100 %" in inside and "its own people" in inside
     own = text_of(client.get(f"/compliance/people?department={division.id}&only=1"))
     assert boss.name in own and worker.name not in own
+
+
+def test_matrix_shows_a_page_of_departments(
+    client, login_as, make_department, make_user, make_program, require, time_travel
+):
+    time_travel("2026-03-01 09:00Z")
+    depts = [make_department(f"Dept {i:02d}", f"DP{i:02d}") for i in range(27)]
+    for d in depts:
+        make_user(name=f"Worker of {d.name}", department=d)
+    require(make_program(approved=True, code="FS-ALL"))
+    login_as("admin")
+    html = client.get("/compliance/").get_data(as_text=True)
+    assert "Dept 24" in html and "Dept 25" not in html
+    nxt = re.search(r'href="([^"]*)" rel="next"', html).group(1).replace("&amp;", "&")
+    rest = client.get(nxt).get_data(as_text=True)
+    assert "Dept 25" in rest and "Dept 26" in rest and "Dept 24" not in rest
+    assert 'rel="next"' not in rest and 'rel="first"' in rest
