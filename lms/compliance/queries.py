@@ -543,6 +543,9 @@ def people_page(
     return rows, Cursor(last.due_on, last.id, last.program_id)
 
 
+EXPORT_BATCH = 2000  # rows of the drill-down read per statement by the exports
+
+
 def people_export(
     session: DbSession,
     today: date,
@@ -552,34 +555,24 @@ def people_export(
     program_id: int | None = None,
     status: str | None = None,
 ) -> Iterator[Any]:
-    """Every row of the drill-down (for the exports), streamed in batches from one statement."""
-    ps = PersonStatus
-    conds = _status_filter(status, today, window_days)
-    if department_ids is not None:
-        conds.append(ps.department_id.in_(list(department_ids)))
-    if program_id:
-        conds.append(ps.program_id == program_id)
-    stmt = (
-        sa.select(
-            User.name,
-            User.job_title,
-            Department.name.label("department"),
-            Program.code,
-            ProgramVersion.title,
-            _status(today, window_days).label("status"),
-            ps.due_on,
-            ps.completed_on,
+    """Every row of the drill-down (for the exports), in the list's order, read a batch at a
+    time with the list's own keyset pages: memory stays flat and no database cursor has to
+    outlive the request's transaction while the response streams."""
+    after: Cursor | None = None
+    while True:
+        rows, after = people_page(
+            session,
+            today,
+            window_days,
+            department_ids=department_ids,
+            program_id=program_id,
+            status=status,
+            after=after,
+            per_page=EXPORT_BATCH,
         )
-        .select_from(ps)
-        .join(User, User.id == ps.user_id)
-        .outerjoin(Department, Department.id == ps.department_id)
-        .join(Program, Program.id == ps.program_id)
-        .outerjoin(ProgramVersion, ProgramVersion.id == Program.current_version_id)
-        .where(*conds)
-        .order_by(sa.case((ps.due_on.is_(None), 1), else_=0), ps.due_on, ps.user_id, ps.program_id)
-        .execution_options(yield_per=1000)
-    )
-    return iter(session.execute(stmt))
+        yield from rows
+        if after is None:
+            return
 
 
 # ----- small reads of the other pages ----------------------------------------------------------
