@@ -78,7 +78,9 @@ def _where(scope: engine.Scope):
 def _recomputed(session, scope: engine.Scope):
     """The stored columns of every pair of the scope, recomputed from the history, as a select
     (the same values `_rows` reads into Python)."""
-    b = engine.facts_select(session, scope).subquery("facts")
+    # computed once (a materialised CTE): the status's cases read each fact several times,
+    # and an inlined subquery would run its correlated look-ups again for every read
+    b = engine.facts_select(session, scope).cte("facts").prefix_with("MATERIALIZED")
     basis, due_on = engine.basis_of(b.c)
     reason = sa.case(
         (basis == "pending", sa.func.substr(sa.func.coalesce(b.c.pending_reason, ""), 1, 1000)),
