@@ -32,6 +32,7 @@ STATUS_ORDER = ("overdue", "flagged", "never_trained", "due_soon", "compliant")
 ROWS_PER_PAGE = 25  # department rows of the matrix (a screenful)
 PEOPLE_PER_PAGE = 50  # rows of a drill-down list
 HISTORY_LINES = 7  # departments drawn in the 12-month chart besides the whole
+FAR = date(9999, 12, 31)  # "valid for ever" in date comparisons
 
 
 @dataclass
@@ -330,8 +331,9 @@ def compliance_over_time(
     session: DbSession, points: list[date], current_id: int | None, child_ids: Sequence[int]
 ) -> dict[int | None, list[float]]:
     """Share of (person, required program) pairs holding a valid completion on each date, for
-    each row of a level and (key None) for the whole level, from the completions' dates: one
-    grouped query over the stored pairs, whatever the number of points."""
+    each row of a level and (key None) for the whole level, from the completions' dates: two
+    grouped queries over the stored pairs and their completions (no look-up per pair and
+    point), whatever the number of points."""
     m = _root_map(current_id, child_ids)
     if not points:
         return {}
@@ -342,35 +344,58 @@ def compliance_over_time(
         ]
     ).subquery("points")
     ps = PersonStatus
-    covering = (
-        sa.exists()
-        .where(
-            Completion.user_id == ps.user_id,
-            Completion.program_id == ps.program_id,
-            Completion.completed_on <= months.c.point,
-            sa.or_(Completion.expires_on.is_(None), Completion.expires_on >= months.c.point),
-            ~sa.exists()
-            .where(
-                Revocation.completion_id == Completion.id,
-                to_date(Revocation.revoked_at) <= months.c.point,
-            )
-            .correlate_except(Revocation),
+    # each completion holds from its date to its last valid day: its expiry, or the day
+    # before its revocation when that comes first ("for ever" as a far date)
+    revoked = to_date(Revocation.revoked_at)
+    day_before = (
+        sa.func.date(revoked, "-1 day")
+        if session.get_bind().dialect.name == "sqlite"
+        else sa.cast(revoked - sa.literal(1), sa.Date)
+    )
+    far = sa.literal(FAR, sa.Date)
+    last_day = sa.case(
+        (sa.and_(Revocation.id.is_(None), Completion.expires_on.is_(None)), far),
+        (Revocation.id.is_(None), Completion.expires_on),
+        (Completion.expires_on.is_(None), day_before),
+        (Completion.expires_on < day_before, Completion.expires_on),
+        else_=day_before,
+    )
+    pair = (Completion.user_id, Completion.program_id)
+    order = (Completion.completed_on, Completion.id)
+    # per completion, in date order within its pair: the furthest last day of it and every
+    # earlier one, and the date of the next one. A pair holds a valid completion on a day
+    # exactly when its latest completion up to that day has a furthest last day on or after it
+    runs = (
+        sa.select(
+            m.c.root,
+            Completion.completed_on.label("since"),
+            sa.func.max(last_day)
+            .over(partition_by=pair, order_by=order, rows=(None, 0))
+            .label("held_until"),
+            sa.func.lead(Completion.completed_on)
+            .over(partition_by=pair, order_by=order)
+            .label("next_since"),
         )
-        .correlate_except(Completion)
-    )
-    # the stored completion answers most points without a look-up: it covers every point
-    # from its date to its end unless revoked; a pair never trained has no completion at all
-    stored = sa.and_(
-        ps.basis.in_(("valid", "pending")),
-        ps.completed_on <= months.c.point,
-        sa.or_(ps.valid_until.is_(None), ps.valid_until >= months.c.point),
-    )
-    held = (
-        sa.select(m.c.root, months.c.i)
         .select_from(ps)
         .join(m, m.c.id == ps.department_id)
-        .join(months, sa.true())
-        .where(ps.completion_id.is_not(None), sa.or_(stored, covering))
+        .join(
+            Completion,
+            sa.and_(Completion.user_id == ps.user_id, Completion.program_id == ps.program_id),
+        )
+        .outerjoin(Revocation, Revocation.completion_id == Completion.id)
+        .subquery("runs")
+    )
+    held = (
+        sa.select(runs.c.root, months.c.i)
+        .select_from(runs)
+        .join(
+            months,
+            sa.and_(
+                runs.c.since <= months.c.point,
+                sa.or_(runs.c.next_since.is_(None), runs.c.next_since > months.c.point),
+                runs.c.held_until >= months.c.point,
+            ),
+        )
         .subquery("held")
     )
     per_row = sa.select(held.c.root, held.c.i, sa.func.count()).group_by(held.c.root, held.c.i)

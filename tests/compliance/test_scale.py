@@ -170,3 +170,30 @@ def test_matrix_shows_a_page_of_departments(
     rest = client.get(nxt).get_data(as_text=True)
     assert "Dept 25" in rest and "Dept 26" in rest and "Dept 24" not in rest
     assert 'rel="next"' not in rest and 'rel="first"' in rest
+
+
+def test_history_follows_completions_renewals_and_expiries(
+    make_department, make_user, make_program, require, complete, time_travel
+):
+    from lms.compliance import queries
+
+    time_travel("2026-04-15 09:00Z")
+    dept = make_department("Shop", "SHOP")
+    a = make_user(name="Renewed Early", department=dept)
+    b = make_user(name="Lapsed Later", department=dept)
+    make_user(name="Never Trained", department=dept)
+    program = make_program(approved=True, code="FS-YEAR", refresher_months=12)
+    require(program)
+    complete(a, program, date(2025, 1, 15))
+    complete(a, program, date(2025, 12, 1))  # renewed before the first one expired
+    complete(b, program, date(2025, 3, 1))  # valid until 2026-03-01
+    points = [
+        date(2025, 1, 1),
+        date(2025, 2, 1),
+        date(2026, 1, 1),
+        date(2026, 2, 1),
+        date(2026, 4, 1),
+    ]
+    shares = queries.compliance_over_time(db.session, points, None, [dept.id])
+    assert [round(s * 3) for s in shares[dept.id]] == [0, 1, 2, 2, 1]
+    assert shares[None] == shares[dept.id]
