@@ -568,7 +568,7 @@ def people_page(
     return rows, Cursor(last.due_on, last.id, last.program_id)
 
 
-EXPORT_BATCH = 2000  # rows of the drill-down read per statement by the exports
+EXPORT_BATCH = 10000  # rows of the drill-down read per statement by the exports
 
 
 def people_export(
