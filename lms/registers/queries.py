@@ -12,16 +12,19 @@ import sqlalchemy as sa
 from flask_babel import lazy_gettext as _l
 
 from lms.accounts.models import Department, User
+from lms.accounts.people import Absence
 from lms.completions.models import Completion
 from lms.compliance.engine import department_tree_cte
-from lms.compliance.models import UnscheduledBriefing
+from lms.compliance.models import Incident, PersonStatus, UnscheduledBriefing
 from lms.compliance.regimes import Regime
+from lms.core import texts
 from lms.core.clock import day_bounds
 from lms.exams.models import ExamCandidate, ExamSession
 from lms.learning.models import Attempt
 from lms.programs.models import Program, ProgramVersion
 from lms.registers.models import Countersignature
-from lms.registers.services import SELF_PACED
+from lms.registers.services import SELF_PACED, queue_select
+from lms.sessions.labels import EVENT_TRIGGER_LABELS
 from lms.sessions.models import Acknowledgment, SessionSignature, TrainingSession
 
 NONE = "—"  # a column that does not apply to this entry (never left empty)
@@ -164,10 +167,21 @@ def _entry(
     user: User,
     lang: str,
 ) -> Entry:
-    ub = _satisfied_unscheduled(session, c, user)
-    key = _type_key(regime, version.briefing_type, ub is not None)
+    ts = session.get(TrainingSession, c.session_id) if c.session_id else None
+    if ts is not None and ts.briefing_type:
+        # the event's own type and reason (the program's type only when the event has none)
+        key = _type_key(regime, ts.briefing_type, False)
+        parts = [ts.briefing_reason]
+        if ts.briefing_trigger:
+            parts.append(str(EVENT_TRIGGER_LABELS.get(ts.briefing_trigger, ts.briefing_trigger)))
+        if ts.permit:
+            parts.append(str(_l("permit or task: %(p)s", p=ts.permit)))
+        reason = " · ".join(p for p in parts if p)
+    else:
+        ub = _satisfied_unscheduled(session, c, user)
+        key = _type_key(regime, version.briefing_type, ub is not None)
+        reason = texts.render(ub.reason) if ub is not None else ""
     needs_reason = regime.briefing_types[key].needs_reason
-    reason = ub.reason if ub is not None else ""
     if c.revocation is not None:
         reason = f"{reason} · " if reason else ""
         reason += str(_l("Revoked: %(why)s", why=c.revocation.reason))
@@ -183,7 +197,6 @@ def _entry(
     attendee_sig = instructor_sig = NONE
     check = NONE
     attempt = session.get(Attempt, c.attempt_id) if c.attempt_id else None
-    ts = session.get(TrainingSession, c.session_id) if c.session_id else None
     if ts is not None:
         instructor = session.get(User, ts.instructor_id)
         if instructor is not None:
@@ -280,3 +293,104 @@ def exam_sessions(session, filters: Filters) -> list[ExamSession]:
             who = who.where(User.department_id.in_(below))
         stmt = stmt.where(ExamSession.id.in_(who))
     return list(session.execute(stmt).scalars())
+
+
+# ----- what the register pages read (no SQL in lms/registers/routes.py) ----------------------
+
+
+def waiting(session) -> list[Completion]:
+    """The self-paced completions awaiting a countersignature, oldest first."""
+    return list(session.execute(queue_select()).scalars())
+
+
+def waiting_count(session) -> int:
+    sub = queue_select().subquery()
+    return int(session.execute(sa.select(sa.func.count()).select_from(sub)).scalar_one())
+
+
+def completion(session, completion_id: int) -> Completion | None:
+    return session.get(Completion, completion_id)
+
+
+def people(session) -> list[User]:
+    return list(
+        session.execute(sa.select(User).where(User.active.is_(True)).order_by(User.name)).scalars()
+    )
+
+
+def programs(session) -> list[Program]:
+    return list(session.execute(sa.select(Program).order_by(Program.code)).scalars())
+
+
+def incidents(session, limit: int = 50) -> list[Incident]:
+    return list(
+        session.execute(
+            sa.select(Incident)
+            .order_by(Incident.occurred_on.desc(), Incident.id.desc())
+            .limit(limit)
+        ).scalars()
+    )
+
+
+def recent_absences(session, limit: int = 50) -> list[tuple[Absence, User]]:
+    return [
+        (a, u)
+        for a, u in session.execute(
+            sa.select(Absence, User)
+            .join(User, User.id == Absence.user_id)
+            .order_by(Absence.created_at.desc(), Absence.id.desc())
+            .limit(limit)
+        ).all()
+    ]
+
+
+@dataclass
+class Due:
+    person: User
+    program: Program
+    due_on: date | None
+    trigger: str
+    reason: str
+
+
+def due_unscheduled(session, department_id: int | None = None) -> list[Due]:
+    """Everyone due for an unscheduled briefing and why (the trigger and its reason), from
+    the stored status: a failed knowledge check shows as "not admitted"."""
+    ub = UnscheduledBriefing
+    failed_first = sa.exists().where(  # never trained, and failed the check of the first one
+        ub.user_id == PersonStatus.user_id,
+        ub.program_id == PersonStatus.program_id,
+        ub.trigger == "knowledge_check_failed",
+    )
+    stmt = (
+        sa.select(PersonStatus, User, Program)
+        .join(User, User.id == PersonStatus.user_id)
+        .join(Program, Program.id == PersonStatus.program_id)
+        .where(
+            sa.or_(
+                PersonStatus.basis == "pending",
+                sa.and_(PersonStatus.basis == "never_trained", failed_first),
+            )
+        )
+        .order_by(PersonStatus.due_on, User.name, Program.code)
+    )
+    if department_id is not None:
+        tree = department_tree_cte()
+        stmt = stmt.where(
+            PersonStatus.department_id.in_(sa.select(tree.c.id).where(tree.c.root == department_id))
+        )
+    out = []
+    for ps, user, program in session.execute(stmt).all():
+        found = session.execute(
+            sa.select(ub.trigger, ub.reason)
+            .where(
+                ub.program_id == ps.program_id,
+                sa.or_(ub.reason == ps.reason, ps.basis == "never_trained"),
+                sa.or_(ub.user_id.is_(None), ub.user_id == ps.user_id),
+            )
+            .order_by(ub.id.desc())
+            .limit(1)
+        ).first()
+        trigger, reason = (found.trigger, found.reason) if found else ("manual", ps.reason)
+        out.append(Due(user, program, ps.due_on, trigger, texts.render(reason)))
+    return out

@@ -17,7 +17,12 @@ from wtforms import (
 
 from lms.core.forms import length, number_range, optional, required
 from lms.core.i18n import LANGUAGE_NAMES
-from lms.sessions.labels import ATTENDANCE_LABELS, REPEAT_LABELS
+from lms.sessions.labels import (
+    ATTENDANCE_LABELS,
+    EVENT_TRIGGER_LABELS,
+    EVENT_TYPE_LABELS,
+    REPEAT_LABELS,
+)
 from lms.sessions.models import MAX_CAPACITY
 
 LOCAL_FORMAT = "%Y-%m-%dT%H:%M"
@@ -47,6 +52,20 @@ class SessionForm(_SessionFields):
     repeat = SelectField(_l("Repeat"), choices=list(REPEAT_LABELS.items()), default="none")
     count = IntegerField(_l("Number of sessions"), validators=[optional(), number_range(1, 52)])
     until = DateField(_l("Or until (date of the last session)"), validators=[optional()])
+    briefing_type = SelectField(
+        _l("Type of briefing"), choices=list(EVENT_TYPE_LABELS.items()), default=""
+    )
+    briefing_trigger = SelectField(
+        _l("What made it necessary (unscheduled or targeted)"),
+        choices=list(EVENT_TRIGGER_LABELS.items()),
+        default="",
+    )
+    briefing_reason = TextAreaField(
+        _l("Reason (unscheduled or targeted)"), validators=[optional(), length(1000)]
+    )
+    permit = StringField(
+        _l("Permit or task (targeted briefing)"), validators=[optional(), length(200)]
+    )
     submit = SubmitField(_l("Schedule"))
 
 

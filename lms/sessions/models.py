@@ -58,6 +58,13 @@ class TrainingSession(CreatedMixin, Base):
     cancelled_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     cancelled_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id"))
     cancel_reason: Mapped[str] = mapped_column(sa.String(500), default="")
+    # the briefing type of this event (a regime's key: introductory, initial, repeated,
+    # unscheduled, targeted, thematic...); None: the program version's type, as before
+    briefing_type: Mapped[str | None] = mapped_column(sa.String(30))
+    # for an unscheduled or targeted briefing: why, what triggered it, and the permit or task
+    briefing_reason: Mapped[str] = mapped_column(sa.String(1000), default="", server_default="")
+    briefing_trigger: Mapped[str | None] = mapped_column(sa.String(30))
+    permit: Mapped[str] = mapped_column(sa.String(200), default="", server_default="")
 
     program = relationship("Program", foreign_keys=[program_id])
     version = relationship("ProgramVersion", foreign_keys=[version_id])

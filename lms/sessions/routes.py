@@ -181,6 +181,11 @@ def new():
         form.instructor_id.data = current_user.id
         form.program_id.data = id_arg("program_id") or 0
         form.capacity.data = 20
+        allowed = services.allowed_types_of(db.session, form.program_id.data)
+        if allowed is not None:  # only the types the program's regimes allow
+            form.briefing_type.choices = [
+                c for c in form.briefing_type.choices if not c[0] or c[0] in allowed
+            ]
     status = 200
     if form.validate_on_submit():
         try:
@@ -199,6 +204,12 @@ def new():
                 count=form.count.data,
                 until=form.until.data,
                 actor=_user(),
+                event=services.BriefingEvent(
+                    briefing_type=form.briefing_type.data or None,
+                    reason=form.briefing_reason.data or "",
+                    trigger=form.briefing_trigger.data or None,
+                    permit=form.permit.data or "",
+                ),
             )
         except DomainError as err:
             _fail(err, form)
