@@ -18,7 +18,7 @@ from lms.compliance.engine import department_tree_cte
 from lms.compliance.models import Incident, PersonStatus, UnscheduledBriefing
 from lms.compliance.regimes import Regime
 from lms.core import texts
-from lms.core.clock import day_bounds
+from lms.core.clock import day_bounds, local_date
 from lms.exams.models import ExamCandidate, ExamSession
 from lms.learning.models import Attempt
 from lms.programs.models import Program, ProgramVersion
@@ -80,7 +80,7 @@ class Filters:
 
 @dataclass
 class Entry:
-    completion_id: int
+    completion_id: int | None  # None: a failed knowledge check (no completion: not admitted)
     on: date
     type_key: str
     values: dict[str, str] = field(default_factory=dict)
@@ -155,6 +155,76 @@ def entries(session, regime: Regime, filters: Filters, lang: str) -> list[Entry]
         if filters.briefing_type and entry.type_key != filters.briefing_type:
             continue
         out.append(entry)
+    for entry in _failed_checks(session, regime, filters, lang):
+        if filters.briefing_type and entry.type_key != filters.briefing_type:
+            continue
+        out.append(entry)
+    out.sort(key=lambda e: e.on)  # stable: completions before failed checks of one day
+    return out
+
+
+def _failed_checks(session, regime: Regime, filters: Filters, lang: str) -> list[Entry]:
+    """Failed knowledge checks (quiz attempts) of the regime's programs: the person is not
+    admitted until the briefing is repeated and passed (LV MK 749), so the register says so."""
+    stmt = (
+        sa.select(Attempt, Program, ProgramVersion, User)
+        .join(ProgramVersion, ProgramVersion.id == Attempt.version_id)
+        .join(Program, Program.id == ProgramVersion.program_id)
+        .join(User, User.id == Attempt.user_id)
+        .where(
+            Program.category == regime.category,
+            Attempt.passed.is_(False),
+            Attempt.finished_at.is_not(None),
+        )
+        .order_by(Attempt.finished_at, Attempt.id)
+    )
+    if filters.department_id is not None:
+        tree = department_tree_cte()
+        stmt = stmt.where(
+            User.department_id.in_(sa.select(tree.c.id).where(tree.c.root == filters.department_id))
+        )
+    if filters.user_id is not None:
+        stmt = stmt.where(Attempt.user_id == filters.user_id)
+    since, until = day_bounds(filters.date_from, filters.date_to)
+    if since is not None:
+        stmt = stmt.where(Attempt.finished_at >= since)
+    if until is not None:
+        stmt = stmt.where(Attempt.finished_at < until)
+    out = []
+    for attempt, program, version, user in session.execute(stmt).all():
+        key = _type_key(regime, version.briefing_type, False)
+        assert attempt.finished_at is not None
+        on = local_date(attempt.finished_at)
+        dept = session.get(Department, user.department_id) if user.department_id else None
+        topics = "; ".join(
+            (t.title.get(lang) or next(iter(t.title.values()), "")) for t in version.topics
+        )
+        title = version.title.get(lang) or next(iter(version.title.values()), program.code)
+        values = {
+            "date": on.isoformat(),
+            "person": user.name,
+            "personal_code": user.personal_code or NONE,
+            "patronymic": user.patronymic or NONE,
+            "position": user.job_title or NONE,
+            "department": dept.name if dept else NONE,
+            "briefing_type": regime.type_name(key, lang),
+            "reason": str(_l("Not admitted: the briefing is to be repeated and passed")),
+            "topics": topics or NONE,
+            "program": f"{program.code} {title}, v{version.number}",
+            "knowledge_check": str(
+                _l(
+                    "%(score)d%% (pass mark %(mark)d%%): %(result)s",
+                    score=attempt.score_percent or 0,
+                    mark=attempt.pass_mark,
+                    result=_l("failed: not admitted"),
+                )
+            ),
+            "instructor": NONE,
+            "instructor_position": NONE,
+            "attendee_signature": _stamp(user.name, attempt.finished_at, "e-learning"),
+            "instructor_signature": NONE,
+        }
+        out.append(Entry(None, on, key, {col: values[col] for col in regime.columns}))
     return out
 
 

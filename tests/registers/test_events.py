@@ -20,7 +20,7 @@ from lms.learning import attempts
 from lms.registers import queries
 from lms.sessions import services as sessions
 from lms.sessions.models import TrainingSession
-from tests.conftest import PASSWORD, text_of
+from tests.conftest import PASSWORD, Auth, text_of
 from tests.learning.conftest import answers_for
 from tests.sessions.conftest import approve_without_quiz
 
@@ -415,6 +415,24 @@ def test_a_failed_knowledge_check_means_not_admitted_until_passed(
     db.session.commit()
     row = _status(worker, quiz)
     assert row.basis == "pending" and row.due_on == org_clock.local_today()
+    # the register's knowledge-check column says so (no completion, no instructor)
+    (failed,) = [
+        e
+        for e in queries.entries(db.session, regimes.get("LV-OHS"), queries.Filters(), "en")
+        if e.completion_id is None
+    ]
+    assert failed.values["person"] == "Anna Ozola"
+    assert failed.values["knowledge_check"].endswith("failed: not admitted")
+    assert "Not admitted" in failed.values["reason"]
+    from lms.accounts.services import hash_secret
+
+    worker.password_hash = hash_secret(PASSWORD)
+    worker.auth_source = "local"
+    db.session.commit()
+    auth = Auth(client)
+    auth.login(worker)  # the person sees it on My training
+    assert "Not admitted: the knowledge check failed" in text_of(client.get("/learning/"))
+    auth.logout()
     login_as("manager")
     page = text_of(client.get("/registers/due"))
     assert "Anna Ozola" in page and "Not admitted" in page
