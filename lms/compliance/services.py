@@ -142,8 +142,10 @@ def trigger_unscheduled(
     actor_id: int | None,
     version_id: int | None = None,
     since: date | None = None,
+    trigger: str = "manual",
 ) -> UnscheduledBriefing:
-    """Make an unscheduled briefing required for everyone in scope (with a reason)."""
+    """Make an unscheduled briefing required for everyone in scope (with a reason); `trigger`
+    names what made it due (manual: set by hand)."""
     if not reason.strip():
         raise DomainError(_("Give the reason for the unscheduled briefing."), field="reason")
     today = since or local_today()
@@ -162,6 +164,7 @@ def trigger_unscheduled(
         triggered_by_id=actor_id,
         triggered_at=utcnow(),
         version_id=version_id,
+        trigger=trigger,
     )
     session.add(ub)
     session.flush()
@@ -281,6 +284,7 @@ def on_version_approved(session, version, actor_id: int | None) -> None:
         due_on=today + timedelta(days=REBRIEFING_DAYS),
         version_id=version.id,
         since=today,
+        trigger="instruction_amended",
     )
 
 

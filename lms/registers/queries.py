@@ -240,7 +240,11 @@ def _entry(
     ts = session.get(TrainingSession, c.session_id) if c.session_id else None
     if ts is not None and ts.briefing_type:
         # the event's own type and reason (the program's type only when the event has none)
-        key = _type_key(regime, ts.briefing_type, False)
+        key = (
+            ts.briefing_type
+            if ts.briefing_type in regime.briefing_types
+            else _type_key(regime, ts.briefing_type, ts.briefing_type == "unscheduled")
+        )
         parts = [ts.briefing_reason]
         if ts.briefing_trigger:
             parts.append(str(EVENT_TRIGGER_LABELS.get(ts.briefing_trigger, ts.briefing_trigger)))

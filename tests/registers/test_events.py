@@ -227,6 +227,29 @@ def test_a_targeted_briefing_names_its_permit_and_is_no_yearly_refresher(world):
     assert _status(worker, ohs).valid_until > org_clock.local_today()  # the refresher counts
 
 
+def test_a_repeated_fire_briefing_after_a_fire_is_the_event_triggered_one_in_lv_fire(world):
+    _dept, _other, instructor, person, _ohs, fire = world
+    worker = person("E-14")
+    ts = _schedule(
+        fire, instructor, sessions.BriefingEvent("repeated", "A fire in the store on 2 May", "fire")
+    )
+    _hold(ts, instructor, worker)
+    (lv,) = queries.entries(db.session, regimes.get("LV-FIRE"), queries.Filters(), "lv")
+    assert lv.type_key == "repeated"
+    assert lv.values["briefing_type"] == "Atkārtota ugunsdrošības instruktāža"
+    assert "A fire in the store on 2 May" in lv.values["reason"]
+    (ru,) = queries.entries(db.session, regimes.get("RU-FIRE"), queries.Filters(), "ru")
+    assert ru.values["briefing_type"] == "Повторный противопожарный инструктаж"
+    # the program's own type (no event type): LV-FIRE's yearly fire briefing, as before
+    plain = _schedule(fire, instructor, days_ahead=2)
+    _hold(plain, instructor, worker)
+    keys = [
+        e.type_key
+        for e in queries.entries(db.session, regimes.get("LV-FIRE"), queries.Filters(), "lv")
+    ]
+    assert keys == ["repeated", "fire_briefing"]
+
+
 def test_a_type_the_regime_does_not_have_is_refused(world):
     _dept, _other, instructor, _person, _ohs, fire = world
     from lms.core.errors import DomainError
