@@ -23,7 +23,7 @@ from lms.compliance.models import (
     UnscheduledBriefing,
 )
 from lms.core import audit, texts
-from lms.core.clock import local_today
+from lms.core.clock import local_date, local_today
 from lms.core.dates import fmt_date
 from lms.core.errors import Conflict, DomainError, NotFound
 from lms.core.model import utcnow
@@ -32,7 +32,8 @@ from lms.learning import attempts
 from lms.learning.models import Attempt
 from lms.programs.models import Program, ProgramVersion
 from lms.programs.services import Effect, on_approval, on_effects
-from lms.sessions import scheduling
+from lms.sessions import scheduling, signing
+from lms.sessions.models import TrainingSession
 
 
 def add_requirement(
@@ -408,6 +409,14 @@ texts.register(
     lambda **p: gettext("New rules in force from %(day)s (%(regime)s): %(note)s", **p),
 )
 texts.register(
+    "compliance.not_admitted_briefing",
+    lambda **p: gettext(
+        "Not admitted: the knowledge check at the briefing on %(day)s failed; the briefing "
+        "must be repeated and passed",
+        **p,
+    ),
+)
+texts.register(
     "compliance.not_admitted",
     lambda **p: gettext(
         "Not admitted: the knowledge check failed on %(day)s (%(score)d%%); the briefing "
@@ -658,6 +667,54 @@ def new_rules_in_force(
     )
 
 
+def _not_admitted(
+    session, user_id: int, program: Program | None, on: date, reason: str
+) -> list[UnscheduledBriefing]:
+    """The person is not admitted until the briefing is repeated and passed: an unscheduled
+    briefing due at once (for regimes naming the failed check as a trigger; once per day)."""
+    if program is None or not any(
+        "knowledge_check_failed" in r.triggers
+        for r in regimes.for_category(current_app.config, program.category)
+    ):
+        return []
+    if session.get(PersonStatus, (user_id, program.id)) is None:
+        return []  # not required of this person
+    ub = UnscheduledBriefing
+    if session.scalar(
+        sa.select(ub.id).where(
+            ub.user_id == user_id,
+            ub.program_id == program.id,
+            ub.trigger == "knowledge_check_failed",
+            ub.since == on,
+        )
+    ):
+        return []
+    return _due_for_people(
+        session,
+        {program.id: [user_id]},
+        trigger="knowledge_check_failed",
+        reason=reason,
+        since=on,
+        due_on=on,
+        actor_id=None,
+    )
+
+
+@signing.on_check_failed
+def failed_at_briefing(session, ts: TrainingSession, user_ids: list[int]) -> None:
+    """People marked "present, knowledge check failed" in a signed session: not admitted."""
+    on = local_date(ts.starts_at)
+    program = session.get(Program, ts.program_id)
+    for uid in user_ids:
+        _not_admitted(
+            session,
+            uid,
+            program,
+            on,
+            texts.stored("compliance.not_admitted_briefing", day=on.isoformat()),
+        )
+
+
 @attempts.on_quiz_failed
 def not_admitted(session, attempt: Attempt) -> list[UnscheduledBriefing]:
     """A failed knowledge check (LV MK 749: the person must not start work; RU 2464: every
@@ -668,26 +725,12 @@ def not_admitted(session, attempt: Attempt) -> list[UnscheduledBriefing]:
     version = session.get(ProgramVersion, attempt.version_id)
     if version is None:
         return []
-    program = session.get(Program, version.program_id)
-    if program is None or not any(
-        "knowledge_check_failed" in r.triggers
-        for r in regimes.for_category(current_app.config, program.category)
-    ):
-        return []
-    if session.get(PersonStatus, (attempt.user_id, program.id)) is None:
-        return []  # not required of this person
     on = local_today()
     reason = texts.stored(
         "compliance.not_admitted", day=on.isoformat(), score=attempt.score_percent or 0
     )
-    return _due_for_people(
-        session,
-        {program.id: [attempt.user_id]},
-        trigger="knowledge_check_failed",
-        reason=reason,
-        since=on,
-        due_on=on,
-        actor_id=None,
+    return _not_admitted(
+        session, attempt.user_id, session.get(Program, version.program_id), on, reason
     )
 
 

@@ -25,7 +25,12 @@ from lms.programs.models import Program, ProgramVersion
 from lms.registers.models import Countersignature
 from lms.registers.services import SELF_PACED, queue_select
 from lms.sessions.labels import EVENT_TRIGGER_LABELS
-from lms.sessions.models import Acknowledgment, SessionSignature, TrainingSession
+from lms.sessions.models import (
+    Acknowledgment,
+    AttendanceMark,
+    SessionSignature,
+    TrainingSession,
+)
 
 NONE = "—"  # a column that does not apply to this entry (never left empty)
 
@@ -223,6 +228,78 @@ def _failed_checks(session, regime: Regime, filters: Filters, lang: str) -> list
             "instructor_position": NONE,
             "attendee_signature": _stamp(user.name, attempt.finished_at, "e-learning"),
             "instructor_signature": NONE,
+        }
+        out.append(Entry(None, on, key, {col: values[col] for col in regime.columns}))
+    return out + _failed_at_briefings(session, regime, filters, lang)
+
+
+def _failed_at_briefings(session, regime: Regime, filters: Filters, lang: str) -> list[Entry]:
+    """People marked "present, knowledge check failed" in a held session (the current mark):
+    the instructor's signature covers it; the person is not admitted."""
+    later = sa.orm.aliased(AttendanceMark)
+    stmt = (
+        sa.select(AttendanceMark, TrainingSession, Program, ProgramVersion, User)
+        .join(TrainingSession, TrainingSession.id == AttendanceMark.session_id)
+        .join(ProgramVersion, ProgramVersion.id == TrainingSession.version_id)
+        .join(Program, Program.id == ProgramVersion.program_id)
+        .join(User, User.id == AttendanceMark.user_id)
+        .where(
+            AttendanceMark.status == "failed",
+            TrainingSession.status == "held",
+            Program.category == regime.category,
+            ~sa.exists().where(later.supersedes_id == AttendanceMark.id),
+        )
+        .order_by(TrainingSession.starts_at, AttendanceMark.id)
+    )
+    if filters.department_id is not None:
+        tree = department_tree_cte()
+        stmt = stmt.where(
+            User.department_id.in_(sa.select(tree.c.id).where(tree.c.root == filters.department_id))
+        )
+    if filters.user_id is not None:
+        stmt = stmt.where(AttendanceMark.user_id == filters.user_id)
+    since, until = day_bounds(filters.date_from, filters.date_to)
+    if since is not None:
+        stmt = stmt.where(TrainingSession.starts_at >= since)
+    if until is not None:
+        stmt = stmt.where(TrainingSession.starts_at < until)
+    out = []
+    for _mark, ts, program, version, user in session.execute(stmt).all():
+        if ts.briefing_type and ts.briefing_type in regime.briefing_types:
+            key = ts.briefing_type
+        else:
+            key = _type_key(regime, ts.briefing_type or version.briefing_type, False)
+        on = local_date(ts.starts_at)
+        dept = session.get(Department, user.department_id) if user.department_id else None
+        instructor = session.get(User, ts.instructor_id)
+        sig = session.execute(
+            sa.select(SessionSignature)
+            .where(SessionSignature.session_id == ts.id)
+            .order_by(SessionSignature.id.desc())
+            .limit(1)
+        ).scalar_one_or_none()
+        topics = "; ".join(
+            (t.title.get(lang) or next(iter(t.title.values()), "")) for t in version.topics
+        )
+        title = version.title.get(lang) or next(iter(version.title.values()), program.code)
+        values = {
+            "date": on.isoformat(),
+            "person": user.name,
+            "personal_code": user.personal_code or NONE,
+            "patronymic": user.patronymic or NONE,
+            "position": user.job_title or NONE,
+            "department": dept.name if dept else NONE,
+            "briefing_type": regime.type_name(key, lang),
+            "reason": str(_l("Not admitted: the briefing is to be repeated and passed")),
+            "topics": topics or NONE,
+            "program": f"{program.code} {title}, v{version.number}",
+            "knowledge_check": str(_l("Failed at the briefing: not admitted")),
+            "instructor": instructor.name if instructor else NONE,
+            "instructor_position": (instructor.job_title or NONE) if instructor else NONE,
+            "attendee_signature": NONE,
+            "instructor_signature": _stamp(sig.printed_name, sig.signed_at, sig.method)
+            if sig
+            else NONE,
         }
         out.append(Entry(None, on, key, {col: values[col] for col in regime.columns}))
     return out

@@ -51,6 +51,7 @@ ATTENDANCE_LABELS = {
     "absent": _l("Absent"),
     "excused": _l("Excused"),
     "late": _l("Late"),
+    "failed": _l("Present, knowledge check failed"),
 }
 ACK_METHOD_LABELS = {
     "account": _l("on own account"),

@@ -19,7 +19,9 @@ from lms.core.model import Base, CreatedMixin, UTCDateTime, utcnow
 SESSION_STATUSES = ("scheduled", "held", "cancelled")
 ENROLMENT_STATUSES = ("enrolled", "waitlisted", "cancelled")
 ENROLMENT_SOURCES = ("invited", "self", "walk_in")
-ATTENDANCE_STATUSES = ("present", "absent", "excused", "late")
+# failed: present, but the knowledge check at the end of the briefing failed (LV MK 749:
+# must not start work; the briefing is repeated): no completion, "not admitted"
+ATTENDANCE_STATUSES = ("present", "absent", "excused", "late", "failed")
 ATTENDED = ("present", "late")
 ACK_METHODS = ("account", "password", "pin")
 SIGNATURE_MEANINGS = ("conducted",)

@@ -533,3 +533,40 @@ def test_the_new_pages_are_for_their_roles_only(client, login_as):
     login_as("manager")
     assert client.get("/registers/regimes").status_code == 403
     assert client.get("/registers/new-rules").status_code == 403
+
+
+def test_a_check_failed_at_the_briefing_means_not_admitted_until_repeated(client, login_as, world):
+    _dept, _other, instructor, person, ohs, _fire = world
+    worker = person("E-15", name="Olga Ivanova")
+    _trained(worker, ohs, days_ago=300)
+    ts = _schedule(ohs, instructor)
+    sessions.invite(db.session, ts, [worker], instructor)
+    with time_machine.travel(ts.starts_at + timedelta(minutes=30), tick=False):
+        sessions.mark_attendance(db.session, ts, {worker.id: "failed"}, instructor)
+        sessions.sign_conducted(db.session, ts, instructor, PASSWORD)
+    db.session.commit()
+    held_on = org_clock.local_date(ts.starts_at)
+    row = _status(worker, ohs)
+    assert row.basis == "pending" and row.due_on == held_on
+    assert "at the briefing" in text_of_reason(row.reason)
+    (failed,) = [
+        e
+        for e in queries.entries(db.session, regimes.get("LV-OHS"), queries.Filters(), "en")
+        if e.completion_id is None
+    ]
+    assert failed.values["knowledge_check"] == "Failed at the briefing: not admitted"
+    assert failed.values["instructor"] == "Ilze Instructor"
+    assert failed.values["instructor_signature"].startswith("Ilze Instructor")
+    login_as("manager")
+    page = text_of(client.get("/registers/due"))
+    assert "Olga Ivanova" in page and "Not admitted" in page
+
+    again = _schedule(ohs, instructor, days_ahead=2)
+    _hold(again, instructor, worker)
+    assert _status(worker, ohs).basis == "valid"
+
+
+def text_of_reason(stored: str) -> str:
+    from lms.core import texts
+
+    return texts.render(stored)
