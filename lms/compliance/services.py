@@ -519,7 +519,8 @@ def after_transfer(session, transfer: Transfer) -> list[UnscheduledBriefing]:
     user = session.get(User, transfer.user_id)
     if user is None or not user.active:
         return []
-    status.refresh(session, user_ids=[user.id])
+    # every caller told the status owner about the move first (people_changed), so the stored
+    # rows already follow the new unit and job
     found = _regime_programs(session, [user.id], "transfer")
     before = (
         session.get(Department, transfer.from_department_id)

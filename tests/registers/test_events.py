@@ -348,6 +348,23 @@ def test_an_hr_import_transfer_makes_a_briefing_due(world):
     assert ub.trigger == "transfer"
 
 
+def test_a_transfer_through_the_hr_api_sync_makes_a_briefing_due(world):
+    _dept, other, _instructor, person, ohs, _fire = world
+    mover = person("E-16")
+    _trained(mover, ohs)
+    hr_sync.sync_person(
+        db.session,
+        "E-16",
+        name=mover.name,
+        email=mover.email,
+        job_title="Welder",
+        department_id=other.id,
+    )
+    db.session.commit()
+    assert db.session.query(Transfer).filter_by(user_id=mover.id, source="api").count() == 1
+    assert _status(mover, ohs).basis == "pending"
+
+
 def test_an_incident_makes_a_briefing_due_for_its_unit_only(
     client, login_as, world, make_department
 ):
