@@ -42,6 +42,25 @@ class _SessionFields(FlaskForm):
     )
     notes = TextAreaField(_l("Notes for attendees"), validators=[optional(), length(4000)])
     open_signup = BooleanField(_l("Employees may sign themselves up"), default=True)
+    # checked by the service against the program's regimes (a post without them: unchanged)
+    briefing_type = SelectField(
+        _l("Type of briefing"),
+        choices=list(EVENT_TYPE_LABELS.items()),
+        default="",
+        validate_choice=False,
+    )
+    briefing_trigger = SelectField(
+        _l("What made it necessary (unscheduled or targeted)"),
+        choices=list(EVENT_TRIGGER_LABELS.items()),
+        default="",
+        validate_choice=False,
+    )
+    briefing_reason = TextAreaField(
+        _l("Reason (unscheduled or targeted)"), validators=[optional(), length(1000)]
+    )
+    permit = StringField(
+        _l("Permit or task (targeted briefing)"), validators=[optional(), length(200)]
+    )
 
 
 class SessionForm(_SessionFields):
@@ -52,20 +71,6 @@ class SessionForm(_SessionFields):
     repeat = SelectField(_l("Repeat"), choices=list(REPEAT_LABELS.items()), default="none")
     count = IntegerField(_l("Number of sessions"), validators=[optional(), number_range(1, 52)])
     until = DateField(_l("Or until (date of the last session)"), validators=[optional()])
-    briefing_type = SelectField(
-        _l("Type of briefing"), choices=list(EVENT_TYPE_LABELS.items()), default=""
-    )
-    briefing_trigger = SelectField(
-        _l("What made it necessary (unscheduled or targeted)"),
-        choices=list(EVENT_TRIGGER_LABELS.items()),
-        default="",
-    )
-    briefing_reason = TextAreaField(
-        _l("Reason (unscheduled or targeted)"), validators=[optional(), length(1000)]
-    )
-    permit = StringField(
-        _l("Permit or task (targeted briefing)"), validators=[optional(), length(200)]
-    )
     submit = SubmitField(_l("Schedule"))
 
 

@@ -237,7 +237,13 @@ def edit(session_id: int):
     ts = services.managed_session(db.session, current_user, session_id)
     form = EditSessionForm(obj=ts)
     form.instructor_id.choices = _instructor_choices(ts)
+    allowed = services.allowed_types_of(db.session, ts.program_id) or {}
+    form.briefing_type.choices = [
+        c for c in form.briefing_type.choices if not c[0] or c[0] in allowed
+    ]
     if request.method == "GET":
+        form.briefing_type.data = ts.briefing_type or ""
+        form.briefing_trigger.data = ts.briefing_trigger or ""
         form.starts_at.data = clock.to_local(ts.starts_at).replace(tzinfo=None)
         form.ends_at.data = clock.to_local(ts.ends_at).replace(tzinfo=None)
     status = 200
@@ -257,6 +263,12 @@ def edit(session_id: int):
                 notes=form.notes.data or "",
                 open_signup=form.open_signup.data,
                 actor=_user(),
+                event=services.BriefingEvent(
+                    briefing_type=form.briefing_type.data or None,
+                    reason=form.briefing_reason.data or "",
+                    trigger=form.briefing_trigger.data or None,
+                    permit=form.permit.data or "",
+                ),
             )
         except DomainError as err:
             _fail(err, form)

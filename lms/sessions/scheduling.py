@@ -293,6 +293,7 @@ def update_session(
     notes: str,
     open_signup: bool,
     actor: User,
+    event: BriefingEvent | None = None,
 ) -> TrainingSession:
     """Change a scheduled session. The capacity may not drop below the people enrolled; a
     higher capacity takes people from the waitlist; a new time or place is announced."""
@@ -301,6 +302,9 @@ def update_session(
     if ts.status != "scheduled":
         raise Conflict(_("Only a scheduled session can be changed."))
     instructor = _instructor(session, instructor_id, ts.program, ts.department_id)
+    if event is None:  # unchanged
+        event = BriefingEvent(ts.briefing_type, ts.briefing_reason, ts.briefing_trigger, ts.permit)
+    event = check_event(ts.program, event)
     _check_times(starts_local, ends_local)
     _check_capacity(capacity)
     enrolled = queries.counts(session, ts.id)["enrolled"]
@@ -324,6 +328,10 @@ def update_session(
         "capacity": ts.capacity,
         "notes": ts.notes,
         "open_signup": ts.open_signup,
+        "briefing_type": ts.briefing_type,
+        "briefing_reason": ts.briefing_reason,
+        "briefing_trigger": ts.briefing_trigger,
+        "permit": ts.permit,
     }
     moved = starts_at != ts.starts_at or ends_at != ts.ends_at or place.strip() != ts.place
     if moved and _attendance_taken(session, ts):
@@ -331,6 +339,19 @@ def update_session(
             _("Attendance was already taken: the time and the place can no longer change."),
             field="starts_at",
         )
+    retyped = (event.briefing_type, event.reason, event.trigger, event.permit) != (
+        ts.briefing_type,
+        ts.briefing_reason,
+        ts.briefing_trigger,
+        ts.permit,
+    )
+    if retyped and _attendance_taken(session, ts):
+        raise DomainError(
+            _("Attendance was already taken: the type of briefing can no longer change."),
+            field="briefing_type",
+        )
+    ts.briefing_type, ts.briefing_reason = event.briefing_type, event.reason
+    ts.briefing_trigger, ts.permit = event.trigger, event.permit
     ts.instructor_id = instructor.id
     ts.starts_at, ts.ends_at = starts_at, ends_at
     ts.place = place.strip()[:200]
@@ -345,6 +366,10 @@ def update_session(
         "capacity": ts.capacity,
         "notes": ts.notes,
         "open_signup": ts.open_signup,
+        "briefing_type": ts.briefing_type,
+        "briefing_reason": ts.briefing_reason,
+        "briefing_trigger": ts.briefing_trigger,
+        "permit": ts.permit,
     }
     changed = {k: [before[k], after[k]] for k in after if before[k] != after[k]}
     if not changed:

@@ -587,3 +587,39 @@ def text_of_reason(stored: str) -> str:
     from lms.core import texts
 
     return texts.render(stored)
+
+
+def test_the_type_can_change_on_the_edit_page_until_attendance_is_taken(client, auth, world):
+    _dept, _other, instructor, person, ohs, _fire = world
+    worker = person("E-17")
+    ts = _schedule(ohs, instructor)
+    auth.login(instructor)
+    page = client.get(f"/sessions/{ts.id}/edit")
+    assert page.status_code == 200 and 'value="targeted"' in page.get_data(as_text=True)
+    start = org_clock.to_local(ts.starts_at).replace(tzinfo=None)
+    data = {
+        "instructor_id": instructor.id,
+        "starts_at": start.strftime("%Y-%m-%dT%H:%M"),
+        "ends_at": (start + timedelta(hours=1)).strftime("%Y-%m-%dT%H:%M"),
+        "place": "Room 1",
+        "capacity": "10",
+        "open_signup": "y",
+        "briefing_type": "targeted",
+        "briefing_trigger": "task",
+        "briefing_reason": "Work in a confined space",
+        "permit": "Permit 9",
+    }
+    resp = client.post(f"/sessions/{ts.id}/edit", data=data)
+    assert resp.status_code == 302, text_of(resp)[:300]
+    db.session.expire_all()
+    assert (ts.briefing_type, ts.permit) == ("targeted", "Permit 9")
+
+    sessions.invite(db.session, ts, [worker], instructor)
+    with time_machine.travel(ts.starts_at + timedelta(minutes=10), tick=False):
+        sessions.mark_attendance(db.session, ts, {worker.id: "present"}, instructor)
+        db.session.commit()
+    resp = client.post(f"/sessions/{ts.id}/edit", data={**data, "briefing_type": "repeated"})
+    assert resp.status_code in (400, 422)
+    assert "type of briefing can no longer change" in text_of(resp)
+    db.session.expire_all()
+    assert ts.briefing_type == "targeted"
