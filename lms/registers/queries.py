@@ -13,6 +13,7 @@ from flask_babel import lazy_gettext as _l
 
 from lms.accounts.models import Department, User
 from lms.accounts.people import Absence
+from lms.accounts.services import subtree_ids
 from lms.completions.models import Completion
 from lms.compliance.engine import department_tree_cte
 from lms.compliance.models import Incident, PersonStatus, UnscheduledBriefing
@@ -545,3 +546,13 @@ def due_unscheduled(session, department_id: int | None = None) -> list[Due]:
         trigger, reason = (found.trigger, found.reason) if found else ("manual", ps.reason)
         out.append(Due(user, program, ps.due_on, trigger, texts.render(reason)))
     return out
+
+
+def units_of(session, user: User) -> set[int] | None:
+    """The units whose incidents and absences the person may record: an administrator all
+    (None), a manager their own department and everything below it."""
+    if user.can("compliance.manage"):
+        return None
+    if not user.department_id:
+        return set()
+    return set(subtree_ids(session, user.department_id))

@@ -25,7 +25,7 @@ from lms.compliance import regimes
 from lms.compliance import services as compliance
 from lms.core import nav
 from lms.core.clock import local_today
-from lms.core.errors import DomainError
+from lms.core.errors import DomainError, NotAllowed
 from lms.core.forms import apply_domain_error
 from lms.core.http import id_arg
 from lms.core.permissions import requires
@@ -191,7 +191,16 @@ def countersign(completion_id: int):
 
 
 def _departments() -> list[tuple[int, str]]:
-    return [(d.id, d.name) for d in queries.departments(db.session)]
+    """The units the current user may record for (a manager: their own tree)."""
+    mine = queries.units_of(db.session, current_user)
+    return [(d.id, d.name) for d in queries.departments(db.session) if mine is None or d.id in mine]
+
+
+def _outside_units(department_id: int | None) -> DomainError | None:
+    mine = queries.units_of(db.session, current_user)
+    if mine is not None and department_id is not None and department_id not in mine:
+        return NotAllowed(_("You can record this only for your own units."))
+    return None
 
 
 def _fail(form, err: DomainError) -> int:
@@ -211,6 +220,9 @@ def incidents():
     status = 200
     if form.validate_on_submit():
         try:
+            refused = _outside_units(form.department_id.data or None)
+            if refused is not None:
+                raise refused
             incident, made = compliance.record_incident(
                 db.session,
                 occurred_on=form.occurred_on.data,
@@ -295,8 +307,11 @@ def new_rules():
 def absences():
     """Record an absence: a return after a long break may make a briefing due."""
     form = AbsenceForm()
+    mine = queries.units_of(db.session, current_user)
     form.user_id.choices = [(0, _("Choose a person"))] + [
-        (u.id, u.name) for u in queries.people(db.session)
+        (u.id, u.name)
+        for u in queries.people(db.session)
+        if mine is None or u.department_id in mine
     ]
     labels = template_labels()["absence_kind_labels"]
     form.kind.choices = list(labels.items())

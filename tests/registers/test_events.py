@@ -373,7 +373,7 @@ def test_an_incident_makes_a_briefing_due_for_its_unit_only(
     for p in (inside, outside):
         _trained(p, ohs)
         _trained(p, fire)
-    login_as("manager")
+    login_as("admin")
     page = client.get("/registers/incidents")
     assert page.status_code == 200
     day = org_clock.local_today().isoformat()
@@ -500,7 +500,7 @@ def test_the_absence_form_records_a_return_and_refuses_a_wrong_period(client, lo
     _dept, _other, _instructor, person, ohs, _fire = world
     worker = person("E-12")
     _trained(worker, ohs, days_ago=100)
-    login_as("manager")
+    login_as("manager", department=worker.department)
     today = org_clock.local_today()
     resp = client.post(
         "/registers/absences",
@@ -623,3 +623,26 @@ def test_the_type_can_change_on_the_edit_page_until_attendance_is_taken(client, 
     assert "type of briefing can no longer change" in text_of(resp)
     db.session.expire_all()
     assert ts.briefing_type == "targeted"
+
+
+def test_a_manager_records_for_their_own_units_only(client, login_as, world):
+    dept, other, _instructor, person, _ohs, _fire = world
+    outsider = person("E-18", other)
+    login_as("manager", department=dept)
+    page = client.get("/registers/incidents").get_data(as_text=True)
+    assert f'value="{dept.id}"' in page and f'value="{other.id}"' not in page
+    day = org_clock.local_today().isoformat()
+    resp = client.post(
+        "/registers/incidents",
+        data={"occurred_on": day, "department_id": other.id, "kind": "fire"},
+    )
+    assert resp.status_code in (400, 403)
+    assert db.session.query(Incident).count() == 0
+    resp = client.post(
+        "/registers/absences",
+        data={"user_id": outsider.id, "starts_on": day, "ends_on": day, "kind": "leave"},
+    )
+    assert resp.status_code in (400, 403)
+    from lms.accounts.people import Absence
+
+    assert db.session.query(Absence).count() == 0
