@@ -143,21 +143,18 @@ def _pick_completions(session, pairs, scope: Scope):
             pairs.c.override_months,
             latest_id.label("completion_id"),
         ).subquery("picked")
-    ranked = (
-        sa.select(
-            Completion.id,
-            Completion.user_id,
-            Completion.program_id,
-            sa.func.row_number()
-            .over(
-                partition_by=(Completion.user_id, Completion.program_id),
-                order_by=(sa.case((Revocation.id.is_not(None), 1), else_=0), *newest_first),
-            )
-            .label("rn"),
+    ranked = sa.select(
+        Completion.id,
+        Completion.user_id,
+        Completion.program_id,
+        sa.func.row_number()
+        .over(
+            partition_by=(Completion.user_id, Completion.program_id),
+            order_by=(sa.case((Revocation.id.is_not(None), 1), else_=0), *newest_first),
         )
-        .outerjoin(Revocation, Revocation.completion_id == Completion.id)
-        .where(_counts(Completion))
-    )
+        .label("rn"),
+    ).outerjoin(Revocation, Revocation.completion_id == Completion.id)
+    ranked = ranked.where(_counts(Completion))
     # only the completions the scope can use: the window over them is the costly part
     if scope.user_ids is not None:
         ranked = ranked.where(Completion.user_id.in_(scope.user_ids))

@@ -703,7 +703,7 @@ def _not_admitted(
 
 @signing.on_check_failed
 def failed_at_briefing(session, ts: TrainingSession, user_ids: list[int]) -> None:
-    """People marked "present, knowledge check failed" in a signed session: not admitted."""
+    """People marked "knowledge check failed" (present, check failed) in a signed session: not admitted."""
     on = local_date(ts.starts_at)
     program = session.get(Program, ts.program_id)
     for uid in user_ids:

@@ -235,7 +235,7 @@ def _failed_checks(session, regime: Regime, filters: Filters, lang: str) -> list
 
 
 def _failed_at_briefings(session, regime: Regime, filters: Filters, lang: str) -> list[Entry]:
-    """People marked "present, knowledge check failed" in a held session (the current mark):
+    """People marked "knowledge check failed" (present, check failed) in a held session (the current mark):
     the instructor's signature covers it; the person is not admitted."""
     later = sa.orm.aliased(AttendanceMark)
     stmt = (

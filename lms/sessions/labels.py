@@ -51,7 +51,7 @@ ATTENDANCE_LABELS = {
     "absent": _l("Absent"),
     "excused": _l("Excused"),
     "late": _l("Late"),
-    "failed": _l("Present, knowledge check failed"),
+    "failed": _l("Knowledge check failed"),
 }
 ACK_METHOD_LABELS = {
     "account": _l("on own account"),

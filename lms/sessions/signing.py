@@ -112,7 +112,7 @@ def on_check_failed(
     func: Callable[[Any, TrainingSession, list[int]], Any],
 ) -> Callable[[Any, TrainingSession, list[int]], Any]:
     """Register func(session, ts, user ids), called when a session is signed as conducted with
-    people marked "present, knowledge check failed"."""
+    people marked "knowledge check failed" (present, check failed)."""
     _CHECK_FAILED_LISTENERS.append(func)
     return func
 
