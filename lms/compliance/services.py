@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 from datetime import date, timedelta
 
 import sqlalchemy as sa
@@ -391,29 +392,40 @@ def upcoming_expiries(
     return [(today + timedelta(weeks=i), n) for i, n in enumerate(counts)]
 
 
+def _day_style(params: dict) -> dict:
+    """A stored message's ISO date (``day``) in the reader's date style."""
+    out = dict(params)
+    if isinstance(out.get("day"), str):
+        with contextlib.suppress(ValueError):
+            out["day"] = fmt_date(date.fromisoformat(out["day"]))
+    return out
+
+
 texts.register(
     "compliance.transferred",
-    lambda **p: gettext("Transferred on %(day)s: %(old)s → %(new)s", **p),
+    lambda **p: gettext("Transferred on %(day)s: %(old)s → %(new)s", **_day_style(p)),
 )
 texts.register(
     "compliance.incident_accident",
-    lambda **p: gettext("Accident at work on %(day)s in %(unit)s", **p),
+    lambda **p: gettext("Accident at work on %(day)s in %(unit)s", **_day_style(p)),
 )
-texts.register("compliance.incident_fire", lambda **p: gettext("Fire on %(day)s in %(unit)s", **p))
+texts.register(
+    "compliance.incident_fire", lambda **p: gettext("Fire on %(day)s in %(unit)s", **_day_style(p))
+)
 texts.register(
     "compliance.incident_rule_breach",
-    lambda **p: gettext("Breach of the fire rules on %(day)s in %(unit)s", **p),
+    lambda **p: gettext("Breach of the fire rules on %(day)s in %(unit)s", **_day_style(p)),
 )
 texts.register(
     "compliance.new_rules",
-    lambda **p: gettext("New rules in force from %(day)s (%(regime)s): %(note)s", **p),
+    lambda **p: gettext("New rules in force from %(day)s (%(regime)s): %(note)s", **_day_style(p)),
 )
 texts.register(
     "compliance.not_admitted_briefing",
     lambda **p: gettext(
         "Not admitted: the knowledge check at the briefing on %(day)s failed; the briefing "
         "must be repeated and passed",
-        **p,
+        **_day_style(p),
     ),
 )
 texts.register(
@@ -421,7 +433,7 @@ texts.register(
     lambda **p: gettext(
         "Not admitted: the knowledge check failed on %(day)s (%(score)d%%); the briefing "
         "must be repeated and passed",
-        **p,
+        **_day_style(p),
     ),
 )
 
