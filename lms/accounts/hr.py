@@ -32,6 +32,7 @@ from lms.accounts.people import (
     Transfer,
     mask_personal_code,
     normalise_personal_code,
+    transfer_recorded,
 )
 from lms.core import audit, texts
 from lms.core.errors import DomainError
@@ -379,6 +380,7 @@ def _run(session, data: bytes, filename: str, *, apply: bool, actor_id: int | No
     pending_managers: list[tuple[User, str]] = []
     new_users: list[User] = []
     touched: list[User] = []  # existing people changed by this file
+    moves: list[Transfer] = []  # recorded after the statuses follow the file
 
     for p in people:
         user = by_number.get(p.employee_number) or by_email.get(p.email)
@@ -457,7 +459,7 @@ def _run(session, data: bytes, filename: str, *, apply: bool, actor_id: int | No
             report.changed.append(change)
         if apply:
             if moved:
-                session.add(
+                moves.append(
                     Transfer(
                         user_id=user.id,
                         effective_on=today,
@@ -508,6 +510,9 @@ def _run(session, data: bytes, filename: str, *, apply: bool, actor_id: int | No
         session.flush()
         # the stored status of everyone added, moved, leaving or back follows in this transaction
         services.people_changed(session, touched + new_users)
+        for move in moves:  # kept as history; each may make a briefing due
+            session.add(move)
+            transfer_recorded(session, move)
         report.applied = True
     return report
 

@@ -23,6 +23,7 @@ from lms.accounts.people import (
     WORKER_CATEGORIES,
     Transfer,
     normalise_personal_code,
+    transfer_recorded,
 )
 from lms.core import audit
 from lms.core.errors import Conflict, DomainError
@@ -87,6 +88,7 @@ def sync_person(
         hazardous_work=hazardous_work,
     )
     today = org_today()
+    move: Transfer | None = None
     if user is None:
         user = User(email=email, name=p.name, password_hash=UNUSABLE_PASSWORD, auth_source="hr")
         user.employee_number = number
@@ -97,17 +99,16 @@ def sync_person(
         audit.record(session, actor_id, "create", "user", user.id, user.name, source="api")
     else:
         if user.department_id != department_id or user.job_title != p.job_title:
-            session.add(
-                Transfer(
-                    user_id=user.id,
-                    effective_on=today,
-                    from_department_id=user.department_id,
-                    to_department_id=department_id,
-                    from_job_title=user.job_title,
-                    to_job_title=p.job_title,
-                    source="api",
-                )
+            move = Transfer(
+                user_id=user.id,
+                effective_on=today,
+                from_department_id=user.department_id,
+                to_department_id=department_id,
+                from_job_title=user.job_title,
+                to_job_title=p.job_title,
+                source="api",
             )
+            session.add(move)
         assign_fields(user, p)
         audit.record(session, actor_id, "hr_sync", "user", user.id, user.name, source="api")
     user.manager_id = manager_id
@@ -116,6 +117,8 @@ def sync_person(
         user.session_version += 1
     session.flush()
     services.people_changed(session, [user])
+    if move is not None:  # a transfer may make a briefing due (after the status follows)
+        transfer_recorded(session, move)
     return user
 
 

@@ -37,6 +37,23 @@ def on_absence_recorded(func: Callable[[Any, Absence], None]) -> Callable[[Any, 
     return func
 
 
+_TRANSFER_LISTENERS: list[Callable[[Any, Transfer], Any]] = []
+
+
+def on_transfer_recorded(func: Callable[[Any, Transfer], Any]) -> Callable[[Any, Transfer], Any]:
+    """Register func(session, transfer), called in the same transaction after a move to
+    another unit or job is recorded (person form, HR import): the move may need an unscheduled
+    briefing (lms.compliance)."""
+    _TRANSFER_LISTENERS.append(func)
+    return func
+
+
+def transfer_recorded(session, transfer: Transfer) -> None:
+    session.flush()
+    for listener in _TRANSFER_LISTENERS:
+        listener(session, transfer)
+
+
 def absence_recorded(session, absence: Absence) -> None:
     session.flush()
     for listener in _ABSENCE_LISTENERS:
@@ -182,6 +199,7 @@ def record_transfer(
     )
     session.add(row)
     session.flush()
+    transfer_recorded(session, row)
     return row
 
 

@@ -11,9 +11,11 @@ from flask import current_app, has_app_context
 from flask_babel import gettext as _
 from werkzeug.security import check_password_hash, generate_password_hash
 
+from lms.accounts import people
 from lms.accounts.models import Department, User, UserRole
 from lms.accounts.search import person_matches
 from lms.core import audit, texts
+from lms.core.clock import local_today
 from lms.core.errors import Conflict, DomainError
 from lms.core.model import utcnow
 from lms.core.permissions import ROLES
@@ -164,6 +166,7 @@ def update_user(
     if department_id is not None and session.get(Department, department_id) is None:
         raise DomainError(_("Unknown department."), field="department_id")
     new_roles = _clean_roles(roles)
+    old_department = user.department_id
     before = {
         "name": user.name,
         "email": user.email,
@@ -192,6 +195,18 @@ def update_user(
     if changed:
         audit.record(session, actor_id, "change", "user", user.id, user.name, changed=changed)
         _person_changed(session, user)
+    if "department_id" in changed or "job_title" in changed:
+        # a move to another unit or job, kept as history (it may need a briefing)
+        people.record_transfer(
+            session,
+            user.id,
+            local_today(),
+            from_department_id=old_department,
+            to_department_id=user.department_id,
+            from_job_title=str(before["job_title"] or ""),
+            to_job_title=user.job_title or "",
+            source="form",
+        )
     return user
 
 

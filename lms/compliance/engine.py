@@ -18,6 +18,8 @@ from lms.completions.models import Completion, Revocation
 from lms.compliance.models import PersonStatus, Requirement, UnscheduledBriefing
 from lms.core.sqlfuncs import add_months, to_date
 from lms.programs.models import Program
+from lms.sessions.models import TrainingSession
+from lms.sessions.scheduling import NOT_A_REFRESHER
 
 DEFAULT_WINDOW_DAYS = 30
 
@@ -103,6 +105,15 @@ def _per_pair(session) -> bool:
     return session.get_bind().dialect.name == "sqlite"
 
 
+def _counts(completion) -> sa.ColumnElement[bool]:
+    """A completion counts for the status unless earned at a targeted or thematic briefing
+    event (those answer no periodic or unscheduled due)."""
+    return ~sa.exists().where(
+        TrainingSession.id == completion.session_id,
+        TrainingSession.briefing_type.in_(NOT_A_REFRESHER),
+    )
+
+
 def _pick_completions(session, pairs, scope: Scope):
     """(user_id, program_id, override_months, completion_id) for every pair: the completion
     that counts is the newest not revoked one, else the newest revoked one (ties: higher id)."""
@@ -113,7 +124,11 @@ def _pick_completions(session, pairs, scope: Scope):
         latest_id = (
             sa.select(mine.id)
             .outerjoin(withdrawn, withdrawn.completion_id == mine.id)
-            .where(mine.user_id == pairs.c.user_id, mine.program_id == pairs.c.program_id)
+            .where(
+                mine.user_id == pairs.c.user_id,
+                mine.program_id == pairs.c.program_id,
+                _counts(mine),
+            )
             .order_by(
                 sa.case((withdrawn.id.is_not(None), 1), else_=0),
                 mine.completed_on.desc(),
@@ -139,6 +154,7 @@ def _pick_completions(session, pairs, scope: Scope):
         )
         .label("rn"),
     ).outerjoin(Revocation, Revocation.completion_id == Completion.id)
+    ranked = ranked.where(_counts(Completion))
     # only the completions the scope can use: the window over them is the costly part
     if scope.user_ids is not None:
         ranked = ranked.where(Completion.user_id.in_(scope.user_ids))

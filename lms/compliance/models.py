@@ -63,6 +63,43 @@ class UnscheduledBriefing(CreatedMixin, Base):
     __table_args__ = (sa.CheckConstraint("due_on >= since", "due_after_since"),)
 
 
+INCIDENT_KINDS = ("accident", "fire", "rule_breach")
+
+
+class Incident(CreatedMixin, Base):
+    """An accident at work, a fire or a breach of the rules in a unit: it makes an unscheduled
+    briefing due for the people of that unit whose regime names it as a trigger."""
+
+    __tablename__ = "incidents"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    occurred_on: Mapped[date] = mapped_column(sa.Date)
+    department_id: Mapped[int] = mapped_column(sa.ForeignKey("departments.id"), index=True)
+    kind: Mapped[str] = mapped_column(sa.String(20))
+    note: Mapped[str] = mapped_column(sa.String(1000), default="")
+    recorded_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id"))
+    # how many people it made due (0: it matched nobody)
+    people_due: Mapped[int] = mapped_column(default=0)
+
+    department = relationship("Department")
+
+    __table_args__ = (
+        sa.CheckConstraint(
+            "kind IN (" + ", ".join(f"'{k}'" for k in INCIDENT_KINDS) + ")", "known_kind"
+        ),
+    )
+
+
+class ChosenRegime(Base):
+    """A regime the organisation works under, chosen by an administrator (none stored: the
+    configuration's LMS_REGIMES)."""
+
+    __tablename__ = "organisation_regimes"
+
+    code: Mapped[str] = mapped_column(sa.String(20), primary_key=True)
+    position: Mapped[int] = mapped_column(default=0)
+
+
 STATUS_BASES = ("never_trained", "valid", "revoked", "flagged", "pending")
 
 

@@ -46,6 +46,8 @@ PERMISSIONS: dict[str, frozenset[str]] = {
     "compliance.manage": frozenset({"admin"}),
     "registers.view": frozenset({"admin", "auditor", "manager", "instructor"}),
     "registers.countersign": frozenset({"admin", "instructor"}),
+    # recording what makes a briefing due: absences, incidents (managers and admins)
+    "registers.record": frozenset({"admin", "manager"}),
     "cascade.designate": frozenset({"admin", "manager"}),
     # help requests: anyone signed in raises one and follows their own
     "support.raise": frozenset(ROLES),

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import random
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
+from typing import Any
 
 import sqlalchemy as sa
 from flask_babel import gettext as _
@@ -294,7 +295,20 @@ def submit_attempt(
     if passed:
         completion = complete_on_pass(session, attempt, local_date(now))
         awaiting = completion is None
+    else:
+        for listener in _FAILED_LISTENERS:  # not admitted until repeated (lms.compliance)
+            listener(session, attempt)
     return Outcome(attempt, completion, awaiting)
+
+
+_FAILED_LISTENERS: list[Callable[[Any, Attempt], Any]] = []
+
+
+def on_quiz_failed(func: Callable[[Any, Attempt], Any]) -> Callable[[Any, Attempt], Any]:
+    """Register func(session, attempt), called in the same transaction after a knowledge check
+    (a quiz attempt) is failed."""
+    _FAILED_LISTENERS.append(func)
+    return func
 
 
 def complete_on_pass(session, attempt: Attempt, completed_on: date) -> Completion | None:

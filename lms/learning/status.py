@@ -26,6 +26,8 @@ DUE_WINDOW = timedelta(days=30)
 class Status:
     state: str  # one of STATES
     due_on: date | None
+    # why an unscheduled briefing is due (a stored text: the `said` filter reads it), if so
+    reason: str = ""
 
 
 def training_status(
@@ -114,7 +116,7 @@ def status_from_standing(row: Standing, today: date, started: bool) -> Status:
     if row.basis in ("revoked", "flagged"):
         return Status("overdue", due)
     if row.basis == "pending":
-        return Status("overdue" if due is not None and due < today else "due", due)
+        return Status("overdue" if due is not None and due < today else "due", due, row.reason)
     until = row.valid_until
     if until is None:
         return Status("passed", None)

@@ -77,7 +77,8 @@ def evidence_pack(session, chosen: list[Regime], filters: queries.Filters) -> by
         for fmt in ("pdf", "csv"):
             files[f"registers/{regime.code}.{fmt}"] = register_file(session, regime, filters, fmt)
         for e in queries.entries(session, regime, filters, regime.language):
-            completion_ids.add(e.completion_id)
+            if e.completion_id is not None:  # a failed knowledge check has no completion
+                completion_ids.add(e.completion_id)
     if completion_ids:
         version_ids = set(
             session.scalars(

@@ -12,19 +12,27 @@ import sqlalchemy as sa
 from flask_babel import lazy_gettext as _l
 
 from lms.accounts.models import Department, User, in_locale
+from lms.accounts.people import Absence
+from lms.accounts.services import subtree_ids
 from lms.completions.models import Completion
 from lms.compliance.engine import department_tree_cte
-from lms.compliance.models import UnscheduledBriefing
+from lms.compliance.models import Incident, PersonStatus, UnscheduledBriefing
 from lms.compliance.regimes import Regime
 from lms.core import texts
-from lms.core.clock import day_bounds
+from lms.core.clock import day_bounds, local_date
 from lms.core.dates import fmt_date, fmt_signature_datetime
 from lms.exams.models import ExamCandidate, ExamSession
 from lms.learning.models import Attempt
 from lms.programs.models import Program, ProgramVersion
 from lms.registers.models import Countersignature
-from lms.registers.services import SELF_PACED
-from lms.sessions.models import Acknowledgment, SessionSignature, TrainingSession
+from lms.registers.services import SELF_PACED, queue_select
+from lms.sessions.labels import EVENT_TRIGGER_LABELS
+from lms.sessions.models import (
+    Acknowledgment,
+    AttendanceMark,
+    SessionSignature,
+    TrainingSession,
+)
 
 NONE = "—"  # a column that does not apply to this entry (never left empty)
 
@@ -79,7 +87,7 @@ class Filters:
 
 @dataclass
 class Entry:
-    completion_id: int
+    completion_id: int | None  # None: a failed knowledge check (no completion: not admitted)
     on: date
     type_key: str
     values: dict[str, str] = field(default_factory=dict)
@@ -167,6 +175,148 @@ def entries(session, regime: Regime, filters: Filters, lang: str) -> list[Entry]
         if filters.briefing_type and entry.type_key != filters.briefing_type:
             continue
         out.append(entry)
+    for entry in _failed_checks(session, regime, filters, lang):
+        if filters.briefing_type and entry.type_key != filters.briefing_type:
+            continue
+        out.append(entry)
+    out.sort(key=lambda e: e.on)  # stable: completions before failed checks of one day
+    return out
+
+
+def _failed_checks(session, regime: Regime, filters: Filters, lang: str) -> list[Entry]:
+    """Failed knowledge checks (quiz attempts) of the regime's programs: the person is not
+    admitted until the briefing is repeated and passed (LV MK 749), so the register says so."""
+    stmt = (
+        sa.select(Attempt, Program, ProgramVersion, User)
+        .join(ProgramVersion, ProgramVersion.id == Attempt.version_id)
+        .join(Program, Program.id == ProgramVersion.program_id)
+        .join(User, User.id == Attempt.user_id)
+        .where(
+            Program.category == regime.category,
+            Attempt.passed.is_(False),
+            Attempt.finished_at.is_not(None),
+        )
+        .order_by(Attempt.finished_at, Attempt.id)
+    )
+    if filters.department_id is not None:
+        tree = department_tree_cte()
+        stmt = stmt.where(
+            User.department_id.in_(sa.select(tree.c.id).where(tree.c.root == filters.department_id))
+        )
+    if filters.user_id is not None:
+        stmt = stmt.where(Attempt.user_id == filters.user_id)
+    since, until = day_bounds(filters.date_from, filters.date_to)
+    if since is not None:
+        stmt = stmt.where(Attempt.finished_at >= since)
+    if until is not None:
+        stmt = stmt.where(Attempt.finished_at < until)
+    out = []
+    for attempt, program, version, user in session.execute(stmt).all():
+        key = _type_key(regime, version.briefing_type, False)
+        assert attempt.finished_at is not None
+        on = local_date(attempt.finished_at)
+        dept = session.get(Department, user.department_id) if user.department_id else None
+        topics = "; ".join(
+            (t.title.get(lang) or next(iter(t.title.values()), "")) for t in version.topics
+        )
+        title = version.title.get(lang) or next(iter(version.title.values()), program.code)
+        values = {
+            "date": on.isoformat(),
+            "person": user.name,
+            "personal_code": user.personal_code or NONE,
+            "patronymic": user.patronymic or NONE,
+            "position": user.job_title or NONE,
+            "department": dept.name if dept else NONE,
+            "briefing_type": regime.type_name(key, lang),
+            "reason": str(_l("Not admitted: the briefing is to be repeated and passed")),
+            "topics": topics or NONE,
+            "program": f"{program.code} {title}, v{version.number}",
+            "knowledge_check": str(
+                _l(
+                    "%(score)d%% (pass mark %(mark)d%%): %(result)s",
+                    score=attempt.score_percent or 0,
+                    mark=attempt.pass_mark,
+                    result=_l("failed: not admitted"),
+                )
+            ),
+            "instructor": NONE,
+            "instructor_position": NONE,
+            "attendee_signature": _stamp(user.name, attempt.finished_at, "e-learning"),
+            "instructor_signature": NONE,
+        }
+        out.append(Entry(None, on, key, {col: values[col] for col in regime.columns}))
+    return out + _failed_at_briefings(session, regime, filters, lang)
+
+
+def _failed_at_briefings(session, regime: Regime, filters: Filters, lang: str) -> list[Entry]:
+    """People marked "knowledge check failed" (present, check failed) in a held session (the current mark):
+    the instructor's signature covers it; the person is not admitted."""
+    later = sa.orm.aliased(AttendanceMark)
+    stmt = (
+        sa.select(AttendanceMark, TrainingSession, Program, ProgramVersion, User)
+        .join(TrainingSession, TrainingSession.id == AttendanceMark.session_id)
+        .join(ProgramVersion, ProgramVersion.id == TrainingSession.version_id)
+        .join(Program, Program.id == ProgramVersion.program_id)
+        .join(User, User.id == AttendanceMark.user_id)
+        .where(
+            AttendanceMark.status == "failed",
+            TrainingSession.status == "held",
+            Program.category == regime.category,
+            ~sa.exists().where(later.supersedes_id == AttendanceMark.id),
+        )
+        .order_by(TrainingSession.starts_at, AttendanceMark.id)
+    )
+    if filters.department_id is not None:
+        tree = department_tree_cte()
+        stmt = stmt.where(
+            User.department_id.in_(sa.select(tree.c.id).where(tree.c.root == filters.department_id))
+        )
+    if filters.user_id is not None:
+        stmt = stmt.where(AttendanceMark.user_id == filters.user_id)
+    since, until = day_bounds(filters.date_from, filters.date_to)
+    if since is not None:
+        stmt = stmt.where(TrainingSession.starts_at >= since)
+    if until is not None:
+        stmt = stmt.where(TrainingSession.starts_at < until)
+    out = []
+    for _mark, ts, program, version, user in session.execute(stmt).all():
+        if ts.briefing_type and ts.briefing_type in regime.briefing_types:
+            key = ts.briefing_type
+        else:
+            key = _type_key(regime, ts.briefing_type or version.briefing_type, False)
+        on = local_date(ts.starts_at)
+        dept = session.get(Department, user.department_id) if user.department_id else None
+        instructor = session.get(User, ts.instructor_id)
+        sig = session.execute(
+            sa.select(SessionSignature)
+            .where(SessionSignature.session_id == ts.id)
+            .order_by(SessionSignature.id.desc())
+            .limit(1)
+        ).scalar_one_or_none()
+        topics = "; ".join(
+            (t.title.get(lang) or next(iter(t.title.values()), "")) for t in version.topics
+        )
+        title = version.title.get(lang) or next(iter(version.title.values()), program.code)
+        values = {
+            "date": on.isoformat(),
+            "person": user.name,
+            "personal_code": user.personal_code or NONE,
+            "patronymic": user.patronymic or NONE,
+            "position": user.job_title or NONE,
+            "department": dept.name if dept else NONE,
+            "briefing_type": regime.type_name(key, lang),
+            "reason": str(_l("Not admitted: the briefing is to be repeated and passed")),
+            "topics": topics or NONE,
+            "program": f"{program.code} {title}, v{version.number}",
+            "knowledge_check": str(_l("Failed at the briefing: not admitted")),
+            "instructor": instructor.name if instructor else NONE,
+            "instructor_position": (instructor.job_title or NONE) if instructor else NONE,
+            "attendee_signature": NONE,
+            "instructor_signature": _stamp(sig.printed_name, sig.signed_at, sig.method)
+            if sig
+            else NONE,
+        }
+        out.append(Entry(None, on, key, {col: values[col] for col in regime.columns}))
     return out
 
 
@@ -179,10 +329,25 @@ def _entry(
     user: User,
     lang: str,
 ) -> Entry:
-    ub = _satisfied_unscheduled(session, c, user)
-    key = _type_key(regime, version.briefing_type, ub is not None)
+    ts = session.get(TrainingSession, c.session_id) if c.session_id else None
+    if ts is not None and ts.briefing_type:
+        # the event's own type and reason (the program's type only when the event has none)
+        key = (
+            ts.briefing_type
+            if ts.briefing_type in regime.briefing_types
+            else _type_key(regime, ts.briefing_type, ts.briefing_type == "unscheduled")
+        )
+        parts = [ts.briefing_reason]
+        if ts.briefing_trigger:
+            parts.append(str(EVENT_TRIGGER_LABELS.get(ts.briefing_trigger, ts.briefing_trigger)))
+        if ts.permit:
+            parts.append(str(_l("permit or task: %(p)s", p=ts.permit)))
+        reason = " · ".join(p for p in parts if p)
+    else:
+        ub = _satisfied_unscheduled(session, c, user)
+        key = _type_key(regime, version.briefing_type, ub is not None)
+        reason = texts.render(ub.reason) if ub is not None else ""
     needs_reason = regime.briefing_types[key].needs_reason
-    reason = texts.render(ub.reason) if ub is not None else ""
     if c.revocation is not None:
         reason = f"{reason} · " if reason else ""
         reason += str(_l("Revoked: %(why)s", why=texts.render(c.revocation.reason)))
@@ -201,7 +366,6 @@ def _entry(
     attendee_sig = instructor_sig = NONE
     check = NONE
     attempt = session.get(Attempt, c.attempt_id) if c.attempt_id else None
-    ts = session.get(TrainingSession, c.session_id) if c.session_id else None
     if ts is not None:
         instructor = session.get(User, ts.instructor_id)
         if instructor is not None:
@@ -300,3 +464,114 @@ def exam_sessions(session, filters: Filters) -> list[ExamSession]:
             who = who.where(User.department_id.in_(below))
         stmt = stmt.where(ExamSession.id.in_(who))
     return list(session.execute(stmt).scalars())
+
+
+# ----- what the register pages read (no SQL in lms/registers/routes.py) ----------------------
+
+
+def waiting(session) -> list[Completion]:
+    """The self-paced completions awaiting a countersignature, oldest first."""
+    return list(session.execute(queue_select()).scalars())
+
+
+def waiting_count(session) -> int:
+    sub = queue_select().subquery()
+    return int(session.execute(sa.select(sa.func.count()).select_from(sub)).scalar_one())
+
+
+def completion(session, completion_id: int) -> Completion | None:
+    return session.get(Completion, completion_id)
+
+
+def people(session) -> list[User]:
+    return list(
+        session.execute(sa.select(User).where(User.active.is_(True)).order_by(User.name)).scalars()
+    )
+
+
+def programs(session) -> list[Program]:
+    return list(session.execute(sa.select(Program).order_by(Program.code)).scalars())
+
+
+def incidents(session, limit: int = 50) -> list[Incident]:
+    return list(
+        session.execute(
+            sa.select(Incident)
+            .order_by(Incident.occurred_on.desc(), Incident.id.desc())
+            .limit(limit)
+        ).scalars()
+    )
+
+
+def recent_absences(session, limit: int = 50) -> list[tuple[Absence, User]]:
+    return [
+        (a, u)
+        for a, u in session.execute(
+            sa.select(Absence, User)
+            .join(User, User.id == Absence.user_id)
+            .order_by(Absence.created_at.desc(), Absence.id.desc())
+            .limit(limit)
+        ).all()
+    ]
+
+
+@dataclass
+class Due:
+    person: User
+    program: Program
+    due_on: date | None
+    trigger: str
+    reason: str
+
+
+def due_unscheduled(session, department_id: int | None = None) -> list[Due]:
+    """Everyone due for an unscheduled briefing and why (the trigger and its reason), from
+    the stored status: a failed knowledge check shows as "not admitted"."""
+    ub = UnscheduledBriefing
+    failed_first = sa.exists().where(  # never trained, and failed the check of the first one
+        ub.user_id == PersonStatus.user_id,
+        ub.program_id == PersonStatus.program_id,
+        ub.trigger == "knowledge_check_failed",
+    )
+    stmt = (
+        sa.select(PersonStatus, User, Program)
+        .join(User, User.id == PersonStatus.user_id)
+        .join(Program, Program.id == PersonStatus.program_id)
+        .where(
+            sa.or_(
+                PersonStatus.basis == "pending",
+                sa.and_(PersonStatus.basis == "never_trained", failed_first),
+            )
+        )
+        .order_by(PersonStatus.due_on, User.name, Program.code)
+    )
+    if department_id is not None:
+        tree = department_tree_cte()
+        stmt = stmt.where(
+            PersonStatus.department_id.in_(sa.select(tree.c.id).where(tree.c.root == department_id))
+        )
+    out = []
+    for ps, user, program in session.execute(stmt).all():
+        found = session.execute(
+            sa.select(ub.trigger, ub.reason)
+            .where(
+                ub.program_id == ps.program_id,
+                sa.or_(ub.reason == ps.reason, ps.basis == "never_trained"),
+                sa.or_(ub.user_id.is_(None), ub.user_id == ps.user_id),
+            )
+            .order_by(ub.id.desc())
+            .limit(1)
+        ).first()
+        trigger, reason = (found.trigger, found.reason) if found else ("manual", ps.reason)
+        out.append(Due(user, program, ps.due_on, trigger, texts.render(reason)))
+    return out
+
+
+def units_of(session, user: User) -> set[int] | None:
+    """The units whose incidents and absences the person may record: an administrator all
+    (None), a manager their own department and everything below it."""
+    if user.can("compliance.manage"):
+        return None
+    if not user.department_id:
+        return set()
+    return set(subtree_ids(session, user.department_id))

@@ -15,22 +15,31 @@ from flask import (
     request,
     url_for,
 )
-from flask_babel import get_locale
+from flask_babel import get_locale, ngettext
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 
-from lms.completions.models import Completion
+from lms.accounts.people import record_absence, template_labels
 from lms.compliance import regimes
+from lms.compliance import services as compliance
 from lms.core import nav
 from lms.core.clock import local_today
-from lms.core.errors import DomainError
+from lms.core.errors import DomainError, NotAllowed
 from lms.core.forms import apply_domain_error
 from lms.core.http import id_arg
 from lms.core.permissions import requires
 from lms.extensions import db
 from lms.registers import exports, queries, services
-from lms.registers.forms import CountersignForm
+from lms.registers.forms import (
+    AbsenceForm,
+    CountersignForm,
+    IncidentForm,
+    NewRulesForm,
+    RegimesForm,
+)
+from lms.registers.labels import INCIDENT_KIND_LABELS
+from lms.sessions.labels import EVENT_TRIGGER_LABELS
 
 bp = Blueprint("registers", __name__, url_prefix="/registers")
 
@@ -74,7 +83,7 @@ def index():
         "registers/index.html",
         regimes=regimes.chosen(current_app.config),
         lang=str(get_locale()),
-        waiting=len(db.session.execute(services.queue_select()).scalars().all()),
+        waiting=queries.waiting_count(db.session),
     )
 
 
@@ -138,9 +147,11 @@ def evidence():
 @bp.route("/countersign")
 @requires("registers.countersign")
 def queue():
-    waiting: list[Completion] = list(db.session.execute(services.queue_select()).scalars())
     return render_template(
-        "registers/queue.html", waiting=waiting, form=CountersignForm(), lang=str(get_locale())
+        "registers/queue.html",
+        waiting=queries.waiting(db.session),
+        form=CountersignForm(),
+        lang=str(get_locale()),
     )
 
 
@@ -148,8 +159,7 @@ def queue():
 @requires("registers.countersign")
 def countersign(completion_id: int):
     form = CountersignForm()
-    completion = db.session.get(Completion, completion_id)
-    if completion is None:
+    if queries.completion(db.session, completion_id) is None:
         abort(404)
     status = 200
     if form.validate_on_submit():
@@ -166,10 +176,211 @@ def countersign(completion_id: int):
             return redirect(url_for("registers.queue"), 303)
     else:
         status = 400
-    waiting: list[Completion] = list(db.session.execute(services.queue_select()).scalars())
     return (
-        render_template("registers/queue.html", waiting=waiting, form=form, lang=str(get_locale())),
+        render_template(
+            "registers/queue.html",
+            waiting=queries.waiting(db.session),
+            form=form,
+            lang=str(get_locale()),
+        ),
         status,
+    )
+
+
+# ----- what makes a briefing due: incidents, new rules, absences; the regimes chosen ------
+
+
+def _departments() -> list[tuple[int, str]]:
+    """The units the current user may record for (a manager: their own tree)."""
+    mine = queries.units_of(db.session, current_user)
+    return [(d.id, d.name) for d in queries.departments(db.session) if mine is None or d.id in mine]
+
+
+def _outside_units(department_id: int | None) -> DomainError | None:
+    mine = queries.units_of(db.session, current_user)
+    if mine is not None and department_id is not None and department_id not in mine:
+        return NotAllowed(_("You can record this only for your own units."))
+    return None
+
+
+def _fail(form, err: DomainError) -> int:
+    db.session.rollback()
+    if not apply_domain_error(form, err):
+        flash(err.message, "error")
+    return err.status_code
+
+
+@bp.route("/incidents", methods=["GET", "POST"])
+@requires("registers.record")
+def incidents():
+    """Record an accident, a fire or a breach of the rules in a unit."""
+    form = IncidentForm()
+    form.department_id.choices = [(0, _("Choose the unit")), *_departments()]
+    form.kind.choices = list(INCIDENT_KIND_LABELS.items())
+    status = 200
+    if form.validate_on_submit():
+        try:
+            refused = _outside_units(form.department_id.data or None)
+            if refused is not None:
+                raise refused
+            incident, made = compliance.record_incident(
+                db.session,
+                occurred_on=form.occurred_on.data,
+                department_id=form.department_id.data or None,
+                kind=form.kind.data,
+                note=form.note.data or "",
+                actor_id=current_user.id,
+            )
+        except DomainError as err:
+            status = _fail(form, err)
+        else:
+            db.session.commit()
+            if made:
+                flash(
+                    ngettext(
+                        "Recorded: %(num)d person is now due for an unscheduled briefing.",
+                        "Recorded: %(num)d people are now due for an unscheduled briefing.",
+                        incident.people_due,
+                    ),
+                    "success",
+                )
+            else:
+                flash(
+                    _(
+                        "Recorded, but it matches nobody: no one in this unit holds a program "
+                        "whose regime makes this a trigger. No briefing was made due."
+                    ),
+                    "warning",
+                )
+            return redirect(url_for("registers.incidents"), 303)
+    elif request.method == "POST":
+        status = 400
+    return render_template(
+        "registers/incidents.html",
+        form=form,
+        incidents=queries.incidents(db.session),
+        kinds=INCIDENT_KIND_LABELS,
+    ), status
+
+
+@bp.route("/new-rules", methods=["GET", "POST"])
+@requires("compliance.manage")
+def new_rules():
+    """New rules in force: an unscheduled briefing due for everyone holding the regime's
+    programs (or one of them)."""
+    form = NewRulesForm()
+    form.regime.choices = [(r.code, r.code) for r in regimes.chosen(current_app.config)]
+    form.program_id.choices = [(0, _("Every program of the regime"))] + [
+        (p.id, p.code) for p in queries.programs(db.session)
+    ]
+    status = 200
+    if form.validate_on_submit():
+        try:
+            made = compliance.new_rules_in_force(
+                db.session,
+                regime_code=form.regime.data,
+                program_id=form.program_id.data or None,
+                in_force_on=form.in_force_on.data,
+                note=form.note.data or "",
+                actor_id=current_user.id,
+            )
+        except DomainError as err:
+            status = _fail(form, err)
+        else:
+            db.session.commit()
+            flash(
+                ngettext(
+                    "%(num)d person is now due for an unscheduled briefing.",
+                    "%(num)d people are now due for an unscheduled briefing.",
+                    len({ub.user_id for ub in made}),
+                ),
+                "success",
+            )
+            return redirect(url_for("registers.due"), 303)
+    elif request.method == "POST":
+        status = 400
+    return render_template("registers/new_rules.html", form=form), status
+
+
+@bp.route("/absences", methods=["GET", "POST"])
+@requires("registers.record")
+def absences():
+    """Record an absence: a return after a long break may make a briefing due."""
+    form = AbsenceForm()
+    mine = queries.units_of(db.session, current_user)
+    form.user_id.choices = [(0, _("Choose a person"))] + [
+        (u.id, u.name)
+        for u in queries.people(db.session)
+        if mine is None or u.department_id in mine
+    ]
+    labels = template_labels()["absence_kind_labels"]
+    form.kind.choices = list(labels.items())
+    status = 200
+    if form.validate_on_submit():
+        try:
+            if not form.user_id.data:
+                raise DomainError(_("Choose a person."), field="user_id")
+            record_absence(
+                db.session,
+                form.user_id.data,
+                form.starts_on.data,
+                form.ends_on.data,
+                kind=form.kind.data,
+                source="form",
+            )
+        except DomainError as err:
+            status = _fail(form, err)
+        else:
+            db.session.commit()
+            flash(_("The absence is recorded."), "success")
+            return redirect(url_for("registers.absences"), 303)
+    elif request.method == "POST":
+        status = 400
+    return render_template(
+        "registers/absences.html",
+        form=form,
+        absences=queries.recent_absences(db.session),
+        kinds=labels,
+    ), status
+
+
+@bp.route("/regimes", methods=["GET", "POST"])
+@requires("compliance.manage")
+def choose_regimes():
+    """The regimes the organisation works under (stored; LMS_REGIMES is the default)."""
+    form = RegimesForm()
+    lang = str(get_locale())
+    known = regimes.all_regimes()
+    form.codes.choices = [
+        (code, f"{code}: {r.act.get(lang) or r.act['en']}") for code, r in sorted(known.items())
+    ]
+    if request.method == "GET":
+        form.codes.data = [r.code for r in regimes.chosen(current_app.config)]
+    status = 200
+    if form.validate_on_submit():
+        try:
+            compliance.choose_regimes(db.session, list(form.codes.data or []), current_user.id)
+        except DomainError as err:
+            status = _fail(form, err)
+        else:
+            db.session.commit()
+            flash(_("The organisation's regimes are saved."), "success")
+            return redirect(url_for("registers.index"), 303)
+    elif request.method == "POST":
+        status = 400
+    return render_template("registers/regimes.html", form=form), status
+
+
+@bp.route("/due")
+@requires("registers.view")
+def due():
+    """Who is due for an unscheduled briefing, and why."""
+    return render_template(
+        "registers/due.html",
+        rows=queries.due_unscheduled(db.session, id_arg("unit")),
+        departments=queries.departments(db.session),
+        unit=id_arg("unit"),
+        triggers=EVENT_TRIGGER_LABELS,
     )
 
 

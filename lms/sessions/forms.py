@@ -17,7 +17,12 @@ from wtforms import (
 
 from lms.core.forms import length, number_range, optional, required
 from lms.core.i18n import LANGUAGE_NAMES
-from lms.sessions.labels import ATTENDANCE_LABELS, REPEAT_LABELS
+from lms.sessions.labels import (
+    ATTENDANCE_LABELS,
+    EVENT_TRIGGER_LABELS,
+    EVENT_TYPE_LABELS,
+    REPEAT_LABELS,
+)
 from lms.sessions.models import MAX_CAPACITY
 
 LOCAL_FORMAT = "%Y-%m-%dT%H:%M"
@@ -37,6 +42,25 @@ class _SessionFields(FlaskForm):
     )
     notes = TextAreaField(_l("Notes for attendees"), validators=[optional(), length(4000)])
     open_signup = BooleanField(_l("Employees may sign themselves up"), default=True)
+    # checked by the service against the program's regimes (a post without them: unchanged)
+    briefing_type = SelectField(
+        _l("Type of briefing"),
+        choices=list(EVENT_TYPE_LABELS.items()),
+        default="",
+        validate_choice=False,
+    )
+    briefing_trigger = SelectField(
+        _l("What made it necessary (unscheduled or targeted)"),
+        choices=list(EVENT_TRIGGER_LABELS.items()),
+        default="",
+        validate_choice=False,
+    )
+    briefing_reason = TextAreaField(
+        _l("Reason (unscheduled or targeted)"), validators=[optional(), length(1000)]
+    )
+    permit = StringField(
+        _l("Permit or task (targeted briefing)"), validators=[optional(), length(200)]
+    )
 
 
 class SessionForm(_SessionFields):

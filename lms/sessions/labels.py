@@ -7,6 +7,30 @@ from flask_babel import lazy_gettext as _l
 
 from lms.core import texts
 
+# the briefing type an event carries (the register prints the regime's legal name)
+EVENT_TYPE_LABELS = {
+    "": _l("As the program says"),
+    "introductory": _l("Introductory"),
+    "initial": _l("Initial (at the workplace)"),
+    "repeated": _l("Repeated"),
+    "unscheduled": _l("Unscheduled"),
+    "targeted": _l("Targeted"),
+    "thematic": _l("Thematic training"),
+}
+EVENT_TRIGGER_LABELS = {
+    "": _l("Not applicable"),
+    "break": _l("Return after a break"),
+    "transfer": _l("Transfer to another job or unit"),
+    "instruction_amended": _l("Instruction amended"),
+    "accident": _l("Accident at work"),
+    "fire": _l("Fire at the object"),
+    "rule_breach": _l("Breach of the rules"),
+    "new_rules": _l("New rules in force"),
+    "knowledge_check_failed": _l("Failed knowledge check"),
+    "task": _l("A task or permit work"),
+    "other": _l("Other"),
+}
+
 SESSION_STATUS_LABELS = {
     "scheduled": _l("Scheduled"),
     "held": _l("Held"),
@@ -27,6 +51,7 @@ ATTENDANCE_LABELS = {
     "absent": _l("Absent"),
     "excused": _l("Excused"),
     "late": _l("Late"),
+    "failed": _l("Knowledge check failed"),
 }
 ACK_METHOD_LABELS = {
     "account": _l("on own account"),

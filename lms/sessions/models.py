@@ -19,7 +19,9 @@ from lms.core.model import Base, CreatedMixin, UTCDateTime, utcnow
 SESSION_STATUSES = ("scheduled", "held", "cancelled")
 ENROLMENT_STATUSES = ("enrolled", "waitlisted", "cancelled")
 ENROLMENT_SOURCES = ("invited", "self", "walk_in")
-ATTENDANCE_STATUSES = ("present", "absent", "excused", "late")
+# failed: present, but the knowledge check at the end of the briefing failed (LV MK 749:
+# must not start work; the briefing is repeated): no completion, "not admitted"
+ATTENDANCE_STATUSES = ("present", "absent", "excused", "late", "failed")
 ATTENDED = ("present", "late")
 ACK_METHODS = ("account", "password", "pin")
 SIGNATURE_MEANINGS = ("conducted",)
@@ -58,6 +60,13 @@ class TrainingSession(CreatedMixin, Base):
     cancelled_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     cancelled_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id"))
     cancel_reason: Mapped[str] = mapped_column(sa.String(500), default="")
+    # the briefing type of this event (a regime's key: introductory, initial, repeated,
+    # unscheduled, targeted, thematic...); None: the program version's type, as before
+    briefing_type: Mapped[str | None] = mapped_column(sa.String(30))
+    # for an unscheduled or targeted briefing: why, what triggered it, and the permit or task
+    briefing_reason: Mapped[str] = mapped_column(sa.String(1000), default="", server_default="")
+    briefing_trigger: Mapped[str | None] = mapped_column(sa.String(30))
+    permit: Mapped[str] = mapped_column(sa.String(200), default="", server_default="")
 
     program = relationship("Program", foreign_keys=[program_id])
     version = relationship("ProgramVersion", foreign_keys=[version_id])

@@ -116,6 +116,11 @@ def new():
         form.instructor_id.data = current_user.id
         form.program_id.data = id_arg("program_id") or 0
         form.capacity.data = 20
+        allowed = services.allowed_types_of(db.session, form.program_id.data)
+        if allowed is not None:  # only the types the program's regimes allow
+            form.briefing_type.choices = [
+                c for c in form.briefing_type.choices if not c[0] or c[0] in allowed
+            ]
     status = 200
     if form.validate_on_submit():
         try:
@@ -134,6 +139,12 @@ def new():
                 count=form.count.data,
                 until=form.until.data,
                 actor=pages.acting_user(),
+                event=services.BriefingEvent(
+                    briefing_type=form.briefing_type.data or None,
+                    reason=form.briefing_reason.data or "",
+                    trigger=form.briefing_trigger.data or None,
+                    permit=form.permit.data or "",
+                ),
             )
         except DomainError as err:
             pages.fail(err, form)
@@ -161,7 +172,13 @@ def edit(session_id: int):
     ts = services.managed_session(db.session, current_user, session_id)
     form = EditSessionForm(obj=ts)
     form.instructor_id.choices = pages.instructor_choices(ts)
+    allowed = services.allowed_types_of(db.session, ts.program_id) or {}
+    form.briefing_type.choices = [
+        c for c in form.briefing_type.choices if not c[0] or c[0] in allowed
+    ]
     if request.method == "GET":
+        form.briefing_type.data = ts.briefing_type or ""
+        form.briefing_trigger.data = ts.briefing_trigger or ""
         form.starts_at.data = clock.to_local(ts.starts_at).replace(tzinfo=None)
         form.ends_at.data = clock.to_local(ts.ends_at).replace(tzinfo=None)
     status = 200
@@ -181,6 +198,12 @@ def edit(session_id: int):
                 notes=form.notes.data or "",
                 open_signup=form.open_signup.data,
                 actor=pages.acting_user(),
+                event=services.BriefingEvent(
+                    briefing_type=form.briefing_type.data or None,
+                    reason=form.briefing_reason.data or "",
+                    trigger=form.briefing_trigger.data or None,
+                    permit=form.permit.data or "",
+                ),
             )
         except DomainError as err:
             pages.fail(err, form)

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from itertools import islice
 from typing import Any
@@ -108,6 +110,93 @@ def _instructor(session, instructor_id: int, program: Program, department_id: in
     return instructor
 
 
+# the briefing types an event may carry, and those that need a reason (MK 749, 2464, 1120)
+EVENT_TYPES = ("introductory", "initial", "repeated", "unscheduled", "targeted", "thematic")
+NEEDS_REASON = ("unscheduled", "targeted")
+# a completion earned at such an event answers no periodic due (not a yearly refresher)
+NOT_A_REFRESHER = ("targeted", "thematic")
+# what made an unscheduled or targeted briefing necessary (the regimes' triggers, plus a task)
+EVENT_TRIGGERS = (
+    "break",
+    "transfer",
+    "instruction_amended",
+    "accident",
+    "fire",
+    "rule_breach",
+    "new_rules",
+    "knowledge_check_failed",
+    "task",
+    "other",
+)
+
+
+@dataclass(frozen=True)
+class BriefingEvent:
+    """The type of a briefing event and, when unscheduled or targeted, why (None: the program
+    version's type, as before types belonged to events)."""
+
+    briefing_type: str | None = None
+    reason: str = ""
+    trigger: str | None = None
+    permit: str = ""
+
+
+# (program) -> {event type the organisation's regimes allow for it: it needs a reason};
+# compliance registers it (sessions does not read the regimes)
+TypesSource = Callable[[Program], dict[str, bool]]
+_allowed_types: list[TypesSource] = []
+
+
+def register_allowed_types(func: TypesSource) -> TypesSource:
+    _allowed_types[:] = [func]
+    return func
+
+
+def allowed_types(program: Program) -> dict[str, bool]:
+    """{briefing type an event of this program may carry: whether it needs a reason} (every
+    event type when no regime source is registered)."""
+    if _allowed_types:
+        return _allowed_types[0](program)
+    return {k: k in NEEDS_REASON for k in EVENT_TYPES}
+
+
+def allowed_types_of(session, program_id: int | None) -> dict[str, bool] | None:
+    """The types a program's events may carry, or None for no such program."""
+    program = session.get(Program, program_id) if program_id else None
+    return allowed_types(program) if program is not None else None
+
+
+def check_event(program: Program, event: BriefingEvent) -> BriefingEvent:
+    """The event's type must be one the program's regimes allow; an unscheduled or targeted
+    briefing needs its reason and trigger."""
+    kind = event.briefing_type or None
+    if kind is None:
+        return BriefingEvent()
+    allowed = allowed_types(program)
+    if kind not in EVENT_TYPES or kind not in allowed:
+        raise DomainError(
+            _("The regimes of this program do not have this type of briefing."),
+            field="briefing_type",
+        )
+    reason = (event.reason or "").strip()
+    trigger = event.trigger or None
+    permit = (event.permit or "").strip()
+    if kind in NEEDS_REASON or allowed[kind]:
+        if not reason:
+            raise DomainError(
+                _("An unscheduled or targeted briefing needs its reason."), field="briefing_reason"
+            )
+        if trigger not in EVENT_TRIGGERS:
+            raise DomainError(
+                _("Choose what made this briefing necessary."), field="briefing_trigger"
+            )
+    else:
+        reason, trigger, permit = "", None, ""
+    if kind != "targeted":
+        permit = ""
+    return BriefingEvent(kind, reason[:1000], trigger, permit[:200])
+
+
 def schedule(
     session,
     *,
@@ -124,6 +213,7 @@ def schedule(
     repeat: str = "none",
     count: int | None = None,
     until: date | None = None,
+    event: BriefingEvent | None = None,
 ) -> list[TrainingSession]:
     """Schedule a session, or a repeating series in one go, against the program's current
     approved version. Times are wall-clock times in the organisation's zone."""
@@ -142,6 +232,7 @@ def schedule(
     if department_id is not None and session.get(Department, department_id) is None:
         raise DomainError(_("Unknown department."), field="department_id")
     instructor = _instructor(session, instructor_id, program, department_id)
+    event = check_event(program, event or BriefingEvent())
     _check_times(starts_local, ends_local)
     _check_capacity(capacity)
     if starts_local.date() < local_today():
@@ -165,6 +256,10 @@ def schedule(
             series_id=series,
             created_by_id=actor.id,
             updated_at=utcnow(),
+            briefing_type=event.briefing_type,
+            briefing_reason=event.reason,
+            briefing_trigger=event.trigger,
+            permit=event.permit,
         )
         session.add(ts)
         created.append(ts)
@@ -185,6 +280,8 @@ def schedule(
             instructor_id=instructor.id,
             capacity=capacity,
             series_id=series,
+            briefing_type=event.briefing_type,
+            trigger=event.trigger,
         )
     return created
 
@@ -201,6 +298,7 @@ def update_session(
     notes: str,
     open_signup: bool,
     actor: User,
+    event: BriefingEvent | None = None,
 ) -> TrainingSession:
     """Change a scheduled session. The capacity may not drop below the people enrolled; a
     higher capacity takes people from the waitlist; a new time or place is announced."""
@@ -209,6 +307,9 @@ def update_session(
     if ts.status != "scheduled":
         raise Conflict(_("Only a scheduled session can be changed."))
     instructor = _instructor(session, instructor_id, ts.program, ts.department_id)
+    if event is None:  # unchanged
+        event = BriefingEvent(ts.briefing_type, ts.briefing_reason, ts.briefing_trigger, ts.permit)
+    event = check_event(ts.program, event)
     _check_times(starts_local, ends_local)
     _check_capacity(capacity)
     enrolled = queries.counts(session, ts.id)["enrolled"]
@@ -232,6 +333,10 @@ def update_session(
         "capacity": ts.capacity,
         "notes": ts.notes,
         "open_signup": ts.open_signup,
+        "briefing_type": ts.briefing_type,
+        "briefing_reason": ts.briefing_reason,
+        "briefing_trigger": ts.briefing_trigger,
+        "permit": ts.permit,
     }
     moved = starts_at != ts.starts_at or ends_at != ts.ends_at or place.strip() != ts.place
     if moved and _attendance_taken(session, ts):
@@ -239,6 +344,19 @@ def update_session(
             _("Attendance was already taken: the time and the place can no longer change."),
             field="starts_at",
         )
+    retyped = (event.briefing_type, event.reason, event.trigger, event.permit) != (
+        ts.briefing_type,
+        ts.briefing_reason,
+        ts.briefing_trigger,
+        ts.permit,
+    )
+    if retyped and _attendance_taken(session, ts):
+        raise DomainError(
+            _("Attendance was already taken: the type of briefing can no longer change."),
+            field="briefing_type",
+        )
+    ts.briefing_type, ts.briefing_reason = event.briefing_type, event.reason
+    ts.briefing_trigger, ts.permit = event.trigger, event.permit
     ts.instructor_id = instructor.id
     ts.starts_at, ts.ends_at = starts_at, ends_at
     ts.place = place.strip()[:200]
@@ -253,6 +371,10 @@ def update_session(
         "capacity": ts.capacity,
         "notes": ts.notes,
         "open_signup": ts.open_signup,
+        "briefing_type": ts.briefing_type,
+        "briefing_reason": ts.briefing_reason,
+        "briefing_trigger": ts.briefing_trigger,
+        "permit": ts.permit,
     }
     changed = {k: [before[k], after[k]] for k in after if before[k] != after[k]}
     if not changed:

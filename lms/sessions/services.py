@@ -56,6 +56,9 @@ from lms.sessions.records import (
     signature_hash,
 )
 from lms.sessions.scheduling import (
+    BriefingEvent,
+    allowed_types,
+    allowed_types_of,
     cancel_session,
     occurrences,
     schedule,
@@ -72,6 +75,9 @@ from lms.sessions.signing import (
 )
 
 __all__ = [
+    "BriefingEvent",
+    "allowed_types",
+    "allowed_types_of",
     "attendance_outcome",
     "instructor_problem",
     "attendance_open",

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 import sqlalchemy as sa
 from flask_babel import gettext as _
@@ -66,7 +68,7 @@ def sign_conducted(session, ts: TrainingSession, signer: User, password: str) ->
                 len(roster.unmarked),
             )
         )
-    if not any(r.attended for r in roster.enrolled):
+    if not any(r.attended or (r.mark and r.mark.status == "failed") for r in roster.enrolled):
         raise DomainError(_("Nobody was present. Cancel the session instead of signing it."))
     marks = [r.mark for r in roster.enrolled if r.mark is not None]  # all marked (above)
     acks = [r.ack for r in roster.enrolled if r.ack is not None]
@@ -103,7 +105,32 @@ def sign_conducted(session, ts: TrainingSession, signer: User, password: str) ->
         supersedes=previous.id if previous else None,
     )
     _grant_completions(session, ts, sig)
+    failed = _failed_checks(session, ts, sig)
+    for listener in _CHECK_FAILED_LISTENERS:  # not admitted until repeated (lms.compliance)
+        listener(session, ts, failed)
     return sig
+
+
+# (session, the signed session, ids of people whose knowledge check failed)
+_CHECK_FAILED_LISTENERS: list[Callable[[Any, TrainingSession, list[int]], Any]] = []
+
+
+def on_check_failed(
+    func: Callable[[Any, TrainingSession, list[int]], Any],
+) -> Callable[[Any, TrainingSession, list[int]], Any]:
+    """Register func(session, ts, user ids), called when a session is signed as conducted with
+    people marked "knowledge check failed" (present, check failed)."""
+    _CHECK_FAILED_LISTENERS.append(func)
+    return func
+
+
+def _failed_checks(session, ts: TrainingSession, sig: SessionSignature) -> list[int]:
+    covered = set((sig.covers or {}).get("marks", []))
+    return [
+        row.user.id
+        for row in queries.roster(session, ts).enrolled
+        if row.mark is not None and row.mark.id in covered and row.mark.status == "failed"
+    ]
 
 
 def _grant_completions(session, ts: TrainingSession, sig: SessionSignature) -> list[Completion]:

@@ -141,6 +141,7 @@ def test_a_new_version_needing_rebriefing_makes_a_briefing_due(org, complete, ti
     (ub,) = db.session.scalars(sa.select(UnscheduledBriefing)).all()
     assert ub.reason == texts.stored("compliance.instruction_amended", n=2)  # a key, not English
     assert texts.render(ub.reason).startswith("Instruction amended")
+    assert ub.trigger == "instruction_amended"  # the trigger of the regimes, not "by hand"
 
 
 def test_a_pending_briefing_never_hides_an_expiry(org, complete, time_travel, make_user):

@@ -299,3 +299,31 @@ def test_an_auditor_is_not_offered_buttons_that_would_write(client, login_as, ma
     login_as("employee")
     assert "Start the quiz" in text_of(client.get(f"/learning/programs/{program.id}"))
     assert "Mark as read" in text_of(client.get(f"/learning/programs/{program.id}/topics/1"))
+
+
+# ----- the registers: who reads them, who records what makes a briefing due ------------------
+
+REGISTER_ROUTES = {
+    "registers.index": "registers.view",
+    "registers.register": "registers.view",
+    "registers.export": "registers.view",
+    "registers.evidence": "registers.view",
+    "registers.due": "registers.view",
+    "registers.queue": "registers.countersign",
+    "registers.countersign": "registers.countersign",
+    "registers.incidents": "registers.record",
+    "registers.absences": "registers.record",
+    "registers.new_rules": "compliance.manage",
+    "registers.choose_regimes": "compliance.manage",
+}
+
+
+def test_register_routes_declare_the_expected_permissions(app):
+    found = {
+        rule.endpoint: declared(app.view_functions[rule.endpoint])
+        for rule in _rules(app)
+        if rule.endpoint.startswith("registers.")
+    }
+    assert found == REGISTER_ROUTES
+    assert PERMISSIONS["registers.record"] == {"admin", "manager"}
+    assert PERMISSIONS["compliance.manage"] == {"admin"}

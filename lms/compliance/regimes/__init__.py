@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import sqlalchemy as sa
 import yaml
 from flask import Flask
 
@@ -294,9 +295,26 @@ def get(code: str) -> Regime:
     return regimes[code]
 
 
+def stored_choice() -> list[str]:
+    """The regimes an administrator chose (stored in the database), in their order; empty
+    when none was chosen (then LMS_REGIMES applies)."""
+    from lms.compliance.models import ChosenRegime
+    from lms.extensions import db
+
+    known = all_regimes()
+    return [
+        c
+        for c in db.session.scalars(
+            sa.select(ChosenRegime.code).order_by(ChosenRegime.position, ChosenRegime.code)
+        )
+        if c in known
+    ]
+
+
 def chosen(app_config: Any) -> list[Regime]:
-    """The regimes the organisation works under (LMS_REGIMES), in that order."""
-    codes = app_config.get("LMS_REGIMES") or ("LV-OHS", "LV-FIRE")
+    """The regimes the organisation works under: the administrator's choice, else
+    LMS_REGIMES, in that order."""
+    codes = stored_choice() or app_config.get("LMS_REGIMES") or ("LV-OHS", "LV-FIRE")
     return [get(c) for c in codes]
 
 
