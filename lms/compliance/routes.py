@@ -324,8 +324,6 @@ def _csv(header: list[str], rows: Iterator[list[Any]], name: str) -> Response:
 
 
 def _xlsx(header: list[str], rows: Iterator[list[Any]], name: str) -> Response:
-    # openpyxl is heavy and only needed for this export: loaded here
-
     wb = Workbook(write_only=True)
     ws = wb.create_sheet(name[:31])
     ws.freeze_panes = "A2"

@@ -14,12 +14,13 @@ import sqlalchemy as sa
 from flask import current_app, render_template
 from flask_babel import force_locale
 from flask_babel import gettext as _
+from openpyxl import Workbook
 
 from lms.accounts.models import User
 from lms.completions import services as completions
 from lms.completions.models import Certificate, Completion
 from lms.compliance.regimes import Regime
-from lms.core import audit, ledger, pdf, spreadsheet, texts
+from lms.core import audit, ledger, pdf, seal, spreadsheet, texts
 from lms.core.audit_labels import action_label, object_label
 from lms.core.dates import fmt_signature_datetime
 from lms.core.model import utcnow
@@ -42,8 +43,6 @@ def register_file(
                 header, ([e.values[c] for c in regime.columns] for e in rows)
             )
         if fmt == "xlsx":
-            from openpyxl import Workbook
-
             wb = Workbook()
             ws = wb.active
             ws.title = regime.code
@@ -64,8 +63,6 @@ def register_file(
             paper=paper,
             organisation=current_app.config["LMS_CONFIG"].organisation_name,
         )
-    from lms.core import seal
-
     return seal.seal_pdf(pdf.render(html), reason=f"Register {regime.code}")
 
 
