@@ -77,7 +77,7 @@ def _signer_class() -> Any:
             self._pyca_key = pyca_key
             self._templates: dict[tuple[str, bool], bytes] = {}
 
-        async def async_sign(  # type: ignore[override]
+        async def async_sign(
             self,
             data_digest: bytes,
             digest_algorithm: str,
