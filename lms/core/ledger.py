@@ -324,9 +324,9 @@ def rows_by_id(
         if part[-1] - part[0] < 2 * len(part):
             keep = set(part)
             rows = conn.execute(sa.select(*columns).where(key.between(part[0], part[-1])))
-            yield from (row for row in rows if row[0] in keep)
+            yield from [row for row in rows.all() if row[0] in keep]  # fetched at once
         else:
-            yield from conn.execute(sa.select(*columns).where(key.in_(part)))
+            yield from conn.execute(sa.select(*columns).where(key.in_(part))).all()
 
 
 @dataclass
