@@ -10,6 +10,7 @@ PDF is stored per certificate (its primary key), so a retried render stores noth
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from datetime import timedelta
 
 import sqlalchemy as sa
 from flask import current_app
@@ -176,15 +177,36 @@ def ensure_stored(
     return out
 
 
+# certificates issued this close together (one session's signature issues a certificate per
+# person) are laid out by the first of their jobs in one pass; the others find theirs stored
+ISSUED_TOGETHER = timedelta(minutes=2)
+JOB_BATCH = 50
+
+
 def render_job(cert_id: int) -> None:
-    """The background job run after a certificate is issued (idempotent)."""
+    """The background job run after a certificate is issued (idempotent): renders it, and in
+    the same layout pass the other certificates issued with it that wait for their PDF."""
     from lms.extensions import db
 
-    cert = db.session.get(Certificate, cert_id)
-    if cert is None or stored(db.session, cert_id) is not None:
+    session = db.session
+    cert = session.get(Certificate, cert_id)
+    if cert is None or stored(session, cert_id) is not None:
         return
-    issued_pdf(db.session, cert)
-    db.session.commit()
+    together = list(
+        session.execute(
+            sa.select(Certificate)
+            .where(
+                Certificate.id != cert.id,
+                Certificate.issued_at >= cert.issued_at - ISSUED_TOGETHER,
+                Certificate.issued_at <= cert.issued_at + ISSUED_TOGETHER,
+                ~sa.exists().where(CertificatePdf.certificate_id == Certificate.id),
+            )
+            .order_by(Certificate.id)
+            .limit(JOB_BATCH - 1)
+        ).scalars()
+    )
+    ensure_stored(session, [cert, *together])
+    session.commit()
 
 
 def queue_render(cert: Certificate) -> None:
