@@ -409,8 +409,7 @@ def run_export(job_id: int, attempt: int = 1) -> None:
                 for chunk, have, rendered in _pdf_batches(batches, load, head):
                     if lease.lost:
                         raise _Superseded
-                    for cert, pdf in rendered:
-                        have[cert.id] = issued.store(session, cert, pdf)
+                    have.update(issued.store_many(session, rendered))
                     for cert in chunk:
                         zf.writestr(f"{cert.number}.pdf", have[cert.id])
                     done = min(len(ids), done + len(chunk))

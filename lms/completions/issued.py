@@ -10,11 +10,13 @@ PDF is stored per certificate (its primary key), so a retried render stores noth
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from datetime import timedelta
 
 import sqlalchemy as sa
 from flask import current_app, has_request_context
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
+from sqlalchemy.orm.attributes import set_committed_value
 
 from lms.completions import certificates
 from lms.completions.certificates import version_of
@@ -91,6 +93,58 @@ def store(session, cert: Certificate, pdf: bytes, sealed: bool | None = None) ->
     return pdf
 
 
+def store_many(session, pairs: Sequence[tuple[Certificate, bytes]]) -> dict[int, bytes]:
+    """``store`` for a batch of freshly rendered certificates: one insert of the PDFs, one
+    update of the recorded hashes and one append of their ledger entries, instead of a round
+    of statements per certificate. {certificate id: issued PDF}; a certificate stored
+    meanwhile by another worker keeps that PDF (then the batch is stored one by one)."""
+    if not pairs:
+        return {}
+    out: dict[int, bytes] = dict(
+        session.execute(
+            sa.select(CertificatePdf.certificate_id, CertificatePdf.data).where(
+                CertificatePdf.certificate_id.in_([c.id for c, _ in pairs])
+            )
+        ).all()
+    )
+    todo = [(c, p, ledger.sha256(p)) for c, p in pairs if c.id not in out]
+    if not todo:
+        return out
+    sealed = seal.current() is not None
+    now = utcnow().replace(microsecond=0)
+    try:
+        with session.begin_nested():
+            session.execute(
+                sa.insert(CertificatePdf),
+                [
+                    {
+                        "certificate_id": c.id,
+                        "sha256": sha,
+                        "data": p,
+                        "template_version": version_of(c),
+                        "sealed": sealed,
+                        "created_at": now,
+                    }
+                    for c, p, sha in todo
+                ],
+            )
+    except IntegrityError:  # some stored meanwhile by another worker: keep theirs
+        out.update((c.id, store(session, c, p)) for c, p, _sha in todo)
+        return out
+    # a PDF issued before PDFs were stored, with this very hash, is in the ledger already
+    entries = [(c.id, sha, None) for c, _p, sha in todo if c.pdf_sha256 != sha]
+    first = [(c, sha) for c, _p, sha in todo if c.pdf_sha256 is None]
+    if first:
+        session.execute(
+            sa.update(Certificate), [{"id": c.id, "pdf_sha256": sha} for c, sha in first]
+        )
+        for c, sha in first:
+            set_committed_value(c, "pdf_sha256", sha)  # as written (set once)
+    ledger.append_many(session, PDF_KIND, entries)
+    out.update((c.id, p) for c, p, _sha in todo)
+    return out
+
+
 def issued_pdf(session, cert: Certificate) -> bytes:
     """The certificate's PDF as issued: from storage, else rendered now and stored."""
     row = stored(session, cert.id)
@@ -118,18 +172,38 @@ def ensure_stored(
     missing = [c for c in certs if c.id not in out]
     if missing:
         pdfs = (render_batch or render)(missing, ledger.head_text(session))
-        for cert, pdf in zip(missing, pdfs, strict=True):
-            out[cert.id] = store(session, cert, pdf)
+        out.update(store_many(session, list(zip(missing, pdfs, strict=True))))
     return out
 
 
+# certificates issued this close together (one session's signature issues a certificate per
+# person) are laid out by the first of their jobs in one pass; the others find theirs stored
+ISSUED_TOGETHER = timedelta(minutes=2)
+JOB_BATCH = 50
+
+
 def render_job(cert_id: int) -> None:
-    """The background job run after a certificate is issued (idempotent)."""
-    cert = db.session.get(Certificate, cert_id)
-    if cert is None or stored(db.session, cert_id) is not None:
+    """The background job run after a certificate is issued (idempotent): renders it, and in
+    the same layout pass the other certificates issued with it that wait for their PDF."""
+    session = db.session
+    cert = session.get(Certificate, cert_id)
+    if cert is None or stored(session, cert_id) is not None:
         return
-    issued_pdf(db.session, cert)
-    db.session.commit()
+    together = list(
+        session.execute(
+            sa.select(Certificate)
+            .where(
+                Certificate.id != cert.id,
+                Certificate.issued_at >= cert.issued_at - ISSUED_TOGETHER,
+                Certificate.issued_at <= cert.issued_at + ISSUED_TOGETHER,
+                ~sa.exists().where(CertificatePdf.certificate_id == Certificate.id),
+            )
+            .order_by(Certificate.id)
+            .limit(JOB_BATCH - 1)
+        ).scalars()
+    )
+    ensure_stored(session, [cert, *together])
+    session.commit()
 
 
 def queue_render(cert: Certificate) -> None:

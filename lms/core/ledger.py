@@ -21,19 +21,20 @@ Nothing can go missing unnoticed:
 from __future__ import annotations
 
 import hashlib
+import io
 import json
 import multiprocessing
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy.orm import Mapped, Session, mapped_column
 
-from lms.core.model import Base, UTCDateTime, utcnow
+from lms.core.model import Base, DbSession, UTCDateTime, utcnow
 
 GENESIS = "0" * 64
 _LOCK_KEY = 7_100_042  # PostgreSQL advisory lock id serialising appends
@@ -106,7 +107,7 @@ def register_kind(kind: str, resolver: ContentResolver, every: Any = None) -> No
 
 
 def append(
-    session, kind: str, object_id: Any, content_hash: str, actor_id: int | None
+    session: DbSession, kind: str, object_id: Any, content_hash: str, actor_id: int | None
 ) -> LedgerEntry:
     """Append an entry after the current last one (serialised on PostgreSQL)."""
     if kind not in _RESOLVERS:
@@ -131,6 +132,44 @@ def append(
     session.add(entry)
     session.flush()
     return entry
+
+
+def append_many(
+    session: DbSession, kind: str, items: Sequence[tuple[Any, str, int | None]]
+) -> list[tuple[int, str]]:
+    """Append one entry per (object id, content hash, actor id), in order, as ``append`` would
+    one by one: one lock, one read of the head, one multi-row insert. Returns the (sequence
+    number, entry hash) of each new entry."""
+    if kind not in _RESOLVERS:
+        raise ValueError(f"ledger kind {kind!r} is not registered")
+    if not items:
+        return []
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(sa.text("SELECT pg_advisory_xact_lock(:k)"), {"k": _LOCK_KEY})
+    session.flush()  # entries appended through the ORM come first
+    last = head(session)
+    seq, prev = last if last else (0, GENESIS)
+    at = utcnow().replace(microsecond=0)
+    rows: list[dict[str, Any]] = []
+    for object_id, content_hash, actor_id in items:
+        seq += 1
+        oid = str(object_id)
+        digest = entry_digest(prev, kind, oid, content_hash, actor_id, at)
+        rows.append(
+            {
+                "seq": seq,
+                "kind": kind,
+                "object_id": oid,
+                "content_hash": content_hash,
+                "actor_id": actor_id,
+                "at": at,
+                "prev_hash": prev,
+                "entry_hash": digest,
+            }
+        )
+        prev = digest
+    session.execute(sa.insert(LedgerEntry), rows)
+    return [(r["seq"], r["entry_hash"]) for r in rows]
 
 
 @dataclass
@@ -171,7 +210,7 @@ class Anchor:
     source: str
 
 
-def head(session) -> tuple[int, str] | None:
+def head(session: DbSession) -> tuple[int, str] | None:
     """(sequence number, entry hash) of the newest entry, None for an empty ledger."""
     row = session.execute(
         sa.select(LedgerEntry.seq, LedgerEntry.entry_hash).order_by(LedgerEntry.seq.desc()).limit(1)
@@ -179,7 +218,7 @@ def head(session) -> tuple[int, str] | None:
     return (int(row[0]), row[1]) if row else None
 
 
-def head_text(session) -> str:
+def head_text(session: DbSession) -> str:
     """The chain head as printed in PDF metadata: "<seq>:<entry hash>" ("0:" + genesis)."""
     h = head(session)
     return f"{h[0]}:{h[1]}" if h else f"0:{GENESIS}"
@@ -195,7 +234,7 @@ def parse_head(text: str, source: str) -> Anchor:
 CHECKPOINT_PREFIX = "ledger-checkpoint-"
 
 
-def checkpoint_data(session, organisation: str = "") -> dict:
+def checkpoint_data(session: DbSession, organisation: str = "") -> dict[str, Any]:
     h = head(session) or (0, GENESIS)
     return {
         "brigade_ledger_checkpoint": 1,
@@ -206,7 +245,9 @@ def checkpoint_data(session, organisation: str = "") -> dict:
     }
 
 
-def write_checkpoint(session, directory: Path, organisation: str = "") -> tuple[Path, dict]:
+def write_checkpoint(
+    session: DbSession, directory: Path, organisation: str = ""
+) -> tuple[Path, dict[str, Any]]:
     """Write the chain head to a new checkpoint file in ``directory``; returns (path, data)."""
     data = checkpoint_data(session, organisation)
     directory.mkdir(parents=True, exist_ok=True)
@@ -236,8 +277,6 @@ PDF_HEAD_KEY = "BrigadeLedgerHead"
 def pdf_anchor(data: bytes, source: str) -> Anchor:
     """The chain head written into a PDF's document information (``PDF_HEAD_KEY``)."""
     # pyhanko loads only when a sealed PDF is read (heavy)
-    import io
-
     from pyhanko.pdf_utils.misc import PdfReadError
     from pyhanko.pdf_utils.reader import PdfFileReader
 
@@ -261,13 +300,15 @@ def checkpoint_anchors(directory: Path | None) -> list[Anchor]:
     return [read_anchor(p) for p in sorted(directory.glob(f"{CHECKPOINT_PREFIX}*.json"))]
 
 
-def values(obj, names: tuple[str, ...]) -> tuple:
+def values(obj: Any, names: tuple[str, ...]) -> tuple[Any, ...]:
     """The attributes ``names`` of obj, in order: a record as the row-based hash helpers take
     it (from a model class: its columns, for the select that reads such rows)."""
     return tuple(getattr(obj, n) for n in names)
 
 
-def rows_by_id(session, columns: tuple, ids: Iterable[Any], chunk: int = 5000) -> Iterator[tuple]:
+def rows_by_id(
+    session: DbSession, columns: tuple[Any, ...], ids: Iterable[Any], chunk: int = 5000
+) -> Iterator[Any]:
     """Plain rows of ``columns`` (the first is the integer primary key) for these ids.
 
     Resolvers read tuples rather than ORM objects: verification touches every signed row.
@@ -282,9 +323,9 @@ def rows_by_id(session, columns: tuple, ids: Iterable[Any], chunk: int = 5000) -
         if part[-1] - part[0] < 2 * len(part):
             keep = set(part)
             rows = conn.execute(sa.select(*columns).where(key.between(part[0], part[-1])))
-            yield from (row for row in rows if row[0] in keep)
+            yield from [row for row in rows.all() if row[0] in keep]  # fetched at once
         else:
-            yield from conn.execute(sa.select(*columns).where(key.in_(part)))
+            yield from conn.execute(sa.select(*columns).where(key.in_(part))).all()
 
 
 @dataclass
@@ -292,15 +333,15 @@ class _Part:
     """What one stretch of the ledger (ids in (lo, hi]) says about itself."""
 
     checked: int = 0
-    first: tuple | None = None  # (seq, id, kind, object id, prev_hash) of its first entry
+    first: tuple[int, int, str, str, str] | None = None  # (seq, id, kind, object id, prev_hash)
     last_seq: int | None = None
     last_hash: str | None = None
     chain: list[Problem] = field(default_factory=list)
     content: dict[tuple[str, str], Problem] = field(default_factory=dict)
-    seen: dict[str, set[str]] = field(default_factory=dict)  # kind -> object ids it holds
     unverifiable: dict[str, int] = field(default_factory=dict)  # kind -> first entry id
 
 
+# ``at`` is read as the database gives it (no per-row type conversion): see _iso_utc
 _ENTRY_COLUMNS = (
     LedgerEntry.seq,
     LedgerEntry.id,
@@ -308,10 +349,23 @@ _ENTRY_COLUMNS = (
     LedgerEntry.object_id,
     LedgerEntry.content_hash,
     LedgerEntry.actor_id,
-    LedgerEntry.at,
+    sa.type_coerce(LedgerEntry.at, sa.DateTime(timezone=True)),
     LedgerEntry.prev_hash,
     LedgerEntry.entry_hash,
 )
+
+
+def _iso_utc(at: datetime) -> str:
+    """``at.isoformat()`` of the UTC time as ``UTCDateTime`` reads it back (SQLite keeps no
+    zone: the value is UTC; PostgreSQL gives it in the connection's zone)."""
+    if at.tzinfo is None:
+        return at.isoformat() + "+00:00"
+    if at.utcoffset() == _ZERO:
+        return at.replace(tzinfo=UTC).isoformat()
+    return at.astimezone(UTC).isoformat()
+
+
+_ZERO = timedelta(0)
 
 
 def _gap(after: int, upto: int) -> Problem:
@@ -322,7 +376,7 @@ def _gap(after: int, upto: int) -> Problem:
     return Problem(None, "?", "?", f"to {last} are missing (deleted)", seq=first)
 
 
-def _verify_part(session, lo: int, hi: int, batch: int) -> _Part:
+def _verify_part(session: DbSession, lo: int, hi: int, batch: int) -> _Part:
     """Check the entries with lo < id <= hi: their numbering and links to each other, their own
     hashes, and the content hash of each object against the newest entry for it here.
 
@@ -331,9 +385,10 @@ def _verify_part(session, lo: int, hi: int, batch: int) -> _Part:
     part = _Part()
     # kind -> object id -> (entry id, seq, content hash) of the newest entry
     latest: dict[str, dict[str, tuple[int, int, str]]] = {}
-    digest = entry_digest
+    sha = hashlib.sha256
+    iso = _iso_utc
     conn = session.connection()  # Core rows: no ORM machinery per row
-    prev = None
+    prev: str | None = None
     prev_seq = 0
     last_id = lo
     while True:
@@ -356,7 +411,9 @@ def _verify_part(session, lo: int, hi: int, batch: int) -> _Part:
                 part.chain.append(Problem(eid, kind, oid, "sequence number out of order", seq))
             elif prev_hash != prev:
                 part.chain.append(Problem(eid, kind, oid, "previous-hash link is broken", seq))
-            if digest(prev_hash, kind, oid, chash, actor, at) != ehash:
+            # entry_digest, inlined: it runs once per entry
+            line = f"{prev_hash}|{kind}|{oid}|{chash}|{actor or ''}|{iso(at)}"
+            if sha(line.encode()).hexdigest() != ehash:
                 part.chain.append(Problem(eid, kind, oid, "entry was altered (hash mismatch)", seq))
             prev = ehash
             prev_seq = seq
@@ -371,7 +428,6 @@ def _verify_part(session, lo: int, hi: int, batch: int) -> _Part:
     part.last_seq = prev_seq if prev is not None else None
 
     for kind, objects in latest.items():
-        part.seen[kind] = set(objects)
         resolver = _RESOLVERS.get(kind)
         if resolver is None:
             continue
@@ -393,10 +449,8 @@ def _verify_part(session, lo: int, hi: int, batch: int) -> _Part:
     return part
 
 
-def _verify_part_apart(url, lo: int, hi: int, batch: int) -> _Part:
+def _verify_part_apart(url: sa.URL, lo: int, hi: int, batch: int) -> _Part:
     """_verify_part in a worker process, on a connection of its own."""
-    from sqlalchemy.orm import Session
-
     engine = sa.create_engine(url)
     try:
         with Session(engine) as session:
@@ -408,15 +462,24 @@ def _verify_part_apart(url, lo: int, hi: int, batch: int) -> _Part:
 ENTRIES_PER_PROCESS = 20_000  # below this many entries a worker process costs more than it saves
 
 
-def _completeness(session, seen: dict[str, set[str]]) -> list[Problem]:
-    """Signed records of a registered kind that have no ledger entry."""
-    problems = []
+def _completeness(session: DbSession) -> list[Problem]:
+    """Signed records of a registered kind that have no ledger entry: one anti-join per kind
+    in the database (the ledger's (kind, object id) index answers each record), so no list of
+    every object id travels to Python."""
+    problems: list[Problem] = []
+    conn = session.connection()
     for kind, every in _EVERY.items():
-        have = seen.get(kind, set())
-        conn = session.connection()
-        missing = sorted(
-            (oid for (oid,) in conn.execute(every) if str(oid) not in have), key=lambda x: x
-        )
+        ids = every.subquery()
+        key = next(iter(ids.c))
+        missing: Iterable[Any] = conn.execute(
+            sa.select(key)
+            .where(
+                ~sa.exists().where(
+                    LedgerEntry.kind == kind, LedgerEntry.object_id == sa.cast(key, sa.String)
+                )
+            )
+            .order_by(key)
+        ).scalars()
         problems.extend(
             Problem(None, kind, str(oid), "the signed record has no ledger entry")
             for oid in missing
@@ -424,8 +487,34 @@ def _completeness(session, seen: dict[str, set[str]]) -> list[Problem]:
     return problems
 
 
-def _check_anchors(session, anchors: Iterable[Anchor], last: int | None) -> list[Problem]:
-    problems = []
+def _superseded(
+    session: DbSession, content: dict[tuple[str, str], Problem]
+) -> set[tuple[str, str]]:
+    """Of these content problems, those whose object has a newer entry than the one the
+    problem names (found in a later stretch, which judged the object by that newest entry)."""
+    out: set[tuple[str, str]] = set()
+    by_kind: dict[str, list[str]] = {}
+    for kind, oid in content:
+        by_kind.setdefault(kind, []).append(oid)
+    conn = session.connection()
+    for kind, oids in by_kind.items():
+        for i in range(0, len(oids), 500):
+            chunk = oids[i : i + 500]
+            for oid, newest in conn.execute(
+                sa.select(LedgerEntry.object_id, sa.func.max(LedgerEntry.seq))
+                .where(LedgerEntry.kind == kind, LedgerEntry.object_id.in_(chunk))
+                .group_by(LedgerEntry.object_id)
+            ):
+                seq = content[(kind, oid)].seq
+                if seq is not None and newest > seq:
+                    out.add((kind, oid))
+    return out
+
+
+def _check_anchors(
+    session: DbSession, anchors: Iterable[Anchor], last: int | None
+) -> list[Problem]:
+    problems: list[Problem] = []
     wanted = list(anchors)
     found = dict(
         session.execute(
@@ -461,7 +550,7 @@ def _check_anchors(session, anchors: Iterable[Anchor], last: int | None) -> list
 
 
 def verify(
-    session, batch: int = 50_000, processes: int = 1, anchors: Iterable[Anchor] = ()
+    session: DbSession, batch: int = 50_000, processes: int = 1, anchors: Iterable[Anchor] = ()
 ) -> Report:
     """Recompute the chain and the content hash of every object the ledger points at, check
     the numbering has no gap, that every signed record has an entry (completeness), and that
@@ -474,19 +563,19 @@ def verify(
     low, high, count = session.execute(
         sa.select(sa.func.min(LedgerEntry.id), sa.func.max(LedgerEntry.id), sa.func.count())
     ).one()
-    anchors = list(anchors)
+    wanted = list(anchors)
     if low is None:
-        problems = _completeness(session, {}) + _check_anchors(session, anchors, None)
-        return Report(checked=0, problems=problems, anchors=len(anchors))
+        found = _completeness(session) + _check_anchors(session, wanted, None)
+        return Report(checked=0, problems=found, anchors=len(wanted))
     processes = min(processes, count // ENTRIES_PER_PROCESS)
-    if session.get_bind().url.database in (None, "", ":memory:"):
+    url = session.get_bind().engine.url
+    if url.database in (None, "", ":memory:"):
         processes = 1  # another process cannot open this database
     if processes <= 1:
         parts = [_verify_part(session, 0, high, batch)]
     else:
         pieces = processes * 2
         edges = [low - 1 + (high - low + 1) * k // pieces for k in range(pieces)] + [high]
-        url = session.get_bind().url
         with ProcessPoolExecutor(processes, mp_context=multiprocessing.get_context("fork")) as pool:
             parts = list(
                 pool.map(
@@ -500,10 +589,9 @@ def verify(
     problems: list[Problem] = []
     content: dict[tuple[str, str], Problem] = {}
     unverifiable: dict[str, int] = {}
-    seen: dict[str, set[str]] = {}
     prev, prev_seq = GENESIS, 0
     for part in parts:
-        if part.first is None:
+        if part.first is None or part.last_hash is None or part.last_seq is None:
             continue
         seq, eid, kind, oid, first_prev = part.first
         if seq > prev_seq + 1:
@@ -514,25 +602,25 @@ def verify(
             problems.append(Problem(eid, kind, oid, "previous-hash link is broken", seq))
         prev, prev_seq = part.last_hash, part.last_seq
         problems.extend(part.chain)
-        # an object's newest entry is authoritative: a later stretch overrides earlier ones
-        for key in [key for key in content if key[1] in part.seen.get(key[0], ())]:
-            del content[key]
-        content.update(part.content)
-        for kind, ids in part.seen.items():
-            seen.setdefault(kind, set()).update(ids)
+        content.update(part.content)  # a later stretch holds the newer entry
         for kind, eid in part.unverifiable.items():
             unverifiable.setdefault(kind, eid)
+    if len(parts) > 1 and content:
+        # an object's newest entry is authoritative: a problem found at an older entry of an
+        # object that a later stretch holds again was judged there
+        for key in _superseded(session, content):
+            del content[key]
     problems.extend(content.values())
     problems.extend(
         Problem(eid, kind, "?", "no verifier registered for this kind")
         for kind, eid in unverifiable.items()
     )
-    problems.extend(_check_anchors(session, anchors, prev_seq))
+    problems.extend(_check_anchors(session, wanted, prev_seq))
     problems.sort(key=lambda p: (p.seq is None, p.seq or 0))
-    problems.extend(_completeness(session, seen))
+    problems.extend(_completeness(session))
     return Report(
         checked=sum(p.checked for p in parts),
         problems=problems,
         head=(prev_seq, prev),
-        anchors=len(anchors),
+        anchors=len(wanted),
     )

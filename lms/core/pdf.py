@@ -44,8 +44,45 @@ class StaticOnlyFetcher(URLFetcher):  # type: ignore[misc]  # weasyprint ships n
         raise ValueError(f"refused to fetch {url!r} while rendering a PDF")
 
 
+# Glyph counts declared ahead (DejaVu Sans has about 6,000 glyphs; a larger count is parsed as
+# before).
+GLYPH_ARRAYS = 8192
+_glyph_arrays_ready = False
+
+
+def _declare_glyph_arrays() -> None:
+    """Declare cffi's C array types for glyph lists once per process.
+
+    To subset a font WeasyPrint (70) asks cffi for ``hb_codepoint_t[<n>]`` with the glyph
+    count of the document; cffi parses each new declaration with pycparser, and with one PDF
+    per certificate nearly every page meets a count not seen before: the parsing cost more
+    than the subsetting. Here the array types are built once from the one parsed element type
+    (a tenth of a second). cffi keeps them in its own cache, which ``ffi.new`` reads first;
+    should cffi or WeasyPrint change these internals, nothing is declared and the types are
+    parsed as before.
+    """
+    global _glyph_arrays_ready
+    if _glyph_arrays_ready:
+        return
+    _glyph_arrays_ready = True
+    try:
+        from cffi import model  # type: ignore[import-untyped]  # no type hints
+        from weasyprint.text.ffi import ffi
+
+        with ffi._lock:
+            item = ffi._parser.parse_type("hb_codepoint_t")
+            cache = ffi._parsed_types
+            for n in range(1, GLYPH_ARRAYS + 1):
+                key = f"hb_codepoint_t[{n}]"
+                if key not in cache:
+                    cache[key] = (ffi._get_cached_btype(model.ArrayType(item, n)), False)
+    except (ImportError, AttributeError, TypeError):  # other internals: parse as before
+        return
+
+
 def document(html: str, static: Path | None = None) -> HTML:
     """A WeasyPrint document that may load only the allowed files under ``static``."""
+    _declare_glyph_arrays()
     static = static or app_static_folder()
     return HTML(string=html, base_url=str(static), url_fetcher=StaticOnlyFetcher(static))
 

@@ -273,6 +273,24 @@ def test_a_background_job_renders_the_certificate_after_the_commit(app, make_use
     assert ledger.verify(db.session).ok
 
 
+def test_one_render_job_lays_out_the_certificates_issued_with_its_own(app, make_completion):
+    """A session's signature issues a certificate per person: the first render job stores all
+    of them (one layout pass), the next jobs find theirs stored; each is as issued one by one."""
+    first, second, third = (cert_of(make_completion()) for _ in range(3))
+    db.session.commit()
+    issued.render_job(first.id)
+    db.session.expire_all()
+    rows = {c.id: issued.stored(db.session, c.id) for c in (first, second, third)}
+    assert all(rows.values())
+    for cert_id, row in rows.items():
+        cert = db.session.get(Certificate, cert_id)
+        assert row.sha256 == cert.pdf_sha256 == ledger.sha256(row.data)
+        assert pdf_text(row.data).count(cert.number) == 1  # its own page only
+    issued.render_job(second.id)  # its own job: nothing left to do
+    assert db.session.scalar(sa.select(sa.func.count()).select_from(CertificatePdf)) == 3
+    assert ledger.verify(db.session).ok
+
+
 def test_the_data_step_stores_certificates_issued_before_pdfs_were_stored(make_completion):
     """What the migration does: certificates with a recorded PDF hash (issued with layout 1,
     unsealed) are rendered as they were made and stored, checked against their hash."""
