@@ -707,7 +707,6 @@ def choose_regimes(session, codes: list[str], actor_id: int | None) -> list[str]
     for i, code in enumerate(clean):
         session.add(ChosenRegime(code=code, position=i))
     session.flush()
-    audit.record(
-        session, actor_id, "change", "regimes", "*", ", ".join(clean), before=before, after=clean
-    )
+    chosen = ", ".join(clean)  # the regimes' codes (data, the same in every language)
+    audit.record(session, actor_id, "change", "regimes", "*", chosen, before=before, after=clean)
     return clean

@@ -66,6 +66,8 @@ def _declare_glyph_arrays() -> None:
         return
     _glyph_arrays_ready = True
     try:
+        # private parts of cffi and WeasyPrint: imported inside the try, so that a release
+        # without them leaves WeasyPrint working as before
         from cffi import model  # type: ignore[import-untyped]  # no type hints
         from weasyprint.text.ffi import ffi
 

@@ -221,12 +221,12 @@ def _failed_checks(session, regime: Regime, filters: Filters, lang: str) -> list
         )
         title = version.title.get(lang) or next(iter(version.title.values()), program.code)
         values = {
-            "date": on.isoformat(),
+            "date": fmt_date(on),  # the named style, in the register's language
             "person": user.name,
             "personal_code": user.personal_code or NONE,
             "patronymic": user.patronymic or NONE,
-            "position": user.job_title or NONE,
-            "department": dept.name if dept else NONE,
+            "position": in_locale(user.job_titles, user.job_title, lang) or NONE,
+            "department": in_locale(dept.names, dept.name, lang) if dept else NONE,
             "briefing_type": regime.type_name(key, lang),
             "reason": str(_l("Not admitted: the briefing is to be repeated and passed")),
             "topics": topics or NONE,
@@ -298,12 +298,12 @@ def _failed_at_briefings(session, regime: Regime, filters: Filters, lang: str) -
         )
         title = version.title.get(lang) or next(iter(version.title.values()), program.code)
         values = {
-            "date": on.isoformat(),
+            "date": fmt_date(on),  # the named style, in the register's language
             "person": user.name,
             "personal_code": user.personal_code or NONE,
             "patronymic": user.patronymic or NONE,
-            "position": user.job_title or NONE,
-            "department": dept.name if dept else NONE,
+            "position": in_locale(user.job_titles, user.job_title, lang) or NONE,
+            "department": in_locale(dept.names, dept.name, lang) if dept else NONE,
             "briefing_type": regime.type_name(key, lang),
             "reason": str(_l("Not admitted: the briefing is to be repeated and passed")),
             "topics": topics or NONE,

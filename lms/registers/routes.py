@@ -193,7 +193,11 @@ def countersign(completion_id: int):
 def _departments() -> list[tuple[int, str]]:
     """The units the current user may record for (a manager: their own tree)."""
     mine = queries.units_of(db.session, current_user)
-    return [(d.id, d.name) for d in queries.departments(db.session) if mine is None or d.id in mine]
+    return [
+        (d.id, d.local_name)
+        for d in queries.departments(db.session)
+        if mine is None or d.id in mine
+    ]
 
 
 def _outside_units(department_id: int | None) -> DomainError | None:

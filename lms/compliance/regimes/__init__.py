@@ -16,6 +16,9 @@ import sqlalchemy as sa
 import yaml
 from flask import Flask
 
+from lms.compliance.models import ChosenRegime
+from lms.extensions import db
+
 HERE = Path(__file__).parent
 LANGUAGES = ("en", "lv", "ru")
 CATEGORIES = ("fire", "workplace", "technical")
@@ -298,9 +301,6 @@ def get(code: str) -> Regime:
 def stored_choice() -> list[str]:
     """The regimes an administrator chose (stored in the database), in their order; empty
     when none was chosen (then LMS_REGIMES applies)."""
-    from lms.compliance.models import ChosenRegime
-    from lms.extensions import db
-
     known = all_regimes()
     return [
         c
