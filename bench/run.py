@@ -75,6 +75,7 @@ PAGE_BYTES = 300_000  # no page over 300 KB
 WORKER_RSS_MB = 300  # peak memory of a web worker while serving
 REBUILD_S = 60  # `flask lms rebuild-status` of 50,000 people
 WORKERS = 2  # gunicorn sync workers serving the pages
+HTTP_TIMEOUT = 300  # seconds a request may take (gunicorn's --timeout too)
 STORED_PER_S = 500  # bulk export of stored certificates (a ZIP of stored bytes)
 FIRST_RATIO = 1.0  # first rendering per core >= the certificate-page floor (one doc, one core)
 VERIFY_ROWS_PER_S = 50_000  # verify with anchors and completeness
@@ -671,7 +672,7 @@ class Http:
 
     def request(self, method: str, path: str, cookie: str = "", body: str | None = None):
         """(status, body, [cookie=value set by the response], Location header)."""
-        conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=300)
+        conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=HTTP_TIMEOUT)
         headers = {"Accept-Language": "en"}
         if cookie:
             headers["Cookie"] = cookie
@@ -710,7 +711,7 @@ def gunicorn(url: str, workers: int = WORKERS):
             "-b",
             f"127.0.0.1:{port}",
             "--timeout",
-            "300",
+            str(HTTP_TIMEOUT),
             "--log-level",
             "warning",
             "wsgi:app",
@@ -797,8 +798,14 @@ def measure_latency(
             for key, _l, persona in FLOORS + PAGES
         ]
         counts = {}
+        failed: dict[str, str] = {}  # pages that did not answer within HTTP_TIMEOUT
         for key, path, cookie in plan:  # warm both workers; how long does one request take?
-            warm = load(http_, path, cookie, 2 * WORKERS, WORKERS)
+            try:
+                warm = load(http_, path, cookie, 2 * WORKERS, WORKERS)
+            except OSError as err:  # a time-out, or the worker killed by gunicorn
+                failed[key] = f"no answer within {HTTP_TIMEOUT} s ({type(err).__name__})"
+                log(f"{path}: {failed[key]}; left out")
+                continue
             counts[key] = requests_for(
                 statistics.median(warm), requests, rounds * concurrency, budget_s
             )
@@ -806,13 +813,20 @@ def measure_latency(
         windows: dict[str, Window] = {key: Window() for key, _p, _c in plan}
         for r in range(rounds):
             for key, path, cookie in plan:
+                if key in failed:
+                    continue
                 n = counts[key] // rounds + (r < counts[key] % rounds)
                 before = sampler.snapshot()
-                samples[key] += load(http_, path, cookie, n, concurrency)
+                try:
+                    samples[key] += load(http_, path, cookie, n, concurrency)
+                except OSError as err:
+                    failed[key] = f"no answer within {HTTP_TIMEOUT} s ({type(err).__name__})"
                 windows[key].add(before, sampler.snapshot())
         rss = peak_rss_kb(children(master))
-    out: dict = {}
+    out: dict = {key: {"failed": why} for key, why in failed.items()}
     for key, times in samples.items():
+        if key in failed or not times:
+            continue
         times.sort()
         out[key] = {
             "n": len(times),
@@ -822,6 +836,8 @@ def measure_latency(
         }
     plain, signed = out["healthz"]["median_ms"], out["account"]["median_ms"]
     for row in out.values():
+        if "failed" in row:
+            continue
         row["ratio"] = round(row["median_ms"] / plain, 1)
         row["ratio_signed"] = round(row["median_ms"] / signed, 1)
     return {"pages": out, "worker_peak_rss_kb": rss}
@@ -1041,9 +1057,10 @@ def _load_note(load: dict | None) -> str:
     return f"**under load** ({text})" if load["under_load"] else f"quiet ({text})"
 
 
-def section_key(kind: str, size: int) -> str:
-    """The RESULTS.md section of a run: one per database and size."""
-    return kind if size == DEFAULT_SIZE else f"{kind}-{size}"
+def section_key(kind: str, size: int, tag: str = "") -> str:
+    """The RESULTS.md section of a run: one per database and size (and tag, if given)."""
+    key = kind if size == DEFAULT_SIZE else f"{kind}-{size}"
+    return f"{key}-{tag}" if tag else key
 
 
 def render(kind: str, r: dict) -> str:
@@ -1051,7 +1068,7 @@ def render(kind: str, r: dict) -> str:
     title = {"sqlite": "SQLite", "postgresql": "PostgreSQL"}[kind]
     run_load = r.get("load", {})
     lines = [
-        f"## {title}, {int(big):,} employees",
+        f"## {title}, {int(big):,} employees" + (f" ({r['tag']})" if r.get("tag") else ""),
         "",
         f"Run {r['when']} on {r['cores']} cores ({r['cpu']}), Python {r['python']}, "
         f"`make bench DB={kind} SIZE={big}`; whole run {r['total_s']:.0f} s. Measured on a "
@@ -1110,8 +1127,14 @@ def render(kind: str, r: dict) -> str:
                 if is_floor or size <= PAGE_BYTES
                 else (f"**{size / 1000:,.0f}**")
             )
-            within = "" if is_floor or not row else yes(row["ratio_signed"] <= LATENCY_RATIO)
             who = f" ({persona})" if persona else ""
+            if "failed" in row:
+                lines.append(
+                    f"| {label}{who} | `{paths[key]}` | | **{row['failed']}** | | | | **missed** "
+                    f"| {kb} | {qs} | {qb} | {yes(qs == qb)} | |"
+                )
+                continue
+            within = "" if is_floor or not row else yes(row["ratio_signed"] <= LATENCY_RATIO)
             lines.append(
                 f"| {label}{who} | `{paths[key]}` | {row.get('n', '')} "
                 f"| {row.get('median_ms', '')} | {row.get('p95_ms', '')} "
@@ -1283,6 +1306,7 @@ def bench(args) -> None:
         "load_start": load_average(),
         "concurrency": args.concurrency,
         "sizes": sizes,
+        "tag": args.tag,
         "data": {},
     }
     stages = set(args.only.split(",")) if args.only else set(STAGES)
@@ -1333,7 +1357,7 @@ def bench(args) -> None:
     r["load"] = sampler.summary()
     r["total_s"] = time.perf_counter() - started
     DATA.mkdir(parents=True, exist_ok=True)
-    key = section_key(args.db, args.size)
+    key = section_key(args.db, args.size, args.tag)
     (DATA / f"last-{key}.json").write_text(json.dumps(r, indent=2, default=str))
     section = render(args.db, r)
     print("\n" + section)
@@ -1380,6 +1404,9 @@ def main() -> None:
     )
     parser.add_argument("--reads", type=int, default=4, help="my training per employee")
     parser.add_argument("--only", help="comma list of " + ",".join(STAGES))
+    parser.add_argument(
+        "--tag", default="", help="a label for the run: its own section of RESULTS.md"
+    )
     parser.add_argument(
         "--no-write", dest="write", action="store_false", help="print, do not touch RESULTS.md"
     )

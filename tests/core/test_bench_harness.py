@@ -66,6 +66,7 @@ def test_results_sections_per_database_and_size():
     assert run.section_key("sqlite", 5000) == "sqlite"
     assert run.section_key("postgresql", 5000) == "postgresql"
     assert run.section_key("postgresql", 50000) == "postgresql-50000"
+    assert run.section_key("sqlite", 5000, "after") == "sqlite-after"
 
 
 def test_statement_counter_counts_while_attached(app):
