@@ -89,3 +89,19 @@ def heat_colour(share: float | None) -> str:
     if share >= 0.4:
         return "#d0601a"
     return "#a3221b"
+
+
+def heat_class(share: float | None) -> str:
+    """The CSS class of heat_colour's band (static/css: .heat-0 ... .heat-5), for pages that
+    draw thousands of cells: a class is shorter than an inline SVG swatch."""
+    if share is None:
+        return "heat-none"
+    if share >= 0.95:
+        return "heat-5"
+    if share >= 0.8:
+        return "heat-4"
+    if share >= 0.6:
+        return "heat-3"
+    if share >= 0.4:
+        return "heat-2"
+    return "heat-1"

@@ -150,20 +150,20 @@ def _pick_completions(session, pairs, scope: Scope):
         )
     if scope.program_ids is not None:
         ranked = ranked.where(Completion.program_id.in_(scope.program_ids))
-    ranked = ranked.subquery("ranked")
+    ranked_q = ranked.subquery("ranked")
     return (
         sa.select(
             pairs.c.user_id,
             pairs.c.program_id,
             pairs.c.override_months,
-            ranked.c.id.label("completion_id"),
+            ranked_q.c.id.label("completion_id"),
         )
         .outerjoin(
-            ranked,
+            ranked_q,
             sa.and_(
-                ranked.c.user_id == pairs.c.user_id,
-                ranked.c.program_id == pairs.c.program_id,
-                ranked.c.rn == 1,
+                ranked_q.c.user_id == pairs.c.user_id,
+                ranked_q.c.program_id == pairs.c.program_id,
+                ranked_q.c.rn == 1,
             ),
         )
         .subquery("picked")

@@ -96,4 +96,15 @@ class PersonStatus(Base):
             "basis IN (" + ", ".join(f"'{b}'" for b in STATUS_BASES) + ")", "known_basis"
         ),
         sa.Index("ix_person_program_status_program_department", "program_id", "department_id"),
+        # the grouped counts of the compliance pages read this index alone (no table rows)
+        sa.Index(
+            "ix_person_program_status_counts",
+            "department_id",
+            "program_id",
+            "basis",
+            "valid_until",
+            "due_on",
+        ),
+        # drill-down lists, most urgent first, a page at a time (keyset)
+        sa.Index("ix_person_program_status_due", "due_on", "user_id", "program_id"),
     )

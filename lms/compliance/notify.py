@@ -23,6 +23,7 @@ from lms.core.permissions import requires
 from lms.extensions import db
 
 PER_PAGE = 50
+_REGISTERED: set[str] = set()  # blueprints the views were added to
 
 
 class ReadForm(FlaskForm):
@@ -62,11 +63,11 @@ def notifications_read():
 
 def register(bp: Blueprint) -> None:
     """Add the notification views to the compliance blueprint (once) and the nav entry."""
-    if getattr(bp, "_lms_notifications", False):
+    if bp.name in _REGISTERED:
         return
     bp.add_url_rule("/notifications", "notifications", notifications)
     bp.add_url_rule(
         "/notifications/read", "notifications_read", notifications_read, methods=["POST"]
     )
-    bp._lms_notifications = True
+    _REGISTERED.add(bp.name)
     nav.register(_l("Notifications"), "compliance.notifications", "login", order=95)

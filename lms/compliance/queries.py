@@ -1,24 +1,43 @@
-"""Reads for the compliance pages: the matrix, drill-down lists and exports."""
+"""Reads for the compliance pages: the matrix, the dashboard, drill-down lists and exports.
+
+Every figure is read from the stored status (``person_program_status``, kept current by
+lms.compliance.status): counts come from grouped queries, never from a status computed per
+person. Pages show one level of the department tree at a time (the children of the chosen
+department, each counted over everything below it) and lists of people a page at a time with
+keyset pagination, so that the number of statements and the size of a page do not grow with
+the number of employees.
+"""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from datetime import date
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
+from datetime import date, timedelta
+from typing import Any
 
 import sqlalchemy as sa
+from flask_babel import gettext as _
 
 from lms.accounts.models import Department, User
-from lms.accounts.services import department_tree, subtree_ids
+from lms.accounts.services import subtree_ids
+from lms.completions.models import Completion, Revocation
 from lms.compliance import engine
-from lms.compliance.models import Requirement, UnscheduledBriefing
+from lms.compliance.models import PersonStatus, Requirement, UnscheduledBriefing
+from lms.core.errors import DomainError
+from lms.core.model import DbSession
+from lms.core.sqlfuncs import to_date
 from lms.programs.models import Program, ProgramVersion
 
 STATUS_ORDER = ("overdue", "flagged", "never_trained", "due_soon", "compliant")
+ROWS_PER_PAGE = 25  # department rows of the matrix (a screenful)
+PEOPLE_PER_PAGE = 50  # rows of a drill-down list
+HISTORY_LINES = 7  # departments drawn in the 12-month chart besides the whole
+FAR = date(9999, 12, 31)  # "valid for ever" in date comparisons
 
 
 @dataclass
 class Cell:
-    counts: dict[str, int]
+    counts: dict[str, int] = field(default_factory=dict)
 
     @property
     def total(self) -> int:
@@ -28,16 +47,14 @@ class Cell:
     def share(self) -> float | None:
         return self.counts.get("compliant", 0) / self.total if self.total else None
 
-
-@dataclass
-class Matrix:
-    departments: list[tuple[Department, int]]
-    programs: list[Program]
-    cells: dict[tuple[int | None, int], Cell]
-    totals: dict[int, Cell]
+    def add(self, status: str, n: int) -> None:
+        self.counts[status] = self.counts.get(status, 0) + n
 
 
-def visible_department_ids(session, user) -> list[int] | None:
+# ----- where the viewer stands in the department tree ---------------------------------------
+
+
+def visible_department_ids(session: DbSession, user: Any) -> list[int] | None:
     """None for everyone; a manager without admin/auditor rights sees their own subtree."""
     if user.has_role("admin") or user.has_role("auditor") or user.has_role("instructor"):
         return None
@@ -46,21 +63,211 @@ def visible_department_ids(session, user) -> list[int] | None:
     return subtree_ids(session, user.department_id)
 
 
-def build_matrix(
-    session,
+@dataclass
+class Row:
+    """A row of the matrix: a department counted over its subtree, or (own) only the people
+    placed directly in it."""
+
+    department: Department
+    own: bool = False
+    has_children: bool = False
+
+
+@dataclass
+class Level:
+    """One level of the department tree: the chosen department (None: the top), the way down
+    to it, and the departments right below it (the rows)."""
+
+    current: Department | None
+    path: list[Department]
+    children: list[Department]
+    allowed: set[int] | None
+    kids: dict[int | None, list[Department]]
+
+    @property
+    def scope(self) -> list[int] | None:
+        """Every department id the level covers (None: everything)."""
+        if self.current is None:
+            return None if self.allowed is None else sorted(self.allowed)
+        return self.subtree(self.current.id)
+
+    def subtree(self, department_id: int) -> list[int]:
+        out, stack = [], [department_id]
+        while stack:
+            cur = stack.pop()
+            out.append(cur)
+            stack.extend(d.id for d in self.kids.get(cur, []))
+        return out
+
+    def rows(self) -> list[Row]:
+        rows = [Row(self.current, own=True)] if self.current is not None else []
+        rows += [Row(d, has_children=bool(self.kids.get(d.id))) for d in self.children]
+        return rows
+
+    def choices(self, shown: Sequence[Department] | None = None) -> list[tuple[Department, int]]:
+        """The department filter: the way down and the departments right below (those
+        shown, when a page shows some of them): a screenful, not the whole tree."""
+        out = [(d, depth) for depth, d in enumerate(self.path)]
+        if self.current is not None:
+            out.append((self.current, len(self.path)))
+        depth = len(out)
+        below = self.children if shown is None else shown
+        return out + [(d, depth) for d in below]
+
+
+def level(session: DbSession, viewer: Any, department_id: int | None) -> Level:
+    """The level the viewer asked for: one statement for the whole tree of departments."""
+    depts = session.execute(
+        sa.select(Department).order_by(Department.name, Department.id)
+    ).scalars()
+    by_id: dict[int, Department] = {}
+    kids: dict[int | None, list[Department]] = {}
+    for d in depts:
+        by_id[d.id] = d
+        kids.setdefault(d.parent_id, []).append(d)
+    allowed_list = visible_department_ids(session, viewer)
+    allowed = None if allowed_list is None else set(allowed_list)
+    current = by_id.get(department_id) if department_id else None
+    if current is not None and allowed is not None and current.id not in allowed:
+        current = None
+    path: list[Department] = []
+    if current is not None:
+        up = by_id.get(current.parent_id) if current.parent_id else None
+        while up is not None and (allowed is None or up.id in allowed):
+            path.insert(0, up)
+            up = by_id.get(up.parent_id) if up.parent_id else None
+    if current is not None:
+        children = kids.get(current.id, [])
+    elif allowed is None:
+        children = kids.get(None, [])
+    else:  # a manager at the top of their view: the highest departments they may see
+        children = [d for d in by_id.values() if d.id in allowed and (d.parent_id not in allowed)]
+        children.sort(key=lambda d: (d.name, d.id))
+    return Level(current, path, children, allowed, kids)
+
+
+def after_position(items: Sequence[Any], after: str | None, key: Any) -> int:
+    """Where a page continues: the index after the item whose key is ``after`` (0 without a
+    cursor); a cursor that names no item is a 400 (the link is out of date or made up)."""
+    if not after:
+        return 0
+    for i, item in enumerate(items):
+        if str(key(item)) == after:
+            return i + 1
+    raise DomainError(_("This page link is not valid any more: start from the first page."))
+
+
+# ----- counts from the stored status ---------------------------------------------------------
+
+
+def _rows(session: DbSession, stmt: Any) -> list[Any]:
+    """The rows of a grouped query (tuples, typed loosely)."""
+    return list(session.execute(stmt).all())
+
+
+def _status(today: date, window_days: int) -> Any:
+    ps = PersonStatus
+    return engine.status_on(ps.basis, ps.valid_until, ps.due_on, today, window_days)
+
+
+def _in_scope(stmt: Any, department_ids: Sequence[int] | None) -> Any:
+    if department_ids is not None:
+        stmt = stmt.where(PersonStatus.department_id.in_(list(department_ids)))
+    return stmt
+
+
+def _root_map(current_id: int | None, child_ids: Sequence[int]) -> Any:
+    """(root, id): each department of the rows with every department below it; the chosen
+    department itself maps only to itself (its own people)."""
+    tree = engine.department_tree_cte()
+    parts: list[Any] = [
+        sa.select(tree.c.root, tree.c.id).where(tree.c.root.in_(list(child_ids) or [-1]))
+    ]
+    if current_id is not None:
+        parts.append(sa.select(sa.literal(current_id).label("root"), sa.literal(current_id)))
+    return sa.union_all(*parts).subquery("rows_map")
+
+
+def level_counts(
+    session: DbSession,
     today: date,
     window_days: int,
-    department_ids: list[int] | None = None,
-    category: str | None = None,
-) -> Matrix:
-    scope = engine.Scope(
-        department_ids=tuple(department_ids) if department_ids is not None else None
+    current_id: int | None,
+    child_ids: Sequence[int],
+    *,
+    everyone: bool = False,
+) -> dict[tuple[int | None, int], Cell]:
+    """{(row department id, program id): Cell} for the rows of a level, in one grouped query;
+    with ``everyone`` also the people without a department (key None)."""
+    m = _root_map(current_id, child_ids)
+    # grouped by the status's label (PostgreSQL would not match the repeated expression)
+    rows = (
+        sa.select(m.c.root, PersonStatus.program_id, _status(today, window_days).label("status"))
+        .select_from(PersonStatus)
+        .join(m, m.c.id == PersonStatus.department_id, isouter=everyone)
+        .subquery("counted")
     )
-    counts = engine.matrix_counts(session, today, window_days, scope)
-    program_ids = {pid for (_d, pid) in counts}
+    stmt = sa.select(rows.c.root, rows.c.program_id, rows.c.status, sa.func.count()).group_by(
+        rows.c.root, rows.c.program_id, rows.c.status
+    )
+    cells: dict[tuple[int | None, int], Cell] = {}
+    for root, pid, st, n in _rows(session, stmt):
+        cells.setdefault((root, pid), Cell()).add(st, n)
+    return cells
+
+
+def status_totals(totals: dict[int, Cell]) -> dict[str, int]:
+    """{status: count} summed over programs."""
+    out: dict[str, int] = {}
+    for cell in totals.values():
+        for st, n in cell.counts.items():
+            out[st] = out.get(st, 0) + n
+    return out
+
+
+@dataclass
+class Matrix:
+    level: Level
+    rows: list[Row]
+    programs: list[Program]
+    cells: dict[tuple[int | None, int], Cell]
+    totals: dict[int, Cell]
+    next_after: int | None = None
+
+    @property
+    def departments(self) -> list[tuple[Department, int]]:
+        return [(r.department, 0) for r in self.rows]
+
+
+def build_matrix(
+    session: DbSession,
+    lv: Level,
+    today: date,
+    window_days: int,
+    *,
+    category: str | None = None,
+    after: str | None = None,
+    per_page: int | None = ROWS_PER_PAGE,
+) -> Matrix:
+    """The matrix of one level: its rows (a page of them) by the programs anyone in scope must
+    hold, with the counts of each status, from one grouped query over the stored status."""
+    current_id = lv.current.id if lv.current is not None else None
+    cells = level_counts(
+        session,
+        today,
+        window_days,
+        current_id,
+        [d.id for d in lv.children],
+        everyone=lv.current is None and lv.allowed is None,
+    )
+    totals: dict[int, Cell] = {}
+    for (_root, pid), cell in cells.items():
+        agg = totals.setdefault(pid, Cell())
+        for st, n in cell.counts.items():
+            agg.add(st, n)
     stmt = (
         sa.select(Program)
-        .where(Program.id.in_(program_ids))
+        .where(Program.id.in_(list(totals) or [-1]))
         .order_by(Program.code)
         .options(sa.orm.selectinload(Program.current_version))
     )
@@ -68,36 +275,269 @@ def build_matrix(
         stmt = stmt.where(Program.category == category)
     programs = list(session.execute(stmt).scalars())
     wanted = {p.id for p in programs}
-    cells = {key: Cell(v) for key, v in counts.items() if key[1] in wanted}
-    depts = [
-        (d, depth)
-        for d, depth in department_tree(session)
-        if department_ids is None or d.id in department_ids
-    ]
-    totals: dict[int, Cell] = {}
-    for (_d, pid), cell in cells.items():
-        agg = totals.setdefault(pid, Cell({}))
-        for k, v in cell.counts.items():
-            agg.counts[k] = agg.counts.get(k, 0) + v
-    return Matrix(depts, programs, cells, totals)
+    start = after_position(lv.children, after, lambda d: d.id)
+    rows = lv.rows()
+    own = [r for r in rows if r.own and start == 0]
+    children = [r for r in rows if not r.own]
+    shown = children[start : start + per_page] if per_page else children[start:]
+    more = per_page is not None and start + per_page < len(children)
+    page_rows = [r for r in own if any((r.department.id, p) in cells for p in wanted)] + shown
+    return Matrix(
+        lv,
+        page_rows,
+        programs,
+        {k: c for k, c in cells.items() if k[1] in wanted and k[0] is not None},
+        {pid: c for pid, c in totals.items() if pid in wanted},
+        shown[-1].department.id if more and shown else None,
+    )
 
 
-def people_select(
-    session,
+def matrix_export_rows(
+    session: DbSession, today: date, window_days: int, department_ids: Sequence[int] | None
+) -> list[tuple[str, str, dict[str, int]]]:
+    """(department name, program code, {status: count}) for every department of the scope
+    that anyone must train in (not rolled up), from one grouped query."""
+    rows = _in_scope(
+        sa.select(
+            Department.id,
+            Department.name,
+            Program.code,
+            _status(today, window_days).label("status"),
+        )
+        .select_from(PersonStatus)
+        .join(Department, Department.id == PersonStatus.department_id)
+        .join(Program, Program.id == PersonStatus.program_id),
+        department_ids,
+    ).subquery("counted")
+    stmt = (
+        sa.select(rows.c.name, rows.c.code, rows.c.status, sa.func.count())
+        .group_by(rows.c.name, rows.c.id, rows.c.code, rows.c.status)
+        .order_by(rows.c.name, rows.c.id, rows.c.code)
+    )
+    out: list[tuple[str, str, dict[str, int]]] = []
+    key: tuple[str, str] | None = None
+    for name, code, st, n in _rows(session, stmt):
+        if key != (name, code):
+            key = (name, code)
+            out.append((name, code, {}))
+        out[-1][2][st] = n
+    return out
+
+
+# ----- the dashboard's charts ----------------------------------------------------------------
+
+
+def compliance_over_time(
+    session: DbSession, points: list[date], current_id: int | None, child_ids: Sequence[int]
+) -> dict[int | None, list[float]]:
+    """Share of (person, required program) pairs holding a valid completion on each date, for
+    each row of a level and (key None) for the whole level, from the completions' dates: two
+    grouped queries over the stored pairs and their completions (no look-up per pair and
+    point), whatever the number of points."""
+    m = _root_map(current_id, child_ids)
+    if not points:
+        return {}
+    months = sa.union_all(
+        *[
+            sa.select(sa.literal(i).label("i"), sa.literal(p, sa.Date).label("point"))
+            for i, p in enumerate(points)
+        ]
+    ).subquery("points")
+    ps = PersonStatus
+    # each completion holds from its date to its last valid day: its expiry, or the day
+    # before its revocation when that comes first ("for ever" as a far date)
+    revoked = to_date(Revocation.revoked_at)
+    day_before = (
+        sa.func.date(revoked, "-1 day")
+        if session.get_bind().dialect.name == "sqlite"
+        else sa.cast(revoked - sa.literal(1), sa.Date)
+    )
+    far = sa.literal(FAR, sa.Date)
+    last_day = sa.case(
+        (sa.and_(Revocation.id.is_(None), Completion.expires_on.is_(None)), far),
+        (Revocation.id.is_(None), Completion.expires_on),
+        (Completion.expires_on.is_(None), day_before),
+        (Completion.expires_on < day_before, Completion.expires_on),
+        else_=day_before,
+    )
+    pair = (Completion.user_id, Completion.program_id)
+    order = (Completion.completed_on, Completion.id)
+    # per completion, in date order within its pair: the furthest last day of it and every
+    # earlier one, and the date of the next one. A pair holds a valid completion on a day
+    # exactly when its latest completion up to that day has a furthest last day on or after it
+    runs = (
+        sa.select(
+            m.c.root,
+            Completion.completed_on.label("since"),
+            sa.func.max(last_day)
+            .over(partition_by=pair, order_by=order, rows=(None, 0))
+            .label("held_until"),
+            sa.func.lead(Completion.completed_on)
+            .over(partition_by=pair, order_by=order)
+            .label("next_since"),
+        )
+        .select_from(ps)
+        .join(m, m.c.id == ps.department_id)
+        .join(
+            Completion,
+            sa.and_(Completion.user_id == ps.user_id, Completion.program_id == ps.program_id),
+        )
+        .outerjoin(Revocation, Revocation.completion_id == Completion.id)
+        .subquery("runs")
+    )
+    held = (
+        sa.select(runs.c.root, months.c.i)
+        .select_from(runs)
+        .join(
+            months,
+            sa.and_(
+                runs.c.since <= months.c.point,
+                sa.or_(runs.c.next_since.is_(None), runs.c.next_since > months.c.point),
+                runs.c.held_until >= months.c.point,
+            ),
+        )
+        .subquery("held")
+    )
+    per_row = sa.select(held.c.root, held.c.i, sa.func.count()).group_by(held.c.root, held.c.i)
+    totals = (
+        sa.select(m.c.root, sa.func.count())
+        .select_from(ps)
+        .join(m, m.c.id == ps.department_id)
+        .group_by(m.c.root)
+    )
+    total: dict[int, int] = dict(_rows(session, totals))
+    ok: dict[int, list[int]] = {root: [0] * len(points) for root in total}
+    for root, i, n in _rows(session, per_row):
+        ok.setdefault(root, [0] * len(points))[i] = n
+    out: dict[int | None, list[float]] = {}
+    whole_ok = [0] * len(points)
+    for root, n in total.items():
+        out[root] = [k / n if n else 0.0 for k in ok[root]]
+        whole_ok = [a + b for a, b in zip(whole_ok, ok[root], strict=True)]
+    whole = sum(total.values())
+    out[None] = [k / whole if whole else 0.0 for k in whole_ok]
+    return out
+
+
+def upcoming_expiries(
+    session: DbSession,
+    today: date,
+    window_days: int,
+    weeks: int = 12,
+    department_ids: Sequence[int] | None = None,
+) -> list[tuple[date, int]]:
+    """How many valid completions of required programs expire in each coming week (one
+    grouped query: a row per day at most)."""
+    ps = PersonStatus
+    end = today + timedelta(weeks=weeks)
+    status = _status(today, window_days)
+    stmt = _in_scope(
+        sa.select(ps.due_on, sa.func.count())
+        .where(
+            status.in_(("compliant", "due_soon")),
+            ps.basis == "valid",
+            ps.due_on >= today,
+            ps.due_on < end,
+        )
+        .group_by(ps.due_on),
+        department_ids,
+    )
+    counts = [0] * weeks
+    for due, n in _rows(session, stmt):
+        counts[(due - today).days // 7] += n
+    return [(today + timedelta(weeks=i), n) for i, n in enumerate(counts)]
+
+
+# ----- drill-down lists of people ------------------------------------------------------------
+
+_NO_DATE = "-"
+
+
+@dataclass(frozen=True)
+class Cursor:
+    """Where a list page continues: after (due date or None, user id, program id)."""
+
+    due_on: date | None
+    user_id: int
+    program_id: int
+
+    def __str__(self) -> str:
+        due = self.due_on.isoformat() if self.due_on else _NO_DATE
+        return f"{due}.{self.user_id}.{self.program_id}"
+
+    @classmethod
+    def parse(cls, value: str | None) -> Cursor | None:
+        """None without a value; a value that is not a cursor is a 400."""
+        if not value:
+            return None
+        parts = value.split(".")
+        try:
+            if len(parts) != 3 or not all(p.isascii() and p.isdigit() for p in parts[1:]):
+                raise ValueError(value)
+            user_id, program_id = int(parts[1]), int(parts[2])
+            if user_id > 2**31 - 1 or program_id > 2**31 - 1:
+                raise ValueError(value)
+            due = None if parts[0] == _NO_DATE else date.fromisoformat(parts[0])
+        except ValueError:
+            raise DomainError(
+                _("This page link is not valid any more: start from the first page.")
+            ) from None
+        return cls(due, user_id, program_id)
+
+
+def _status_filter(status: str | None, today: date, window_days: int) -> list[Any]:
+    """The rows of one status, with a range on the due date where it follows from the status
+    (so that the index on it narrows the scan)."""
+    if status not in STATUS_ORDER:
+        return []
+    ps = PersonStatus
+    conds = [_status(today, window_days) == status]
+    soon = today + timedelta(days=window_days)
+    if status == "compliant":
+        conds.append(sa.or_(ps.due_on.is_(None), ps.due_on > soon))
+    elif status == "due_soon":
+        conds.append(ps.due_on >= today)
+    elif status == "never_trained":
+        conds.append(ps.basis == "never_trained")
+    elif status == "flagged":
+        conds.append(ps.basis == "flagged")
+    return conds
+
+
+def people_page(
+    session: DbSession,
     today: date,
     window_days: int,
     *,
-    department_ids=None,
+    department_ids: Sequence[int] | None = None,
     program_id: int | None = None,
     status: str | None = None,
-):
-    """Drill-down rows: person, department, program, status, due date, last completion."""
-    scope = engine.Scope(
-        department_ids=tuple(department_ids) if department_ids is not None else None,
-        program_ids=(program_id,) if program_id else None,
-    )
-    s = engine.status_select(session, today, window_days, scope).subquery("s")
-    order = sa.case({st: i for i, st in enumerate(STATUS_ORDER)}, value=s.c.status)
+    after: Cursor | None = None,
+    per_page: int = PEOPLE_PER_PAGE,
+) -> tuple[list[Any], Cursor | None]:
+    """One page of the drill-down: (rows, cursor of the next page or None), most urgent first
+    (by due date; no due date last), in one statement: the page's keys are read in index order
+    and only they are joined to people and programs."""
+    ps = PersonStatus
+    conds = _status_filter(status, today, window_days)
+    if department_ids is not None:
+        conds.append(ps.department_id.in_(list(department_ids)))
+    if program_id:
+        conds.append(ps.program_id == program_id)
+    keys = (ps.user_id, ps.program_id)
+    dated = sa.select(ps.user_id, ps.program_id).where(ps.due_on.is_not(None), *conds)
+    undated = sa.select(ps.user_id, ps.program_id).where(ps.due_on.is_(None), *conds)
+    if after is not None and after.due_on is not None:
+        dated = dated.where(
+            sa.tuple_(ps.due_on, *keys) > sa.tuple_(after.due_on, after.user_id, after.program_id)
+        )
+    elif after is not None:
+        dated = dated.where(sa.false())
+        undated = undated.where(sa.tuple_(*keys) > sa.tuple_(after.user_id, after.program_id))
+    first = dated.order_by(ps.due_on, *keys).limit(per_page + 1).subquery("dated")
+    then = undated.order_by(*keys).limit(per_page + 1).subquery("undated")
+    page = sa.union_all(sa.select(first), sa.select(then)).subquery("page")
+    status_col = _status(today, window_days).label("status")
     stmt = (
         sa.select(
             User.id,
@@ -107,23 +547,63 @@ def people_select(
             Program.id.label("program_id"),
             Program.code,
             ProgramVersion.title,
-            s.c.status,
-            s.c.due_on,
-            s.c.completed_on,
+            status_col,
+            ps.due_on,
+            ps.completed_on,
         )
-        .select_from(s)
-        .join(User, User.id == s.c.user_id)
-        .outerjoin(Department, Department.id == User.department_id)
-        .join(Program, Program.id == s.c.program_id)
-        .join(ProgramVersion, ProgramVersion.id == Program.current_version_id)
-        .order_by(order, s.c.due_on, User.name)
+        .select_from(page)
+        .join(ps, sa.and_(ps.user_id == page.c.user_id, ps.program_id == page.c.program_id))
+        .join(User, User.id == ps.user_id)
+        .outerjoin(Department, Department.id == ps.department_id)
+        .join(Program, Program.id == ps.program_id)
+        .outerjoin(ProgramVersion, ProgramVersion.id == Program.current_version_id)
+        .order_by(sa.case((ps.due_on.is_(None), 1), else_=0), ps.due_on, ps.user_id, ps.program_id)
     )
-    if status in STATUS_ORDER:
-        stmt = stmt.where(s.c.status == status)
-    return stmt
+    rows = list(session.execute(stmt))
+    more = len(rows) > per_page
+    rows = rows[:per_page]
+    if not more or not rows:
+        return rows, None
+    last = rows[-1]
+    return rows, Cursor(last.due_on, last.id, last.program_id)
 
 
-def approved_programs(session) -> list[Program]:
+EXPORT_BATCH = 2000  # rows of the drill-down read per statement by the exports
+
+
+def people_export(
+    session: DbSession,
+    today: date,
+    window_days: int,
+    *,
+    department_ids: Sequence[int] | None = None,
+    program_id: int | None = None,
+    status: str | None = None,
+) -> Iterator[Any]:
+    """Every row of the drill-down (for the exports), in the list's order, read a batch at a
+    time with the list's own keyset pages: memory stays flat and no database cursor has to
+    outlive the request's transaction while the response streams."""
+    after: Cursor | None = None
+    while True:
+        rows, after = people_page(
+            session,
+            today,
+            window_days,
+            department_ids=department_ids,
+            program_id=program_id,
+            status=status,
+            after=after,
+            per_page=EXPORT_BATCH,
+        )
+        yield from rows
+        if after is None:
+            return
+
+
+# ----- small reads of the other pages ----------------------------------------------------------
+
+
+def approved_programs(session: DbSession) -> list[Program]:
     """Programs with an approved version, by code."""
     return list(
         session.execute(
@@ -132,11 +612,19 @@ def approved_programs(session) -> list[Program]:
     )
 
 
-def department_names(session) -> dict[int, str]:
-    return dict(session.execute(sa.select(Department.id, Department.name)).all())
+def program_codes(session: DbSession) -> list[tuple[int, str]]:
+    """(id, code) of the programs with an approved version: the program filter."""
+    return [
+        (pid, code)
+        for pid, code in session.execute(
+            sa.select(Program.id, Program.code)
+            .where(Program.current_version_id.is_not(None))
+            .order_by(Program.code)
+        )
+    ]
 
 
-def active_requirements(session) -> list[Requirement]:
+def active_requirements(session: DbSession) -> list[Requirement]:
     return list(
         session.execute(
             sa.select(Requirement)
@@ -146,9 +634,21 @@ def active_requirements(session) -> list[Requirement]:
     )
 
 
-def recent_unscheduled(session, limit: int = 50) -> list[UnscheduledBriefing]:
+def recent_unscheduled(session: DbSession, limit: int = 50) -> list[UnscheduledBriefing]:
     return list(
         session.execute(
             sa.select(UnscheduledBriefing).order_by(UnscheduledBriefing.since.desc()).limit(limit)
         ).scalars()
     )
+
+
+def person(session: DbSession, user_id: int | None) -> User | None:
+    return session.get(User, user_id) if user_id else None
+
+
+def program(session: DbSession, program_id: int | None) -> Program | None:
+    return session.get(Program, program_id) if program_id else None
+
+
+def requirement(session: DbSession, req_id: int) -> Requirement | None:
+    return session.get(Requirement, req_id)

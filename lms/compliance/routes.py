@@ -1,7 +1,10 @@
 from __future__ import annotations
 
+import csv
 import io
+from collections.abc import Iterator
 from datetime import timedelta
+from typing import Any
 
 from dateutil.relativedelta import relativedelta
 from flask import (
@@ -13,30 +16,28 @@ from flask import (
     redirect,
     render_template,
     request,
+    stream_with_context,
     url_for,
 )
+from flask.typing import ResponseReturnValue
 from flask_babel import format_date, get_locale, ngettext
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 
-from lms.accounts.models import User
-from lms.accounts.services import department_tree, subtree_ids
+from lms.accounts.services import department_tree
 from lms.compliance import charts, queries, services
 from lms.compliance.forms import ActionForm, RequirementForm, UnscheduledForm
-from lms.compliance.models import Requirement
 from lms.core import nav, pdf, spreadsheet
 from lms.core.clock import local_today
 from lms.core.dates import fmt_datetime
 from lms.core.errors import DomainError
 from lms.core.forms import apply_domain_error
-from lms.core.http import id_arg, int_arg, page_arg, safe_next
+from lms.core.http import id_arg, int_arg, safe_next
 from lms.core.i18n import pick
-from lms.core.pagination import paginate
 from lms.core.permissions import requires
 from lms.extensions import db
 from lms.programs.labels import CATEGORY_LABELS
-from lms.programs.models import Program
 from lms.sessions import queries as session_queries
 from lms.sessions import services as sessions
 
@@ -67,98 +68,104 @@ def _window() -> int:
     return days if days and 1 <= days <= 365 else 30
 
 
-def _departments_in_view() -> list[int] | None:
-    """The departments the viewer may see, narrowed by ?department= (with its subtree)."""
-    allowed = queries.visible_department_ids(db.session, current_user)
-    chosen = id_arg("department")
-    if chosen:
-        wanted = subtree_ids(db.session, chosen)
-        if allowed is not None:
-            wanted = [d for d in wanted if d in allowed]
-        return wanted
-    return allowed
+def _level() -> queries.Level:
+    """The department level the request asks for (?department=), within what the viewer may
+    see."""
+    return queries.level(db.session, current_user, id_arg("department"))
+
+
+def _people_scope(lv: queries.Level) -> list[int] | None:
+    """The departments of a drill-down: the chosen one with everything below it, or with
+    ?only=1 its own people only (a matrix row "its own people")."""
+    if lv.current is not None and request.args.get("only") == "1":
+        return [lv.current.id]
+    return lv.scope
+
+
+def _status_arg() -> str | None:
+    value = request.args.get("status")
+    return value if value in STATUS_BADGES else None
 
 
 @bp.route("/")
 @requires("compliance.view")
-def matrix():
+def matrix() -> str:
     today = local_today()
     category = (
         request.args.get("category") if request.args.get("category") in CATEGORY_LABELS else None
     )
-    m = queries.build_matrix(db.session, today, _window(), _departments_in_view(), category)
+    lv = _level()
+    m = queries.build_matrix(
+        db.session, lv, today, _window(), category=category, after=request.args.get("after")
+    )
     return render_template(
         "compliance/matrix.html",
         m=m,
+        lv=lv,
         today=today,
         window=_window(),
         category=category,
         categories=CATEGORY_LABELS,
-        department=id_arg("department"),
-        departments=_selectable_departments(),
-        colour=charts.heat_colour,
+        department=lv.current.id if lv.current else None,
+        departments=lv.choices([r.department for r in m.rows if not r.own]),
+        next_args=dict(request.args.to_dict(), after=m.next_after) if m.next_after else None,
+        first_args={k: v for k, v in request.args.items() if k != "after"},
+        after=request.args.get("after"),
+        colour=charts.heat_class,
         pick=pick,
     )
 
 
-def _selectable_departments():
-    allowed = queries.visible_department_ids(db.session, current_user)
-    return [
-        (d, depth) for d, depth in department_tree(db.session) if allowed is None or d.id in allowed
-    ]
-
-
-def _people_query():
-    """The drill-down select for the request's filters: (stmt, program_id, status)."""
+@bp.route("/people")
+@requires("compliance.view")
+def people() -> str:
+    lv = _level()
     program_id = id_arg("program")
-    status = request.args.get("status") if request.args.get("status") in STATUS_BADGES else None
-    stmt = queries.people_select(
+    status = _status_arg()
+    after = queries.Cursor.parse(request.args.get("after"))
+    rows, next_cursor = queries.people_page(
         db.session,
         local_today(),
         _window(),
-        department_ids=_departments_in_view(),
+        department_ids=_people_scope(lv),
         program_id=program_id,
         status=status,
+        after=after,
     )
-    return stmt, program_id, status
-
-
-@bp.route("/people")
-@requires("compliance.view")
-def people():
-    stmt, program_id, status = _people_query()
-    page = paginate(db.session, stmt, page_arg(), 100, scalars=False)
     can_invite = current_user.has_role("manager") or current_user.has_role("admin")
     with_sessions = session_queries.programs_with_upcoming(db.session) if can_invite else set()
-    programs = [(p.id, p.code) for p in queries.approved_programs(db.session)]
     return render_template(
         "compliance/people.html",
-        page=page,
+        rows=rows,
         status=status,
         program_id=program_id,
-        programs=programs,
-        department=id_arg("department"),
-        departments=_selectable_departments(),
+        programs=queries.program_codes(db.session),
+        lv=lv,
+        department=lv.current.id if lv.current else None,
+        departments=lv.choices(),
         labels=status_labels(),
         badges=STATUS_BADGES,
         window=_window(),
         pick=pick,
         invite_targets=with_sessions,
         invite=ActionForm(),
+        after=after,
+        next_args=dict(request.args.to_dict(), after=str(next_cursor)) if next_cursor else None,
+        first_args={k: v for k, v in request.args.items() if k != "after"},
     )
 
 
 @bp.route("/invite", methods=["POST"])
 @requires("compliance.view")
-def invite():
+def invite() -> ResponseReturnValue:
     """Put a due person into a session of the program: directly when one open session fits,
     else a choice of every open session that fits (the form posts here again with its id)."""
     if not (current_user.has_role("manager") or current_user.has_role("admin")):
         abort(403)
     if not ActionForm().validate_on_submit():
         abort(400)
-    person = db.session.get(User, id_arg("user_id", form=True) or 0)
-    program = db.session.get(Program, id_arg("program_id", form=True) or 0)
+    person = queries.person(db.session, id_arg("user_id", form=True))
+    program = queries.program(db.session, id_arg("program_id", form=True))
     back = safe_next(request.form.get("next"), url_for("compliance.people"))
     if person is None or program is None:
         abort(404)
@@ -215,10 +222,8 @@ def invite():
     return redirect(back)
 
 
-def _people_rows():
-    stmt, _program_id, _status = _people_query()
-    labels = status_labels()
-    header = [
+def _people_header() -> list[str]:
+    return [
         _("Person"),
         _("Job title"),
         _("Department"),
@@ -227,74 +232,109 @@ def _people_rows():
         _("Due date"),
         _("Last completed"),
     ]
-    rows = []
+
+
+def _people_rows() -> Iterator[list[Any]]:
+    """Every row of the drill-down, read in batches (no status computed per person): the
+    query runs now, the rows are formatted as the response streams."""
+    lv = _level()
+    labels = status_labels()
     lang = str(get_locale())
-    for r in db.session.execute(stmt):
-        rows.append(
-            [
+    result = queries.people_export(
+        db.session,
+        local_today(),
+        _window(),
+        department_ids=_people_scope(lv),
+        program_id=id_arg("program"),
+        status=_status_arg(),
+    )
+
+    def rows() -> Iterator[list[Any]]:
+        for r in result:
+            yield [
                 r.name,
                 r.job_title,
                 r.department or "",
-                f"{r.code}: {pick(r.title, lang)[0]}",
+                f"{r.code}: {pick(r.title, lang)[0]}" if r.title else r.code,
                 labels[r.status],
                 r.due_on.isoformat() if r.due_on else "",
                 r.completed_on.isoformat() if r.completed_on else "",
             ]
-        )
-    return header, rows
+
+    return rows()
 
 
-def _matrix_rows():
-    today = local_today()
-    m = queries.build_matrix(db.session, today, _window(), _departments_in_view())
+def _matrix_header() -> list[str]:
     labels = status_labels()
-    header = [
+    return [
         _("Department"),
         _("Program"),
         *[labels[s] for s in queries.STATUS_ORDER],
         _("Total"),
         _("Share compliant"),
     ]
-    rows = []
-    for dept, _depth in m.departments:
-        for p in m.programs:
-            cell = m.cells.get((dept.id, p.id))
-            if cell is None:
-                continue
-            rows.append(
-                [
-                    dept.local_name,
-                    p.code,
-                    *[cell.counts.get(s, 0) for s in queries.STATUS_ORDER],
-                    cell.total,
-                    f"{cell.share * 100:.0f} %",
-                ]
-            )
-    return header, rows
 
 
-def _csv(header, rows, name: str) -> Response:
+def _matrix_rows() -> Iterator[list[Any]]:
+    """Every department of the scope by program (not rolled up), from one grouped query."""
+    found = queries.matrix_export_rows(db.session, local_today(), _window(), _level().scope)
+    out = []
+    for name, code, counts in found:
+        cell = queries.Cell(counts)
+        out.append(
+            [
+                name,
+                code,
+                *[counts.get(s, 0) for s in queries.STATUS_ORDER],
+                cell.total,
+                f"{(cell.share or 0) * 100:.0f} %",
+            ]
+        )
+    return iter(out)
+
+
+def _csv_chunks(header: list[str], rows: Iterator[list[Any]]) -> Iterator[bytes]:
+    """The CSV a thousand rows at a time: UTF-8 with a byte-order mark, every cell through
+    spreadsheet.cell (as spreadsheet.csv_bytes writes it)."""
+    buf = io.StringIO()
+    writer = csv.writer(buf)
+    writer.writerow(spreadsheet.row(header))
+    first = True
+    for n, values in enumerate(rows, 1):
+        writer.writerow(spreadsheet.row(values))
+        if n % 1000 == 0:
+            yield buf.getvalue().encode("utf-8-sig" if first else "utf-8")
+            first = False
+            buf.seek(0)
+            buf.truncate()
+    yield buf.getvalue().encode("utf-8-sig" if first else "utf-8")
+
+
+def _csv(header: list[str], rows: Iterator[list[Any]], name: str) -> Response:
     return Response(
-        spreadsheet.csv_bytes(header, rows),
+        stream_with_context(_csv_chunks(header, rows)),
         mimetype="text/csv",
         headers={"Content-Disposition": f'attachment; filename="{name}.csv"'},
     )
 
 
-def _xlsx(header, rows, name: str) -> Response:
+def _xlsx(header: list[str], rows: Iterator[list[Any]], name: str) -> Response:
     # openpyxl is heavy and only needed for this export: loaded here
     from openpyxl import Workbook
+    from openpyxl.cell import WriteOnlyCell
     from openpyxl.styles import Font
 
-    wb = Workbook()
-    ws = wb.active
-    ws.title = name[:31]
-    spreadsheet.append(ws, header)
-    for cell in ws[1]:
-        cell.font = Font(bold=True)
+    wb = Workbook(write_only=True)
+    ws = wb.create_sheet(name[:31])
+    ws.freeze_panes = "A2"
+    bold = []
+    for value in spreadsheet.row(header):
+        c = WriteOnlyCell(ws, value=value)
+        c.font = Font(bold=True)
+        bold.append(c)
+    ws.append(bold)
     for row in rows:
         spreadsheet.append(ws, row)
-    ws.freeze_panes = "A2"
     out = io.BytesIO()
     wb.save(out)
     return Response(
@@ -306,28 +346,30 @@ def _xlsx(header, rows, name: str) -> Response:
 
 @bp.route("/export/<what>.<fmt>")
 @requires("compliance.view")
-def export(what: str, fmt: str):
+def export(what: str, fmt: str) -> Response:
     if what not in ("matrix", "people") or fmt not in ("csv", "xlsx"):
         abort(404)
-    header, rows = _matrix_rows() if what == "matrix" else _people_rows()
+    if what == "matrix":
+        header, rows = _matrix_header(), _matrix_rows()
+    else:
+        header, rows = _people_header(), _people_rows()
     name = f"compliance-{what}-{local_today().isoformat()}"
     return _csv(header, rows, name) if fmt == "csv" else _xlsx(header, rows, name)
 
 
 @bp.route("/summary.pdf")
 @requires("compliance.view")
-def summary_pdf():
+def summary_pdf() -> Response:
     today = local_today()
-    m = queries.build_matrix(db.session, today, _window(), _departments_in_view())
-    totals = services.status_counts(db.session, today, _window())
+    lv = _level()
+    m = queries.build_matrix(db.session, lv, today, _window(), per_page=None)
     html = render_template(
         "compliance/summary_pdf.html",
         m=m,
         today=today,
-        totals=totals,
+        totals=queries.status_totals(m.totals),
         labels=status_labels(),
         order=queries.STATUS_ORDER,
-        colour=charts.heat_colour,
         organisation=current_app.config["LMS_CONFIG"].organisation_name,
     )
     from lms.core import seal
@@ -341,41 +383,40 @@ def summary_pdf():
 
 @bp.route("/dashboard")
 @requires("compliance.view")
-def dashboard():
+def dashboard() -> str:
     today = local_today()
-    depts = _departments_in_view()
+    window = _window()
+    lv = _level()
     months = [today.replace(day=1) - relativedelta(months=i) for i in range(11, -1, -1)]
     months[-1] = today
-    history = services.compliance_over_time(db.session, months, depts)
-    names = queries.department_names(db.session)
-
-    series = {
-        names.get(d, _("No department")): [share for _p, share in points]
-        for d, points in sorted(history.items(), key=lambda kv: names.get(kv[0], ""))
-    }
+    m = queries.build_matrix(db.session, lv, today, window)
+    own = lv.current.id if lv.current is not None else None
+    history = queries.compliance_over_time(db.session, months, own, [d.id for d in lv.children])
+    names: dict[int | None, str] = {d.id: d.local_name for d in lv.children}
+    if lv.current is not None:
+        names[lv.current.id] = lv.current.local_name
+    # the whole level, then the departments lagging most today (a readable chart)
+    lagging = sorted((k for k in history if k is not None), key=lambda k: history[k][-1])
+    shown: list[int | None] = [None, *lagging[: queries.HISTORY_LINES]]
+    names[None] = lv.current.local_name if lv.current else _("All departments")
+    series = {names.get(k, "?"): history[k] for k in shown if k in history}
     line = charts.line_chart([format_date(p, "MMM yy") for p in months], series)
-    expiries = services.upcoming_expiries(db.session, today, 12, depts)
+    expiries = queries.upcoming_expiries(db.session, today, window, 12, lv.scope)
     bars = charts.bar_chart([(format_date(d, "d MMM"), n) for d, n in expiries])
-    m = queries.build_matrix(db.session, today, _window(), depts)
-    counts = services.status_counts(
-        db.session,
-        today,
-        _window(),
-        services.engine.Scope(department_ids=tuple(depts) if depts is not None else None),
-    )
     return render_template(
         "compliance/dashboard.html",
         line=line,
         bars=bars,
         m=m,
-        counts=counts,
+        lv=lv,
+        counts=queries.status_totals(m.totals),
         labels=status_labels(),
         badges=STATUS_BADGES,
-        colour=charts.heat_colour,
-        history=history,
-        names=names,
+        colour=charts.heat_class,
+        series=series,
         months=months,
         expiries=expiries,
+        window=window,
     )
 
 
@@ -406,7 +447,8 @@ def requirements():
                     actor_id=current_user.id,
                 )
             except DomainError as err:
-                apply_domain_error(form, err) or flash(err.message, "error")
+                if not apply_domain_error(form, err):
+                    flash(err.message, "error")
                 status = err.status_code
             else:
                 flash(_("The requirement was added."), "success")
@@ -425,7 +467,8 @@ def requirements():
                     actor_id=current_user.id,
                 )
             except DomainError as err:
-                apply_domain_error(trigger, err) or flash(err.message, "error")
+                if not apply_domain_error(trigger, err):
+                    flash(err.message, "error")
                 status = err.status_code
             else:
                 flash(
@@ -451,7 +494,9 @@ def requirements():
 @bp.route("/requirements/<int:req_id>/end", methods=["POST"])
 @requires("compliance.manage")
 def end_requirement(req_id: int):
-    req = db.get_or_404(Requirement, req_id)
+    req = queries.requirement(db.session, req_id)
+    if req is None:
+        abort(404)
     if not ActionForm().validate_on_submit():
         abort(400)
     services.end_requirement(db.session, req, current_user.id)
@@ -462,7 +507,9 @@ def end_requirement(req_id: int):
 @bp.route("/requirements/from-audience/<int:program_id>", methods=["POST"])
 @requires("compliance.manage")
 def requirements_from_audience(program_id: int):
-    program = db.get_or_404(Program, program_id)
+    program = queries.program(db.session, program_id)
+    if program is None:
+        abort(404)
     if not ActionForm().validate_on_submit():
         abort(400)
     n = services.requirements_from_audience(db.session, program, current_user.id)

@@ -12,14 +12,13 @@ from lms.accounts import people
 from lms.accounts.models import Department, User
 from lms.accounts.people import Absence
 from lms.completions.models import Completion, Revocation
-from lms.compliance import engine, regimes, status
+from lms.compliance import regimes, status
 from lms.compliance.models import PersonStatus, Requirement, UnscheduledBriefing
 from lms.core import audit, texts
 from lms.core.clock import local_today
 from lms.core.dates import fmt_date
 from lms.core.errors import Conflict, DomainError, NotFound
 from lms.core.model import utcnow
-from lms.core.sqlfuncs import to_date
 from lms.programs.models import Program, ProgramVersion
 from lms.programs.services import Effect, on_approval, on_effects
 
@@ -95,8 +94,8 @@ def requirements_from_audience(session, program: Program, actor_id: int | None) 
     if version is None:
         raise DomainError(_("Only an approved program version can be scheduled or taken."))
     created = 0
-    codes = version.audience_departments or [None]
-    titles = version.audience_job_titles or [None]
+    codes: list[str | None] = [*(version.audience_departments or [])] or [None]
+    titles: list[str | None] = [*(version.audience_job_titles or [])] or [None]
     for code in codes:
         dept_id = None
         if code:
@@ -173,6 +172,10 @@ def trigger_unscheduled(
 
 
 @people.on_absence_recorded
+def _absence_recorded(session, absence: Absence) -> None:
+    back_from_absence(session, absence)
+
+
 def back_from_absence(session, absence: Absence) -> list[UnscheduledBriefing]:
     """A person back from an absence at least as long as a chosen regime's break threshold
     (LV-OHS: 61 calendar days, 45 with the hazardous-work flag) is due for an unscheduled
@@ -316,60 +319,3 @@ def holder_effects(session, version, needs_rebriefing: bool) -> list[Effect]:
             n=len(holders),
         )
     return [Effect(text, tuple(n for _i, n in holders), tuple(i for i, _n in holders))]
-
-
-def status_counts(
-    session, today: date, window_days: int, scope: engine.Scope | None = None
-) -> dict[str, int]:
-    rows = engine.status_select(session, today, window_days, scope or engine.Scope()).subquery()
-    return dict(
-        session.execute(sa.select(rows.c.status, sa.func.count()).group_by(rows.c.status)).all()
-    )
-
-
-def compliance_over_time(
-    session, points: list[date], department_ids: list[int] | None = None
-) -> dict[int | None, list]:
-    """Share of (person, required program) pairs holding a valid completion on each date,
-    per department, from the completions' dates (no snapshots needed)."""
-    pairs = engine.pairs_subquery(session, engine.Scope())
-    out: dict[int | None, list] = {}
-    for point in points:
-        held = sa.exists().where(
-            Completion.user_id == pairs.c.user_id,
-            Completion.program_id == pairs.c.program_id,
-            Completion.completed_on <= point,
-            sa.or_(Completion.expires_on.is_(None), Completion.expires_on >= point),
-            ~sa.exists().where(
-                Revocation.completion_id == Completion.id,
-                to_date(Revocation.revoked_at) <= point,
-            ),
-        )
-        stmt = (
-            sa.select(User.department_id, sa.func.count(), sa.func.sum(sa.case((held, 1), else_=0)))
-            .select_from(pairs)
-            .join(User, User.id == pairs.c.user_id)
-            .group_by(User.department_id)
-        )
-        if department_ids:
-            stmt = stmt.where(User.department_id.in_(department_ids))
-        for dept, total, ok in session.execute(stmt):
-            out.setdefault(dept, []).append((point, (ok or 0) / total if total else 0.0))
-    return out
-
-
-def upcoming_expiries(
-    session, today: date, weeks: int = 12, department_ids: list[int] | None = None
-) -> list[tuple[date, int]]:
-    """How many valid completions of required programs expire in each coming week."""
-    rows = engine.status_select(session, today, 0).subquery()
-    end = today + timedelta(weeks=weeks)
-    stmt = sa.select(rows.c.due_on).where(
-        rows.c.status.in_(("compliant", "due_soon")), rows.c.due_on >= today, rows.c.due_on < end
-    )
-    if department_ids:
-        stmt = stmt.where(rows.c.department_id.in_(department_ids))
-    counts = [0] * weeks
-    for (due,) in session.execute(stmt):
-        counts[(due - today).days // 7] += 1
-    return [(today + timedelta(weeks=i), n) for i, n in enumerate(counts)]

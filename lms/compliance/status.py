@@ -75,33 +75,67 @@ def _where(scope: engine.Scope):
     return sa.and_(sa.true(), *conds)
 
 
+def _recomputed(session, scope: engine.Scope):
+    """The stored columns of every pair of the scope, recomputed from the history, as a select
+    (the same values `_rows` reads into Python)."""
+    # computed once (a materialised CTE): the status's cases read each fact several times,
+    # and an inlined subquery would run its correlated look-ups again for every read
+    b = engine.facts_select(session, scope).cte("facts").prefix_with("MATERIALIZED")
+    basis, due_on = engine.basis_of(b.c)
+    reason = sa.case(
+        (basis == "pending", sa.func.substr(sa.func.coalesce(b.c.pending_reason, ""), 1, 1000)),
+        *[(basis == key, text) for key, text in REASONS.items()],
+        else_="",
+    )
+    return sa.select(
+        b.c.user_id,
+        b.c.program_id,
+        b.c.department_id,
+        basis,
+        b.c.completion_id,
+        b.c.completed_on,
+        sa.case((basis.in_(("valid", "pending")), b.c.expiry), else_=None),
+        due_on,
+        reason,
+        sa.literal(utcnow(), PersonStatus.updated_at.type),
+    )
+
+
 def refresh(
     session, *, user_ids: Iterable[int] | None = None, program_ids: Iterable[int] | None = None
-) -> int:
+) -> None:
     """Recompute and replace the stored rows of these people and/or programs (all when both
-    are None), in the caller's transaction. Returns the number of rows written."""
+    are None), in the caller's transaction: one DELETE and one INSERT ... SELECT, no row
+    passes through Python."""
     scope = engine.Scope(
         user_ids=tuple(sorted(set(user_ids))) if user_ids is not None else None,
         program_ids=tuple(sorted(set(program_ids))) if program_ids is not None else None,
     )
     session.flush()
-    rows = _rows(session, scope)
     session.execute(sa.delete(PersonStatus).where(_where(scope)))
-    now = utcnow()
-    if rows:
-        session.execute(
-            sa.insert(PersonStatus),
+    session.execute(
+        sa.insert(PersonStatus).from_select(
             [
-                {"user_id": uid, "program_id": pid, "updated_at": now, **values}
-                for (uid, pid), values in rows.items()
+                "user_id",
+                "program_id",
+                "department_id",
+                "basis",
+                "completion_id",
+                "completed_on",
+                "valid_until",
+                "due_on",
+                "reason",
+                "updated_at",
             ],
+            _recomputed(session, scope),
         )
-    return len(rows)
+    )
 
 
 def rebuild(session) -> int:
     """Replace every stored row with the recomputation (`flask lms rebuild-status`)."""
-    return refresh(session)
+    refresh(session)
+    return int(session.scalar(sa.select(sa.func.count()).select_from(PersonStatus)) or 0)
 
 
 @dataclass
