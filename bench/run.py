@@ -1,16 +1,23 @@
 #!/usr/bin/env python3
-"""Brigade benchmark: `make bench` (SQLite) or `make bench DB=postgresql`.
+"""Brigade benchmark: `make bench` (SQLite), `make bench DB=postgresql SIZE=50000`.
 
-On organisations built by `flask lms generate` (500 and 5,000 employees) it measures, in one run:
+On organisations built by `flask lms generate` (500 employees and ``--size``, 5,000 by default)
+it measures, in one run:
 
-* latency of the main pages under gunicorn (2 workers) with a bounded load generator on
-  127.0.0.1, beside /healthz (no database work) served by the same server: ratio of medians;
-* SQL queries per page at both sizes (in-process, Flask test client, a cursor-execute counter);
+* latency of every page a manager, admin or auditor opens at scale under gunicorn (2 workers)
+  with a bounded load generator on 127.0.0.1, beside two floors served by the same server:
+  /healthz (no database work) and /account (the cheapest signed-in page); ratios of medians;
+  page sizes; peak memory (VmHWM) of a web worker; the load of the machine around every batch
+  of requests (figures taken while other programs were busy are marked);
+* SQL statements per page at both sizes (in-process, Flask test client, an event listener);
+* `flask lms rebuild-status` over everyone;
 * bulk certificate export rate beside one plain WeasyPrint document of as many pages;
 * `flask lms verify` over the whole ledger (rows per second);
+* a concurrent run: 50 signed-in employees at concurrency 20 on "my training" and on the
+  quiz (attempts started and submitted through the real forms);
 
-and writes the tables into bench/RESULTS.md (its own section per database; the rest of the
-file is kept). Generated SQLite databases are kept under bench/data/ and reused while their
+and writes the tables into bench/RESULTS.md (its own section per database and size; the rest
+of the file is kept). Generated SQLite databases are kept under bench/data/ and reused while their
 marker matches (``--fresh`` rebuilds them); PostgreSQL runs on a throwaway server each time.
 
 ``python bench/run.py worker ...`` runs one in-process measurement and prints JSON; the main
@@ -40,28 +47,54 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+
+from bench.measure import (  # noqa: E402
+    LoadSampler,
+    StatementCounter,
+    Window,
+    children,
+    parse_size,
+    peak_rss_kb,
+    small_size,
+)
+
 BENCH = ROOT / "bench"
 DATA = BENCH / "data"
 RESULTS = BENCH / "RESULTS.md"
 BIN = Path(sys.executable).parent
 SECRET = "bench-secret-key-not-for-production"
 PASSWORD = "bench-password"  # what `flask lms generate` gives everyone
-SIZES = (500, 5000)
+DEFAULT_SIZE = 5000
 PROGRAMS, YEARS, SEED = 30, 3, 7
 
 # targets from the issue
-LATENCY_RATIO = 3.0  # page median <= 3x the /healthz median
+LATENCY_RATIO = 3.0  # page median <= 3x the signed-in floor's median (/account)
+PAGE_BYTES = 300_000  # no page over 300 KB
+WORKER_RSS_MB = 300  # peak memory of a web worker while serving
+REBUILD_S = 60  # `flask lms rebuild-status` of 50,000 people
+WORKERS = 2  # gunicorn sync workers serving the pages
+HTTP_TIMEOUT = 300  # seconds a request may take (gunicorn's --timeout too)
 STORED_PER_S = 500  # bulk export of stored certificates (a ZIP of stored bytes)
 FIRST_RATIO = 1.0  # first rendering per core >= the certificate-page floor (one doc, one core)
 VERIFY_ROWS_PER_S = 50_000  # verify with anchors and completeness
 
 PAGES = [  # (key, label, persona)
     ("matrix", "Compliance matrix", "admin"),
+    ("dashboard", "Compliance dashboard", "admin"),
     ("drilldown", "Department drill-down", "manager"),
+    ("company", "Whole-company drill-down", "admin"),
     ("my_training", "My training", "employee"),
     ("session", "Session page", "instructor"),
     ("auditor", "Auditor search", "auditor"),
 ]
+# the two floors, served by the same server in the same run
+FLOORS = [  # (key, label, persona or None)
+    ("healthz", "hello world (plain floor)", None),
+    ("account", "account page (signed-in floor)", "employee"),
+]
+OWN_ROOTS: list[int] = [os.getpid()]  # the benchmark's processes (+ its PostgreSQL server)
 
 
 def log(msg: str) -> None:
@@ -108,16 +141,24 @@ def flask(url: str, *args: str) -> str:
 
 
 def generator_fingerprint() -> str:
-    """Changes whenever the generator or a migration changes: then the data is rebuilt."""
+    """Changes whenever the generator changes: then the data is rebuilt."""
     h = hashlib.sha256()
-    generator = sorted((ROOT / "bench" / "generate").glob("*.py"))
-    for path in [*generator, *sorted((ROOT / "migrations").rglob("*.py"))]:
+    for path in sorted((ROOT / "bench" / "generate").glob("*.py")):
+        h.update(path.read_bytes())
+    return h.hexdigest()[:16]
+
+
+def migrations_fingerprint() -> str:
+    """Changes with the migrations: kept data is then upgraded (`flask lms init`, as in
+    production) and its stored status rebuilt, rather than generated again."""
+    h = hashlib.sha256()
+    for path in sorted((ROOT / "migrations").rglob("*.py")):
         h.update(path.read_bytes())
     return h.hexdigest()[:16]
 
 
 def generate(url: str, employees: int) -> dict:
-    log(f"generating {employees} employees into {url.split('@')[-1]}")
+    log(f"generating {employees:,} employees into {url.split('@')[-1]}")
     flask(url, "init")
     started = time.perf_counter()
     out = flask(
@@ -140,11 +181,14 @@ def generate(url: str, employees: int) -> dict:
     return {"employees": employees, "seconds": round(took, 1), "counts": counts}
 
 
-def sqlite_database(employees: int, fresh: bool) -> tuple[str, dict]:
+def kept_database(
+    kind: str, employees: int, url: str, fresh: bool, exists: bool, wipe
+) -> tuple[str, dict]:
+    """Generated data kept between runs (a marker file beside it says what it holds): reused
+    while the generator, sizes and seed match, upgraded when only the migrations changed,
+    else rebuilt (``wipe()`` removes the old data first)."""
     DATA.mkdir(parents=True, exist_ok=True)
-    path = DATA / f"sqlite-{employees}.db"
-    marker = path.with_suffix(".json")
-    url = f"sqlite:///{path}"
+    marker = DATA / f"{kind}-{employees}.json"
     want = {
         "employees": employees,
         "programs": PROGRAMS,
@@ -152,44 +196,115 @@ def sqlite_database(employees: int, fresh: bool) -> tuple[str, dict]:
         "seed": SEED,
         "fingerprint": generator_fingerprint(),
     }
-    if not fresh and path.exists() and marker.exists():
+    if not fresh and exists and marker.exists():
         saved = json.loads(marker.read_text())
         if saved.get("want") == want:
-            log(f"reusing {path.relative_to(ROOT)} (generated {saved['at']}; --fresh rebuilds)")
+            log(f"reusing {kind} data of {employees:,} employees (generated {saved['at']}; "
+                "--fresh rebuilds)")  # fmt: skip
             flask(url, "init")
+            if saved.get("migrations") != migrations_fingerprint():
+                log("migrations changed: upgraded; rebuilding the stored status")
+                flask(url, "rebuild-status")
+                saved["migrations"] = migrations_fingerprint()
+                marker.write_text(json.dumps(saved))
             return url, {**saved["info"], "reused": True}
-    for stale in (path, Path(f"{path}-wal"), Path(f"{path}-shm"), marker):
-        stale.unlink(missing_ok=True)
+    marker.unlink(missing_ok=True)
+    wipe()
     info = generate(url, employees)
     marker.write_text(
-        json.dumps({"want": want, "info": info, "at": datetime.now(UTC).isoformat()[:19]})
+        json.dumps(
+            {
+                "want": want,
+                "migrations": migrations_fingerprint(),
+                "info": info,
+                "at": datetime.now(UTC).isoformat()[:19],
+            }
+        )
     )
     return url, {**info, "reused": False}
 
 
+def sqlite_database(employees: int, fresh: bool) -> tuple[str, dict]:
+    DATA.mkdir(parents=True, exist_ok=True)
+    path = DATA / f"sqlite-{employees}.db"
+
+    def wipe() -> None:
+        for stale in (path, Path(f"{path}-wal"), Path(f"{path}-shm")):
+            stale.unlink(missing_ok=True)
+
+    return kept_database("sqlite", employees, f"sqlite:///{path}", fresh, path.exists(), wipe)
+
+
+def kept_postgres():
+    """A PostgreSQL cluster kept under bench/data/postgresql between runs (``--keep``), like
+    the SQLite files: started on a free port of 127.0.0.1 for the run, stopped after it."""
+    from tests.pgserver import PostgresServer
+
+    class KeptPostgres(PostgresServer):
+        def __init__(self) -> None:
+            super().__init__()
+            os.rmdir(self.dir)  # the temporary directory of the throwaway server
+            self.dir = str(DATA / "postgresql")
+            self.data = os.path.join(self.dir, "data")
+
+        def start(self) -> str:
+            if not Path(self.data, "PG_VERSION").exists():
+                Path(self.dir).mkdir(parents=True, exist_ok=True)
+                return super().start()
+            opts = (
+                f"-p {self.port} -k {self.dir} -c listen_addresses=127.0.0.1 -c fsync=off "
+                "-c synchronous_commit=off -c full_page_writes=off -c max_connections=200"
+            )
+            log_file = os.path.join(self.dir, "log")
+            self._run(f"{self.bindir}/pg_ctl", "-D", self.data, "-o", opts, "-w", "-l",
+                      log_file, "start")  # fmt: skip
+            return f"postgresql+psycopg://postgres@127.0.0.1:{self.port}/brigade_test"
+
+        def stop(self) -> None:  # a clean stop: the data stays for the next run
+            with contextlib.suppress(subprocess.CalledProcessError):
+                self._run(f"{self.bindir}/pg_ctl", "-D", self.data, "-m", "fast", "stop")
+
+    return KeptPostgres()
+
+
 @contextlib.contextmanager
-def databases(kind: str, fresh: bool):
+def databases(kind: str, fresh: bool, sizes: tuple[int, ...], keep: bool = False):
     """{employees: (url, generation info)} for every size, on the chosen database."""
     if kind == "sqlite":
-        yield {n: sqlite_database(n, fresh) for n in SIZES}
+        yield {n: sqlite_database(n, fresh) for n in sizes}
         return
-    sys.path.insert(0, str(ROOT))
     import sqlalchemy as sa
 
     from tests.pgserver import PostgresServer
 
-    server = PostgresServer()
-    log("starting a throwaway PostgreSQL server")
+    server = kept_postgres() if keep else PostgresServer()
+    log(f"starting a {'kept' if keep else 'throwaway'} PostgreSQL server")
     base = server.start()
+    with contextlib.suppress(OSError, ValueError):
+        OWN_ROOTS.append(int(Path(server.data, "postmaster.pid").read_text().split()[0]))
     try:
         admin = sa.create_engine(base, isolation_level="AUTOCOMMIT")
         out = {}
-        for n in SIZES:
+        for n in sizes:
             name = f"brigade_bench_{n}"
-            with admin.connect() as conn:
-                conn.execute(sa.text(f"CREATE DATABASE {name}"))
             url = base.rsplit("/", 1)[0] + "/" + name
-            out[n] = (url, {**generate(url, n), "reused": False})
+            with admin.connect() as conn:
+                exists = bool(
+                    conn.execute(
+                        sa.text("SELECT 1 FROM pg_database WHERE datname = :n"), {"n": name}
+                    ).scalar()
+                )
+
+            def wipe(name: str = name) -> None:
+                with admin.connect() as conn:
+                    conn.execute(sa.text(f"DROP DATABASE IF EXISTS {name}"))
+                    conn.execute(sa.text(f"CREATE DATABASE {name}"))
+
+            if keep:
+                out[n] = kept_database("postgresql", n, url, fresh, exists, wipe)
+            else:
+                wipe()
+                out[n] = (url, {**generate(url, n), "reused": False})
         admin.dispose()
         yield out
     finally:
@@ -277,17 +392,21 @@ def pick_targets(session) -> dict:
         .where(Enrolment.session_id == TrainingSession.id)
         .scalar_subquery()
     )
-    ts = session.execute(
-        sa.select(TrainingSession)
-        .where(
-            TrainingSession.status == "held",
-            TrainingSession.department_id.is_(None),
-            TrainingSession.program_id.in_(led),
-            size.between(18, 25),
-        )
-        .order_by(TrainingSession.starts_at.desc(), TrainingSession.id)
-        .limit(1)
-    ).scalar_one()
+    held = sa.select(TrainingSession).where(
+        TrainingSession.status == "held",
+        TrainingSession.department_id.is_(None),
+        TrainingSession.program_id.in_(led),
+    )
+    ts = (
+        session.execute(
+            held.where(size.between(18, 25))
+            .order_by(TrainingSession.starts_at.desc(), TrainingSession.id)
+            .limit(1)
+        ).scalar()
+        or session.execute(  # a tiny organisation: its biggest session
+            held.order_by(size.desc(), TrainingSession.id).limit(1)
+        ).scalar_one()
+    )
     instructor = session.get(User, ts.instructor_id)
     surname = employee.name.split()[-1]
     return {
@@ -299,8 +418,12 @@ def pick_targets(session) -> dict:
             "auditor": auditor.email,
         },
         "paths": {
+            "healthz": "/healthz",
+            "account": "/account",
             "matrix": "/compliance/",
+            "dashboard": "/compliance/dashboard",
             "drilldown": f"/compliance/people?department={division.id}",
+            "company": "/compliance/people",
             "my_training": "/learning/",
             "session": f"/sessions/{ts.id}",
             "auditor": "/auditor/?q=" + urllib.parse.quote(surname),
@@ -331,35 +454,34 @@ def _test_login(client, email: str) -> None:
 
 
 def worker_queries(url: str) -> dict:
-    """SQL statements per request for every page (after one warm-up request)."""
-    import sqlalchemy as sa
-
+    """SQL statements per request and bytes for every page and floor (one request after a
+    warm-up request), and the time of one request in-process."""
     from lms.extensions import db
 
     app = _app(url)
     with app.app_context():
         targets = pick_targets(db.session)
         db.session.remove()
-        counter = {"n": 0}
-
-        def count(*_args, **_kw):
-            counter["n"] += 1
-
-        sa.event.listen(db.engine, "before_cursor_execute", count)
+        engine = db.engine
     out = {}
-    for key, _label, persona in PAGES:
-        client = app.test_client()
-        _test_login(client, targets["personas"][persona])
-        path = targets["paths"][key]
-        first = client.get(path)
-        counter["n"] = 0
-        resp = client.get(path)
-        if first.status_code != 200 or resp.status_code != 200:
-            raise SystemExit(f"{path} as {persona}: HTTP {resp.status_code}")
-        out[key] = {"queries": counter["n"], "bytes": len(resp.get_data())}
-    counter["n"] = 0
-    client.get("/healthz")
-    out["healthz"] = {"queries": counter["n"]}
+    with StatementCounter(engine) as counter:
+        for key, _label, persona in FLOORS + PAGES:
+            client = app.test_client()
+            if persona:
+                _test_login(client, targets["personas"][persona])
+            path = targets["paths"][key]
+            first = client.get(path)
+            counter.reset()
+            started = time.perf_counter()
+            resp = client.get(path)
+            took = time.perf_counter() - started
+            if first.status_code != 200 or resp.status_code != 200:
+                raise SystemExit(f"{path} as {persona}: HTTP {resp.status_code}")
+            out[key] = {
+                "queries": counter.count,
+                "bytes": len(resp.get_data()),
+                "in_process_ms": round(took * 1000, 1),
+            }
     return {"targets": targets, "pages": out}
 
 
@@ -567,7 +689,8 @@ class Http:
         self.port = port
 
     def request(self, method: str, path: str, cookie: str = "", body: str | None = None):
-        conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=120)
+        """(status, body, [cookie=value set by the response], Location header)."""
+        conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=HTTP_TIMEOUT)
         headers = {"Accept-Language": "en"}
         if cookie:
             headers["Cookie"] = cookie
@@ -580,32 +703,33 @@ class Http:
             cookies = [
                 v.split(";", 1)[0] for k, v in resp.getheaders() if k.lower() == "set-cookie"
             ]
-            return resp.status, data, cookies
+            return resp.status, data, cookies, resp.getheader("Location") or ""
         finally:
             conn.close()
 
     def login(self, email: str) -> str:
-        status, page, cookies = self.request("GET", "/login")
+        status, page, cookies, _loc = self.request("GET", "/login")
         token = CSRF_RE.search(page.decode()).group(1)
         form = urllib.parse.urlencode({"csrf_token": token, "email": email, "password": PASSWORD})
-        status, _data, new = self.request("POST", "/login", "; ".join(cookies), form)
+        status, _data, new, _loc = self.request("POST", "/login", "; ".join(cookies), form)
         if status != 302 or not new:
             raise SystemExit(f"log-in as {email} failed over HTTP: {status}")
         return "; ".join(new)
 
 
 @contextlib.contextmanager
-def gunicorn(url: str):
+def gunicorn(url: str, workers: int = WORKERS):
+    """gunicorn serving ``wsgi:app`` on a free port: (Http, the master's pid)."""
     port = free_port()
     proc = subprocess.Popen(
         [
             str(BIN / "gunicorn"),
             "-w",
-            "2",
+            str(workers),
             "-b",
             f"127.0.0.1:{port}",
             "--timeout",
-            "120",
+            str(HTTP_TIMEOUT),
             "--log-level",
             "warning",
             "wsgi:app",
@@ -615,7 +739,7 @@ def gunicorn(url: str):
     )
     try:
         http_ = Http(port)
-        deadline = time.time() + 60
+        deadline = time.time() + 120
         while True:
             try:
                 if http_.request("GET", "/healthz")[0] == 200:
@@ -625,7 +749,7 @@ def gunicorn(url: str):
             if time.time() > deadline or proc.poll() is not None:
                 raise SystemExit("gunicorn did not start")
             time.sleep(0.2)
-        yield http_
+        yield http_, proc.pid
     finally:
         proc.send_signal(signal.SIGTERM)
         try:
@@ -647,7 +771,7 @@ def load(http_: Http, path: str, cookie: str, requests: int, concurrency: int) -
     def run(n: int) -> None:
         for _ in range(n):
             started = time.perf_counter()
-            status, _data, _c = http_.request("GET", path, cookie)
+            status = http_.request("GET", path, cookie)[0]
             took = time.perf_counter() - started
             with lock:
                 (times if status == 200 else errors).append(took if status == 200 else status)
@@ -659,34 +783,277 @@ def load(http_: Http, path: str, cookie: str, requests: int, concurrency: int) -
     return times
 
 
-def measure_latency(url: str, targets: dict, requests: int, concurrency: int, rounds: int) -> dict:
-    """Medians and p95 per page, the pages and /healthz interleaved in rounds so that a change
-    in the machine's load during the run touches them alike."""
-    log(f"latency: gunicorn -w 2, {requests} requests per page at concurrency {concurrency}")
-    with gunicorn(url) as http_:
+def requests_for(warm_s: float, requests: int, floor: int, budget_s: float) -> int:
+    """Requests for a page: ``requests``, fewer when they would take longer than ``budget_s``
+    at the rate the workers serve it (a warm-up request took ``warm_s``); at least ``floor``."""
+    if warm_s <= 0:
+        return requests
+    return max(floor, min(requests, int(budget_s * WORKERS / warm_s)))
+
+
+def percentile(sorted_times: list[float], q: float) -> float:
+    return sorted_times[max(0, min(len(sorted_times) - 1, round(len(sorted_times) * q) - 1))]
+
+
+def measure_latency(
+    url: str,
+    targets: dict,
+    requests: int,
+    concurrency: int,
+    rounds: int,
+    budget_s: float,
+    sampler: LoadSampler,
+) -> dict:
+    """Medians and p95 per page, the pages and both floors interleaved in rounds so that a
+    change in the machine's load during the run touches them alike; the machine's load around
+    every batch; the peak memory of the workers."""
+    log(f"latency: gunicorn -w {WORKERS}, up to {requests} requests per page at concurrency "
+        f"{concurrency}, about {budget_s:g} s per page at most")  # fmt: skip
+    with gunicorn(url) as (http_, master):
         cookies = {p: http_.login(email) for p, email in targets["personas"].items()}
-        plan = [("healthz", "/healthz", "")] + [
-            (key, targets["paths"][key], cookies[persona]) for key, _l, persona in PAGES
+        plan = [
+            (key, targets["paths"][key], cookies[persona] if persona else "")
+            for key, _l, persona in FLOORS + PAGES
         ]
-        for _key, path, cookie in plan:  # warm both workers
-            load(http_, path, cookie, 8, 2)
+        counts = {}
+        failed: dict[str, str] = {}  # pages that did not answer within HTTP_TIMEOUT
+        for key, path, cookie in plan:  # warm both workers; how long does one request take?
+            try:
+                warm = load(http_, path, cookie, 2 * WORKERS, WORKERS)
+            except OSError as err:  # a time-out, or the worker killed by gunicorn
+                failed[key] = f"no answer within {HTTP_TIMEOUT} s ({type(err).__name__})"
+                log(f"{path}: {failed[key]}; left out")
+                continue
+            counts[key] = requests_for(
+                statistics.median(warm), requests, rounds * concurrency, budget_s
+            )
         samples: dict[str, list[float]] = {key: [] for key, _p, _c in plan}
+        windows: dict[str, Window] = {key: Window() for key, _p, _c in plan}
         for r in range(rounds):
-            n = requests // rounds + (r < requests % rounds)
             for key, path, cookie in plan:
-                samples[key] += load(http_, path, cookie, n, concurrency)
-    out = {}
+                if key in failed:
+                    continue
+                n = counts[key] // rounds + (r < counts[key] % rounds)
+                before = sampler.snapshot()
+                try:
+                    samples[key] += load(http_, path, cookie, n, concurrency)
+                except OSError as err:
+                    failed[key] = f"no answer within {HTTP_TIMEOUT} s ({type(err).__name__})"
+                windows[key].add(before, sampler.snapshot())
+        rss = peak_rss_kb(children(master))
+    out: dict = {key: {"failed": why} for key, why in failed.items()}
     for key, times in samples.items():
+        if key in failed or not times:
+            continue
         times.sort()
         out[key] = {
             "n": len(times),
             "median_ms": round(statistics.median(times) * 1000, 2),
-            "p95_ms": round(times[max(0, int(len(times) * 0.95) - 1)] * 1000, 2),
+            "p95_ms": round(percentile(times, 0.95) * 1000, 2),
+            "load": windows[key].as_dict(),
         }
-    floor = out["healthz"]["median_ms"]
+    plain, signed = out["healthz"]["median_ms"], out["account"]["median_ms"]
     for row in out.values():
-        row["ratio"] = round(row["median_ms"] / floor, 1)
+        if "failed" in row:
+            continue
+        row["ratio"] = round(row["median_ms"] / plain, 1)
+        row["ratio_signed"] = round(row["median_ms"] / signed, 1)
+    return {"pages": out, "worker_peak_rss_kb": rss}
+
+
+# ----- concurrent employees ------------------------------------------------------------------
+
+
+def pick_quiz_people(session, count: int) -> list[dict]:
+    """Employees who may start a quiz now (self-paced programs assigned to them, no valid
+    completion, attempts left, no wait), one program each, deterministically."""
+    import sqlalchemy as sa
+
+    from lms.accounts.models import User, UserRole
+    from lms.compliance.models import PersonStatus
+    from lms.core.model import utcnow
+    from lms.learning import services
+    from lms.programs.models import Program, ProgramVersion
+
+    now = utcnow()
+    rows = session.execute(
+        sa.select(PersonStatus.user_id, PersonStatus.program_id)
+        .join(UserRole, UserRole.user_id == PersonStatus.user_id)
+        .join(User, User.id == PersonStatus.user_id)
+        .join(Program, Program.id == PersonStatus.program_id)
+        .join(ProgramVersion, ProgramVersion.id == Program.current_version_id)
+        .where(
+            UserRole.role == "employee",
+            User.active.is_(True),
+            ProgramVersion.delivery_mode == "self_paced",
+            PersonStatus.basis != "valid",
+        )
+        .order_by(PersonStatus.user_id, PersonStatus.program_id)
+    ).all()
+    out: list[dict] = []
+    seen: set[int] = set()
+    for uid, pid in rows:
+        if uid in seen:
+            continue
+        user, program = session.get(User, uid), session.get(Program, pid)
+        try:
+            services.require_assigned(session, user, program)
+            state = services.quiz_state(session, user, program, now)
+        except Exception:  # noqa: BLE001 - not this one: the next candidate
+            continue
+        if state.blocked is None and state.open_attempt is None:
+            out.append({"email": user.email, "program_id": pid})
+            seen.add(uid)
+            if len(out) == count:
+                break
+    if len(out) < count:
+        raise SystemExit(f"only {len(out)} employees may take a quiz now; {count} wanted")
     return out
+
+
+class Browser:
+    """One signed-in person over HTTP: keeps the cookies the server sets."""
+
+    def __init__(self, http_: Http, cookie: str):
+        self.http = http_
+        self.jar = dict(c.split("=", 1) for c in cookie.split("; ") if "=" in c)
+
+    def request(self, method: str, path: str, form: dict | list | None = None):
+        body = urllib.parse.urlencode(form, doseq=True) if form is not None else None
+        cookie = "; ".join(f"{k}={v}" for k, v in self.jar.items())
+        status, data, cookies, location = self.http.request(method, path, cookie, body)
+        for c in cookies:
+            k, _eq, v = c.partition("=")
+            self.jar[k] = v
+        return status, data.decode("utf-8", "replace"), urllib.parse.urlsplit(location).path
+
+
+ANSWER_RE = re.compile(r'name="(q-\d+)" value="(\d+)"')
+
+
+def quiz_attempt(b: Browser, program_id: int, record) -> bool:
+    """Open the course, start an attempt, answer every question (the first answer each),
+    submit and read the result, as a person does; ``record(step, seconds, ok)`` each request."""
+
+    def step(name: str, method: str, path: str, want: int, form=None):
+        started = time.perf_counter()
+        try:
+            status, page, location = b.request(method, path, form)
+        except OSError:
+            status, page, location = 0, "", ""
+        record(name, time.perf_counter() - started, status == want)
+        return (page, location) if status == want else None
+
+    got = step("course", "GET", f"/learning/programs/{program_id}", 200)
+    if not got or not (m := CSRF_RE.search(got[0])):
+        return False
+    token = m.group(1)
+    got = step("start", "POST", f"/learning/programs/{program_id}/attempts", 302,
+               {"csrf_token": token})  # fmt: skip
+    if not got:
+        return False
+    attempt = got[1]
+    got = step("questions", "GET", attempt, 200)
+    if not got:
+        return False
+    answers: dict[str, str] = {}
+    for name, value in ANSWER_RE.findall(got[0]):
+        answers.setdefault(name, value)
+    got = step("submit", "POST", attempt, 302, {"csrf_token": token, **answers})
+    if not got:
+        return False
+    return step("result", "GET", got[1] or attempt, 200) is not None
+
+
+def measure_concurrent(
+    url: str, people: list[dict], concurrency: int, reads: int, sampler: LoadSampler
+) -> dict:
+    """``len(people)`` signed-in employees at ``concurrency``: each opens "my training"
+    ``reads`` times, then takes a quiz (five requests, two of them writes)."""
+    log(f"concurrent: {len(people)} employees at concurrency {concurrency}")
+    out: dict = {}
+    with gunicorn(url) as (http_, master):
+        browsers = [(Browser(http_, http_.login(p["email"])), p) for p in people]
+        lock = threading.Lock()
+
+        def timed(name: str, fn, items: list) -> None:
+            times: list[float] = []
+            errors = {"n": 0}
+            steps: dict[str, list[float]] = {}
+
+            def record(step: str, took: float, ok: bool) -> None:
+                with lock:
+                    if ok:
+                        times.append(took)
+                        steps.setdefault(step, []).append(took)
+                    else:
+                        errors["n"] += 1
+
+            before = sampler.snapshot()
+            started = time.perf_counter()
+            with ThreadPoolExecutor(concurrency) as pool:
+                done = list(pool.map(lambda item: fn(item, record), items))
+            wall = time.perf_counter() - started
+            window = Window()
+            window.add(before, sampler.snapshot())
+            times.sort()
+            out[name] = {
+                "tasks": len(items),
+                "tasks_done": sum(1 for d in done if d),
+                "requests": len(times) + errors["n"],
+                "errors": errors["n"],
+                "seconds": round(wall, 2),
+                "requests_per_s": round((len(times) + errors["n"]) / wall, 1),
+                "tasks_per_s": round(sum(1 for d in done if d) / wall, 2),
+                "p50_ms": round(percentile(times, 0.5) * 1000, 1) if times else None,
+                "p95_ms": round(percentile(times, 0.95) * 1000, 1) if times else None,
+                "steps_p50_ms": {
+                    k: round(statistics.median(v) * 1000, 1) for k, v in steps.items()
+                },
+                "load": window.as_dict(),
+            }
+
+        def read(item, record) -> bool:
+            b, _p = item
+            started = time.perf_counter()
+            try:
+                status = b.request("GET", "/learning/")[0]
+            except OSError:
+                status = 0
+            record("my_training", time.perf_counter() - started, status == 200)
+            return status == 200
+
+        timed("my_training", read, [bp for _ in range(reads) for bp in browsers])
+        timed("quiz", lambda item, record: quiz_attempt(item[0], item[1]["program_id"], record),
+              browsers)  # fmt: skip
+        out["worker_peak_rss_kb"] = peak_rss_kb(children(master))
+    return out
+
+
+def measure_rebuild(url: str) -> dict:
+    """`flask lms rebuild-status` as a whole (start-up included), and the rebuild alone
+    in-process (``status.rebuild`` and its commit)."""
+    started = time.perf_counter()
+    text = flask(url, "rebuild-status")
+    took = time.perf_counter() - started
+    m = re.search(r"Rebuilt (\d+)", text)
+    alone = worker(url, "rebuild")
+    return {
+        "seconds": round(took, 1),
+        "rows": int(m.group(1)) if m else None,
+        "rebuild_s": alone["seconds"],
+    }
+
+
+def worker_rebuild(url: str) -> dict:
+    from lms.compliance import status
+    from lms.extensions import db
+
+    with _app(url).app_context():
+        started = time.perf_counter()
+        rows = status.rebuild(db.session)
+        db.session.commit()
+        return {"rows": rows, "seconds": round(time.perf_counter() - started, 1)}
 
 
 def measure_verify(url: str) -> dict:
@@ -731,21 +1098,41 @@ def yes(ok: bool) -> str:
     return "met" if ok else "**missed**"
 
 
+def _load_note(load: dict | None) -> str:
+    """How busy the rest of the machine was while a figure was taken."""
+    if not load:
+        return ""
+    text = f"{load['others_cores']:.1f} / {load['load1_max']:.1f}"
+    return f"**under load** ({text})" if load["under_load"] else f"quiet ({text})"
+
+
+def section_key(kind: str, size: int, tag: str = "") -> str:
+    """The RESULTS.md section of a run: one per database and size (and tag, if given)."""
+    key = kind if size == DEFAULT_SIZE else f"{kind}-{size}"
+    return f"{key}-{tag}" if tag else key
+
+
 def render(kind: str, r: dict) -> str:
-    big, small = str(SIZES[-1]), str(SIZES[0])
+    small, big = (str(n) for n in r["sizes"])
     title = {"sqlite": "SQLite", "postgresql": "PostgreSQL"}[kind]
+    run_load = r.get("load", {})
     lines = [
-        f"## {title}",
+        f"## {title}, {int(big):,} employees" + (f" ({r['tag']})" if r.get("tag") else ""),
         "",
-        f"Run {r['when']} on {r['cores']} cores ({r['cpu']}), Python {r['python']}; "
-        f"load average at start {r['load_start']}, at end {r['load_end']}; "
-        f"whole run {r['total_s']:.0f} s.",
+        f"Run {r['when']} on {r['cores']} cores ({r['cpu']}), Python {r['python']}, "
+        f"`make bench DB={kind} SIZE={big}`; whole run {r['total_s']:.0f} s. Measured on a "
+        "shared machine: other sessions ran their tests on the same two cores at the same "
+        "time. Load average (1 min) at start "
+        f"{r['load_start']}, at end {r['load_end']}; sampled {run_load.get('samples', 0)} "
+        f"times during the run: min {run_load.get('load1_min')}, median "
+        f"{run_load.get('load1_median')}, max {run_load.get('load1_max')}; other programs "
+        f"used {run_load.get('others_cores')} cores on average.",
         "",
         "Data (`flask lms generate --programs 30 --years 3`):",
         "",
         "| employees | people | sessions | enrolments | completions | certificates | ledger "
-        "| all records | generated in |",
-        "|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
+        "| statuses | all records | generated in |",
+        "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
     ]
     for n in (small, big):
         g = r["data"][n]
@@ -755,41 +1142,74 @@ def render(kind: str, r: dict) -> str:
             f"| {int(n):,} | {c.get('people', 0):,} | {c.get('sessions', 0):,} "
             f"| {c.get('enrolments', 0):,} | {c.get('completions', 0):,} "
             f"| {c.get('certificates', 0):,} | {c.get('ledger', 0):,} "
-            f"| {c.get('records', 0):,} | {took} |"
+            f"| {c.get('statuses', 0):,} | {c.get('records', 0):,} | {took} |"
         )
     if "queries" in r:
-        lat = r.get("latency") or {
-            key: {"n": 0, "median_ms": "", "p95_ms": "", "ratio": float("nan")}
-            for key in ["healthz"] + [k for k, _l, _p in PAGES]
-        }
+        lat = (r.get("latency") or {}).get("pages", {})
         q = r["queries"]
         lines += [
             "",
-            f"Pages at {int(big):,} employees under gunicorn (2 sync workers), "
-            f"{lat['healthz']['n']} requests per page at concurrency {r['concurrency']} "
-            f"from 127.0.0.1; target: median within {LATENCY_RATIO:g}x of /healthz. "
-            "SQL statements per request at both sizes; target: the same at both.",
+            f"Pages at {int(big):,} employees under gunicorn ({WORKERS} sync workers), "
+            f"at concurrency {r['concurrency']} from 127.0.0.1, the pages and the floors "
+            "interleaved in rounds. Target: median within "
+            f"{LATENCY_RATIO:g}x of the signed-in floor (`/account`); no page over "
+            f"{PAGE_BYTES // 1000} KB; SQL statements per request the same at "
+            f"{int(small):,} and {int(big):,} employees (counted in-process). "
+            "Machine: CPU cores used by other programs on average while the page was "
+            "measured / highest 1-minute load average; **under load** when others used more "
+            "than half a core.",
             "",
-            "| page | path | median ms | p95 ms | x healthz | latency target "
-            f"| queries @{int(small):,} | queries @{int(big):,} | query target |",
-            "|---|---|---:|---:|---:|---|---:|---:|---|",
+            "| page | path | requests | median ms | p95 ms | x healthz | x account "
+            f"| within {LATENCY_RATIO:g}x | KB | statements @{int(small):,} "
+            f"| @{int(big):,} | same | machine |",
+            "|---|---|---:|---:|---:|---:|---:|---|---:|---:|---:|---|---|",
         ]
-        h = lat["healthz"]
-        lines.append(
-            f"| hello world (floor) | `/healthz` | {h['median_ms']} | {h['p95_ms']} | 1.0 | "
-            f"| {q.get(small, {}).get('healthz', {}).get('queries', '')} "
-            f"| {q.get(big, {}).get('healthz', {}).get('queries', '')} | |"
-        )
         paths = r["targets"]["paths"]
-        for key, label, persona in PAGES:
-            row = lat[key]
+        for key, label, persona in FLOORS + PAGES:
+            row = lat.get(key, {})
             qs = q.get(small, {}).get(key, {}).get("queries")
             qb = q.get(big, {}).get(key, {}).get("queries")
-            lines.append(
-                f"| {label} ({persona}) | `{paths[key]}` | {row['median_ms']} | {row['p95_ms']} "
-                f"| {row['ratio']} | {yes(row['ratio'] <= LATENCY_RATIO)} | {qs} | {qb} "
-                f"| {yes(qs == qb)} |"
+            size = q.get(big, {}).get(key, {}).get("bytes", 0)
+            is_floor = key in ("healthz", "account")
+            kb = (
+                f"{size / 1000:,.0f}"
+                if is_floor or size <= PAGE_BYTES
+                else (f"**{size / 1000:,.0f}**")
             )
+            who = f" ({persona})" if persona else ""
+            if "failed" in row:
+                lines.append(
+                    f"| {label}{who} | `{paths[key]}` | | **{row['failed']}** | | | | **missed** "
+                    f"| {kb} | {qs} | {qb} | {yes(qs == qb)} | |"
+                )
+                continue
+            within = "" if is_floor or not row else yes(row["ratio_signed"] <= LATENCY_RATIO)
+            lines.append(
+                f"| {label}{who} | `{paths[key]}` | {row.get('n', '')} "
+                f"| {row.get('median_ms', '')} | {row.get('p95_ms', '')} "
+                f"| {row.get('ratio', '')} | {row.get('ratio_signed', '')} | {within} "
+                f"| {kb} | {qs} | {qb} | {'' if is_floor else yes(qs == qb)} "
+                f"| {_load_note(row.get('load'))} |"
+            )
+        rss = (r.get("latency") or {}).get("worker_peak_rss_kb") or {}
+        if rss:
+            peak = max(rss.values()) / 1024
+            lines += [
+                "",
+                f"Peak memory of a web worker (VmHWM) after serving all of these: "
+                f"{', '.join(f'{v / 1024:.0f} MB' for v in rss.values())}; target: under "
+                f"{WORKER_RSS_MB} MB: {yes(peak < WORKER_RSS_MB)}.",
+            ]
+    if "rebuild" in r:
+        x = r["rebuild"]
+        lines += [
+            "",
+            f"`flask lms rebuild-status` at {int(big):,} employees: {x['rows']:,} stored "
+            f"statuses in {x['seconds']} s (the command's whole run, start-up included)"
+            + (f", the rebuild alone {x['rebuild_s']} s" if "rebuild_s" in x else "")
+            + f"; target: under {REBUILD_S} s: "
+            f"{yes(x.get('rebuild_s', x['seconds']) < REBUILD_S)}.",
+        ]
     if "certs" in r:
         c = r["certs"]
         seal_note = "sealed with the organisation seal" if c["sealed"] else "unsealed (no seal)"
@@ -841,6 +1261,38 @@ def render(kind: str, r: dict) -> str:
                 f"| {name} | {x['rows']:,} | {x['seconds']} | {x['rows_per_s']:,} "
                 f"| {yes(x['rows_per_s'] >= VERIFY_ROWS_PER_S)} | {x.get('command_cpu_s', '')} |"
             )
+    if "concurrent" in r:
+        c = r["concurrent"]
+        lines += [
+            "",
+            f"Concurrent employees at {int(big):,}: {c['people']} signed-in employees at "
+            f"concurrency {c['concurrency']} against the same gunicorn ({WORKERS} workers). "
+            f'"My training": each opens it {c["reads"]} times. Quiz: each opens the course, '
+            "starts an attempt (POST with CSRF), reads the questions, submits an answer to "
+            "every one (POST with CSRF) and reads the result: five requests, two of them "
+            "writes. Errors: requests not answered as a person's browser expects.",
+            "",
+            "| run | people | done | requests | errors | seconds | requests/s | per s "
+            "| p50 ms | p95 ms | median ms per step | machine |",
+            "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|---|",
+        ]
+        for key, label, unit in (("my_training", "my training", "pages"),
+                                 ("quiz", "quiz attempts", "attempts")):  # fmt: skip
+            x = c[key]
+            steps = ", ".join(f"{k} {v}" for k, v in x["steps_p50_ms"].items())
+            lines.append(
+                f"| {label} | {c['people']} | {x['tasks_done']} of {x['tasks']} "
+                f"| {x['requests']} | {x['errors']} | {x['seconds']} | {x['requests_per_s']} "
+                f"| {x['tasks_per_s']} {unit} | {x['p50_ms']} | {x['p95_ms']} | {steps} "
+                f"| {_load_note(x['load'])} |"
+            )
+        rss = c.get("worker_peak_rss_kb") or {}
+        if rss:
+            lines += [
+                "",
+                "Peak memory of a web worker after the concurrent run: "
+                f"{', '.join(f'{v / 1024:.0f} MB' for v in rss.values())}.",
+            ]
     return "\n".join(lines) + "\n"
 
 
@@ -873,8 +1325,39 @@ def load_average() -> str:
         return "?"
 
 
+STAGES = ("queries", "latency", "rebuild", "certs", "verify", "concurrent")
+
+
+def own_roots() -> list[int]:
+    return list(OWN_ROOTS)
+
+
+def concurrent_copy(kind: str, url: str) -> contextlib.AbstractContextManager[str]:
+    """The database the concurrent run writes into: on SQLite a copy (the generated file is
+    reused by the next run), on PostgreSQL the throwaway database itself (measured last)."""
+
+    @contextlib.contextmanager
+    def copy():
+        if kind != "sqlite":
+            yield url
+            return
+        import shutil
+
+        src = Path(url.removeprefix("sqlite:///"))
+        dst = src.with_name(src.stem + "-concurrent.db")
+        shutil.copyfile(src, dst)
+        try:
+            yield f"sqlite:///{dst}"
+        finally:
+            for p in (dst, Path(f"{dst}-wal"), Path(f"{dst}-shm")):
+                p.unlink(missing_ok=True)
+
+    return copy()
+
+
 def bench(args) -> None:
     started = time.perf_counter()
+    sizes = (small_size(args.size), args.size)
     r: dict = {
         "when": datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
         "cores": os.cpu_count(),
@@ -882,57 +1365,115 @@ def bench(args) -> None:
         "python": platform.python_version(),
         "load_start": load_average(),
         "concurrency": args.concurrency,
+        "sizes": sizes,
+        "tag": args.tag,
         "data": {},
     }
-    stages = set(args.only.split(",")) if args.only else {"queries", "latency", "certs", "verify"}
-    with databases(args.db, args.fresh) as dbs:
+    stages = set(args.only.split(",")) if args.only else set(STAGES)
+    unknown = stages - set(STAGES)
+    if unknown:
+        raise SystemExit(f"--only: unknown part {', '.join(sorted(unknown))}")
+    sampler = LoadSampler(own_roots, interval=2.0)
+    with sampler, databases(args.db, args.fresh, sizes, args.keep) as dbs:
         for n, (_url, info) in dbs.items():
             r["data"][str(n)] = info
-        big_url = dbs[SIZES[-1]][0]
-        if "queries" in stages or "latency" in stages:
+        big_url = dbs[sizes[-1]][0]
+        if stages & {"queries", "latency"}:
             r["queries"] = {}
             for n, (url, _info) in dbs.items():
-                log(f"queries per page at {n} employees")
+                log(f"statements per page at {n:,} employees")
                 res = worker(url, "queries")
                 r["queries"][str(n)] = res["pages"]
                 r["targets"] = res["targets"]  # the last (largest) size's
         if "latency" in stages:
             r["latency"] = measure_latency(
-                big_url, r["targets"], args.requests, args.concurrency, args.rounds
+                big_url,
+                r["targets"],
+                args.requests,
+                args.concurrency,
+                args.rounds,
+                args.budget,
+                sampler,
             )
+        if "rebuild" in stages:
+            log("flask lms rebuild-status")
+            r["rebuild"] = measure_rebuild(big_url)
         if "certs" in stages:
             log(f"bulk export of about {args.certificates} certificates")
             r["certs"] = worker(big_url, "certs", "--count", str(args.certificates))
         if "verify" in stages:
             log("flask lms verify")
             r["verify"] = measure_verify(big_url)
+        if "concurrent" in stages:
+            with concurrent_copy(args.db, big_url) as url:
+                people = worker(url, "quiz_people", "--count", str(args.people))
+                r["concurrent"] = {
+                    "people": args.people,
+                    "concurrency": args.people_concurrency,
+                    "reads": args.reads,
+                    **measure_concurrent(url, people, args.people_concurrency, args.reads, sampler),
+                }
     r["load_end"] = load_average()
+    r["load"] = sampler.summary()
     r["total_s"] = time.perf_counter() - started
     DATA.mkdir(parents=True, exist_ok=True)
-    (DATA / f"last-{args.db}.json").write_text(json.dumps(r, indent=2, default=str))
+    key = section_key(args.db, args.size, args.tag)
+    (DATA / f"last-{key}.json").write_text(json.dumps(r, indent=2, default=str))
     section = render(args.db, r)
     print("\n" + section)
     if args.write:
-        write_results(args.db, section)
+        write_results(key, section)
         log(f"wrote {RESULTS.relative_to(ROOT)}")
     log(f"done in {r['total_s']:.0f} s")
+
+
+def size_arg(text: str) -> int:
+    try:
+        return parse_size(text)
+    except ValueError as err:
+        raise argparse.ArgumentTypeError(str(err)) from None
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     sub = parser.add_subparsers(dest="command")
     parser.add_argument("--db", choices=("sqlite", "postgresql"), default="sqlite")
-    parser.add_argument("--fresh", action="store_true", help="regenerate the SQLite data")
+    parser.add_argument("--fresh", action="store_true", help="regenerate the kept data")
+    parser.add_argument(
+        "--keep",
+        action="store_true",
+        help="PostgreSQL: keep the cluster and its data under bench/data/postgresql and reuse "
+        "them in the next run (default: a throwaway server, data generated each run)",
+    )
     parser.add_argument("--requests", type=int, default=200, help="per page (default 200)")
     parser.add_argument("--concurrency", type=int, default=4)
     parser.add_argument("--rounds", type=int, default=4, help="interleaved rounds per page")
+    parser.add_argument(
+        "--size",
+        type=size_arg,
+        default=DEFAULT_SIZE,
+        help=f"employees of the measured organisation (default {DEFAULT_SIZE}; also 50k)",
+    )
+    parser.add_argument(
+        "--budget", type=float, default=60.0, help="seconds per page at most (default 60)"
+    )
     parser.add_argument("--certificates", type=int, default=1000)
-    parser.add_argument("--only", help="comma list of queries,latency,certs,verify")
+    parser.add_argument("--people", type=int, default=50, help="concurrent run: employees")
+    parser.add_argument(
+        "--people-concurrency", type=int, default=20, help="concurrent run: concurrency"
+    )
+    parser.add_argument("--reads", type=int, default=4, help="my training per employee")
+    parser.add_argument("--only", help="comma list of " + ",".join(STAGES))
+    parser.add_argument(
+        "--tag", default="", help="a label for the run: its own section of RESULTS.md"
+    )
     parser.add_argument(
         "--no-write", dest="write", action="store_false", help="print, do not touch RESULTS.md"
     )
     w = sub.add_parser("worker", help="one in-process measurement, JSON on stdout")
-    w.add_argument("task", choices=("queries", "certs", "profile", "targets"))
+    w.add_argument(
+        "task", choices=("queries", "certs", "profile", "targets", "quiz_people", "rebuild")
+    )
     w.add_argument("--url", required=True)
     w.add_argument("--count", type=int, default=200)
     w.add_argument("--page", default="matrix")
@@ -948,6 +1489,13 @@ def main() -> None:
         result = worker_certs(args.url, args.count)
     elif args.task == "profile":
         result = worker_profile(args.url, args.page, args.persona, args.path)
+    elif args.task == "rebuild":
+        result = worker_rebuild(args.url)
+    elif args.task == "quiz_people":
+        from lms.extensions import db
+
+        with _app(args.url).app_context():
+            result = pick_quiz_people(db.session, args.count)
     else:
         from lms.extensions import db
 

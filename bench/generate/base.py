@@ -18,7 +18,8 @@ from lms.core.model import DbSession, utcnow
 from lms.programs.models import Program, ProgramVersion
 
 PASSWORD = "bench-password"
-BATCH = 5000
+BATCH = 5000  # rows per INSERT statement (one executemany)
+FLUSH_ROWS = 100_000  # history rows held in memory before they are written out
 
 
 @dataclass
@@ -63,6 +64,7 @@ class Plumbing:
     base_url: str
     buf: dict[Any, list[dict[str, Any]]]
     ledger_items: list[tuple[datetime, str, int, str, int | None]]
+    written: dict[str, int]
     _req_divisions: dict[int, set[int | None]]
 
     def __init__(
@@ -120,6 +122,8 @@ class Plumbing:
         entry_hash = ledger.entry_digest(
             self.last_hash, kind, str(object_id), content_hash, actor_id, at
         )
+        if len(self.ledger_rows) >= FLUSH_ROWS:
+            self.flush_ledger()
         self.ledger_rows.append(
             row(
                 LedgerEntry,

@@ -9,7 +9,7 @@ import sqlalchemy as sa
 from dateutil.relativedelta import relativedelta
 from flask import current_app
 
-from bench.generate.base import Counts
+from bench.generate.base import FLUSH_ROWS, Counts
 from bench.generate.sessions import Sessions
 from lms.accounts.models import Department
 from lms.completions.models import Certificate, Completion, Revocation
@@ -143,7 +143,7 @@ class Generator(Sessions):
                     if rng.random() < 0.06:
                         day = day + timedelta(days=rng.randint(30, 120))  # late: overdue now
             if idx % 100 == 0:
-                self.step(0.4 * idx / len(self.people))
+                self.step("plan", 0.4 * idx / len(self.people))
         return buckets, self_paced
 
     def build(self, buckets: dict[tuple, list[dict]], self_paced: list[dict]) -> None:
@@ -156,16 +156,17 @@ class Generator(Sessions):
             for i, (key, people) in enumerate(buckets.items())
         ]
         work.sort(key=lambda w: w[:3])
+        self.written = {name: 0 for _model, name in WRITE_ORDER}
         for n, (_day, _order, _i, key, item) in enumerate(work):
             if key is None:
                 self.self_paced(item)
             else:
                 self.sessions_for(key, item)
             if n % 500 == 0:
-                self.step(0.4 + 0.4 * n / len(work))
-        for i, (model, _name) in enumerate(WRITE_ORDER):
-            self.insert(model, self.buf[model])
-            self.step(0.8 + 0.15 * (i + 1) / len(WRITE_ORDER))
+                self.step("history", 0.4 + 0.5 * n / len(work))
+            if n % 20 == 0 and sum(len(rows) for rows in self.buf.values()) >= FLUSH_ROWS:
+                self.flush_history()
+        self.flush_history()
         self.ledger_items.sort(key=lambda item: item[0])
         self.last_hash = (
             self.s.execute(
@@ -173,15 +174,27 @@ class Generator(Sessions):
             ).scalar()
             or ledger.GENESIS
         )
-        for at, kind, oid, chash, actor in self.ledger_items:
+        total = len(self.ledger_items)
+        for n, (at, kind, oid, chash, actor) in enumerate(self.ledger_items):
             self.chain(kind, oid, chash, actor, at)
+            if n % 50_000 == 0:
+                self.step("ledger", 0.9 + 0.1 * n / max(total, 1))
         self.flush_ledger()
-        self.step(1.0)
-        for model, name in WRITE_ORDER:
-            setattr(self.counts, name, len(self.buf[model]))
+        self.ledger_items = []
+        self.step("ledger", 1.0)
+        for _model, name in WRITE_ORDER:
+            setattr(self.counts, name, self.written[name])
 
-    def step(self, fraction: float) -> None:
-        self.progress("history", 0.05 + 0.95 * fraction)
+    def flush_history(self) -> None:
+        """Write the rows built so far, table by table in foreign-key order (a row only ever
+        refers to rows built before it, so each flush is complete), and free the memory."""
+        for model, name in WRITE_ORDER:
+            self.insert(model, self.buf[model])
+            self.written[name] += len(self.buf[model])
+            self.buf[model] = []
+
+    def step(self, stage: str, fraction: float) -> None:
+        self.progress(stage, 0.05 + 0.95 * fraction)
 
     def sessions_for(self, key: tuple, people: list[dict]) -> None:
         """Split one bucket into sessions of at most 25, held the same day."""
