@@ -23,7 +23,7 @@ from lms.accounts.services import find_by_email
 from lms.compliance import status
 from lms.compliance.mail import deliver_pending
 from lms.compliance.reminders import generate_reminders
-from lms.core import backup, ledger, outbox
+from lms.core import anchors, backup, ledger, outbox
 from lms.core.clock import local_today
 from lms.core.dates import fmt_signature_datetime
 from lms.core.errors import DomainError
@@ -113,8 +113,8 @@ def _anchors(files: tuple[str, ...]) -> list:
 
     folder = current_app.config["LMS_CONFIG"].checkpoint_folder
     try:
-        found = ledger.checkpoint_anchors(folder)
-        found += [ledger.read_anchor(Path(f)) for f in files]
+        found = anchors.checkpoint_anchors(folder)
+        found += [anchors.read_anchor(Path(f)) for f in files]
     except (OSError, ValueError) as err:
         raise click.ClickException(str(err)) from err
     return found
@@ -167,7 +167,7 @@ def write_checkpoint():
     cfg = current_app.config["LMS_CONFIG"]
     if cfg.checkpoint_folder is None:
         return None
-    path, data = ledger.write_checkpoint(db.session, cfg.checkpoint_folder, cfg.organisation_name)
+    path, data = anchors.write_checkpoint(db.session, cfg.checkpoint_folder, cfg.organisation_name)
     if cfg.mail_server:
         auditors = db.session.scalars(
             sa.select(User)

@@ -31,7 +31,8 @@ from openpyxl.styles import Font
 from lms.accounts import queries as account_queries
 from lms.accounts.models import in_locale
 from lms.accounts.services import department_tree
-from lms.compliance import charts, queries, services
+from lms.compliance import charts, queries, services, trends
+from lms.compliance import triggers as _triggers  # noqa: F401  (its hooks: absence, transfer, failed checks)
 from lms.compliance.forms import ActionForm, RequirementForm, UnscheduledForm
 from lms.core import nav, pdf, seal, spreadsheet
 from lms.core.clock import local_today
@@ -390,7 +391,7 @@ def dashboard() -> str:
     months[-1] = today
     m = queries.build_matrix(db.session, lv, today, window)
     own = lv.current.id if lv.current is not None else None
-    history = queries.compliance_over_time(db.session, months, own, [d.id for d in lv.children])
+    history = trends.compliance_over_time(db.session, months, own, [d.id for d in lv.children])
     names: dict[int | None, str] = {d.id: d.local_name for d in lv.children}
     if lv.current is not None:
         names[lv.current.id] = lv.current.local_name
@@ -400,7 +401,7 @@ def dashboard() -> str:
     names[None] = lv.current.local_name if lv.current else _("All departments")
     series = {names.get(k, "?"): history[k] for k in shown if k in history}
     line = charts.line_chart([format_date(p, "MMM yy") for p in months], series)
-    expiries = queries.upcoming_expiries(db.session, today, window, 12, lv.scope)
+    expiries = trends.upcoming_expiries(db.session, today, window, 12, lv.scope)
     bars = charts.bar_chart([(format_date(d, "d MMM"), n) for d, n in expiries])
     return render_template(
         "compliance/dashboard.html",

@@ -21,7 +21,7 @@ from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 
 from lms.accounts.people import record_absence, template_labels
-from lms.compliance import regimes
+from lms.compliance import regimes, triggers
 from lms.compliance import services as compliance
 from lms.core import nav
 from lms.core.clock import local_today
@@ -227,7 +227,7 @@ def incidents():
             refused = _outside_units(form.department_id.data or None)
             if refused is not None:
                 raise refused
-            incident, made = compliance.record_incident(
+            incident, made = triggers.record_incident(
                 db.session,
                 occurred_on=form.occurred_on.data,
                 department_id=form.department_id.data or None,
@@ -280,7 +280,7 @@ def new_rules():
     status = 200
     if form.validate_on_submit():
         try:
-            made = compliance.new_rules_in_force(
+            made = triggers.new_rules_in_force(
                 db.session,
                 regime_code=form.regime.data,
                 program_id=form.program_id.data or None,

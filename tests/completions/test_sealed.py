@@ -15,7 +15,7 @@ from lms import create_app
 from lms.completions import certificates, codes, issued, services
 from lms.completions.models import Certificate, CertificatePdf
 from lms.config import Config, ConfigError
-from lms.core import ledger, seal
+from lms.core import anchors, ledger, seal
 from lms.extensions import db
 from tests.conftest import text_of
 
@@ -130,7 +130,7 @@ def test_pdf_metadata_carries_the_ledger_head(make_completion):
     cert = cert_of(make_completion())
     head = ledger.head(db.session)
     pdf = services.certificate_pdf(db.session, cert)
-    anchor = ledger.pdf_anchor(pdf, "the certificate")
+    anchor = anchors.pdf_anchor(pdf, "the certificate")
     assert (anchor.seq, anchor.entry_hash) == head
 
 
@@ -148,7 +148,7 @@ def test_sealed_certificate_validates_with_pyhanko_and_a_changed_byte_does_not(
     (sig,) = PdfFileReader(io.BytesIO(pdf)).embedded_signatures
     status = seal.run_sync(lambda: validate_pdf_signature(sig, context))
     assert status.intact and status.valid and status.trusted
-    assert ledger.pdf_anchor(pdf, "sealed").seq > 0  # the seal keeps the ledger head
+    assert anchors.pdf_anchor(pdf, "sealed").seq > 0  # the seal keeps the ledger head
     assert "Brigade Demo Ltd" in status.signing_cert.subject.human_friendly
     assert sig.sig_object["/SubFilter"] == "/ETSI.CAdES.detached"  # PAdES
 

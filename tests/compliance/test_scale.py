@@ -175,7 +175,7 @@ def test_matrix_shows_a_page_of_departments(
 def test_history_follows_completions_renewals_and_expiries(
     make_department, make_user, make_program, require, complete, time_travel
 ):
-    from lms.compliance import queries
+    from lms.compliance import trends
 
     time_travel("2026-04-15 09:00Z")
     dept = make_department("Shop", "SHOP")
@@ -194,6 +194,6 @@ def test_history_follows_completions_renewals_and_expiries(
         date(2026, 2, 1),
         date(2026, 4, 1),
     ]
-    shares = queries.compliance_over_time(db.session, points, None, [dept.id])
+    shares = trends.compliance_over_time(db.session, points, None, [dept.id])
     assert [round(s * 3) for s in shares[dept.id]] == [0, 1, 2, 2, 1]
     assert shares[None] == shares[dept.id]

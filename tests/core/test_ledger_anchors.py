@@ -15,7 +15,7 @@ from lms import create_app
 from lms.completions import services as completions
 from lms.completions.models import Certificate
 from lms.config import Config
-from lms.core import backup, ledger
+from lms.core import anchors, backup, ledger
 from lms.extensions import db
 from tests.conftest import DB_KIND
 
@@ -85,7 +85,7 @@ def test_a_pdf_given_as_anchor_catches_truncation(runner, make_program, make_use
     head = ledger.head(db.session)
     assert runner.invoke(args=["lms", "verify", "--anchor", str(pdf)]).exit_code == 0
     # remove the newest entries back past the head printed in the PDF
-    printed = ledger.pdf_anchor(pdf.read_bytes(), "pdf")
+    printed = anchors.pdf_anchor(pdf.read_bytes(), "pdf")
     for entry in _entries():
         if entry.seq >= printed.seq:
             _delete(entry)
@@ -138,7 +138,7 @@ def test_the_demo_ends_with_a_checkpoint(runner, checkpoints):
     result = runner.invoke(args=["lms", "demo"])
     assert result.exit_code == 0, result.output
     (written,) = checkpoints.glob("ledger-checkpoint-*.json")
-    anchor = ledger.read_anchor(written)
+    anchor = anchors.read_anchor(written)
     assert anchor.seq == ledger.head(db.session)[0] > 0
 
 
