@@ -153,3 +153,15 @@ def test_the_import_rule_reads_comments_as_meant(source, bad):
 )
 def test_the_sql_rule_finds_what_it_should(source, bad):
     assert sql_in(ast.parse(source)) == bad
+
+
+MAX_LINES = 600  # a module longer than this holds more than one thing: split it by what it holds
+
+
+def test_no_module_under_lms_is_over_600_lines():
+    long = {
+        _name(path): n
+        for path in sorted(LMS.rglob("*.py"))
+        if (n := len(path.read_text(encoding="utf-8").splitlines())) > MAX_LINES
+    }
+    assert long == {}, "split these along what they hold (README, the rooms)"
