@@ -92,7 +92,7 @@ test: system-deps install browser-deps check ## Check, then run the whole suite 
 	$(MAKE) --no-print-directory -j2 --output-sync=target suite-sqlite suite-postgresql
 
 suite-sqlite suite-postgresql: suite-%:
-	LMS_TEST_DB=$* $(BIN)/pytest -p no:cacheprovider
+	LMS_TEST_DB=$* $(BIN)/pytest -p no:cacheprovider --durations=15
 
 test-sqlite: install browser-deps ## Run the suite on SQLite only
 	LMS_TEST_DB=sqlite $(BIN)/pytest
