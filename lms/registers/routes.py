@@ -171,7 +171,6 @@ def countersign(completion_id: int):
                 flash(err.message, "error")
             status = err.status_code
         else:
-            db.session.commit()
             flash(_("Countersigned: the entry is now in the register."), "success")
             return redirect(url_for("registers.queue"), 303)
     else:
@@ -238,7 +237,6 @@ def incidents():
         except DomainError as err:
             status = _fail(form, err)
         else:
-            db.session.commit()
             if made:
                 flash(
                     ngettext(
@@ -291,7 +289,6 @@ def new_rules():
         except DomainError as err:
             status = _fail(form, err)
         else:
-            db.session.commit()
             flash(
                 ngettext(
                     "%(num)d person is now due for an unscheduled briefing.",
@@ -335,7 +332,6 @@ def absences():
         except DomainError as err:
             status = _fail(form, err)
         else:
-            db.session.commit()
             flash(_("The absence is recorded."), "success")
             return redirect(url_for("registers.absences"), 303)
     elif request.method == "POST":
@@ -367,7 +363,6 @@ def choose_regimes():
         except DomainError as err:
             status = _fail(form, err)
         else:
-            db.session.commit()
             flash(_("The organisation's regimes are saved."), "success")
             return redirect(url_for("registers.index"), 303)
     elif request.method == "POST":

@@ -68,7 +68,7 @@ def countersign(session, completion_id: int, signer: User, password: str) -> Cou
     if completion.user_id == signer.id:
         raise DomainError(_("Nobody countersigns their own completion."))
     if not verify_password(signer, password):
-        audit.record(
+        audit.record_apart(
             session,
             signer.id,
             "sign_failed",

@@ -15,6 +15,7 @@ from lms.completions.models import Completion
 from lms.compliance import regimes
 from lms.compliance import services as compliance
 from lms.core import clock as org_clock
+from lms.core.audit import AuditEntry
 from lms.extensions import db
 from lms.learning import attempts
 from lms.registers import queries, services
@@ -121,6 +122,9 @@ def test_self_paced_introductory_enters_after_countersignature(
     wrong = client.post(f"/registers/countersign/{completion.id}", data={"password": "nope"})
     assert wrong.status_code == 400
     assert db.session.query(Countersignature).count() == 0
+    # the refused attempt stays in the audit log although the request rolled back
+    failed = db.session.query(AuditEntry).filter_by(action="sign_failed", object_type="completion")
+    assert [e.actor_id for e in failed] == [instructor.id]
     ok = client.post(f"/registers/countersign/{completion.id}", data={"password": PASSWORD})
     assert ok.status_code == 303
     assert "OHS-IN" not in client.get("/registers/countersign").get_data(as_text=True)
