@@ -414,6 +414,17 @@ def test_taking_attendance_through_the_pages(client, auth, held, people):
     assert instructor.name in text_of(client.get("/account"))
     resp = client.post(f"/sessions/{held.id}/sign", data={"password": "bad"})
     assert resp.status_code == 400 and "password is wrong" in text_of(resp)
+    # both refused attempts stay in the audit log although their requests rolled back
+    db.session.rollback()  # read what the requests committed
+    kept = db.session.execute(
+        sa.select(AuditEntry.action, AuditEntry.object_type).where(
+            AuditEntry.action.in_(("acknowledge_failed", "sign_failed"))
+        )
+    ).all()
+    assert sorted(kept) == [
+        ("acknowledge_failed", "session_enrolment"),
+        ("sign_failed", "training_session"),
+    ]
     resp = client.post(f"/sessions/{held.id}/sign", data={"password": PASSWORD})
     assert resp.status_code == 302
     page = text_of(client.get(f"/sessions/{held.id}"))
