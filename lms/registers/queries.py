@@ -120,6 +120,33 @@ def _stamp(name: str, at, how: str) -> str:
     return f"{name}, {fmt_signature_datetime(at)} ({method if method is not None else how})"
 
 
+def _in_department(column, department_id: int):
+    """`column` (a department id) lies in the department or below it."""
+    tree = department_tree_cte()
+    return column.in_(sa.select(tree.c.id).where(tree.c.root == department_id))
+
+
+def _record_columns(
+    session, user: User, program: Program, version: ProgramVersion, on, lang: str
+) -> dict[str, str]:
+    """The columns every kind of register row fills alike: date, the person, their unit, the
+    program and its topics, in the register's language."""
+    dept = session.get(Department, user.department_id) if user.department_id else None
+    topics = "; ".join(
+        (t.title.get(lang) or next(iter(t.title.values()), "")) for t in version.topics
+    )
+    title = version.title.get(lang) or next(iter(version.title.values()), program.code)
+    return {
+        "date": fmt_date(on),  # the named style, in the register's language
+        "person": user.name,
+        "personal_code": user.personal_code or NONE,
+        "patronymic": user.patronymic or NONE,
+        "department": in_locale(dept.names, dept.name, lang) if dept else NONE,
+        "topics": topics or NONE,
+        "program": f"{program.code} {title}, v{version.number}",
+    }
+
+
 def _satisfied_unscheduled(session, c: Completion, user: User) -> UnscheduledBriefing | None:
     """The unscheduled briefing this completion answered (pending for the person when it was
     earned), if any."""
@@ -159,10 +186,7 @@ def entries(session, regime: Regime, filters: Filters, lang: str) -> list[Entry]
         .order_by(Completion.completed_on, Completion.id)
     )
     if filters.department_id is not None:
-        tree = department_tree_cte()
-        stmt = stmt.where(
-            User.department_id.in_(sa.select(tree.c.id).where(tree.c.root == filters.department_id))
-        )
+        stmt = stmt.where(_in_department(User.department_id, filters.department_id))
     if filters.user_id is not None:
         stmt = stmt.where(Completion.user_id == filters.user_id)
     if filters.date_from is not None:
@@ -199,10 +223,7 @@ def _failed_checks(session, regime: Regime, filters: Filters, lang: str) -> list
         .order_by(Attempt.finished_at, Attempt.id)
     )
     if filters.department_id is not None:
-        tree = department_tree_cte()
-        stmt = stmt.where(
-            User.department_id.in_(sa.select(tree.c.id).where(tree.c.root == filters.department_id))
-        )
+        stmt = stmt.where(_in_department(User.department_id, filters.department_id))
     if filters.user_id is not None:
         stmt = stmt.where(Attempt.user_id == filters.user_id)
     since, until = day_bounds(filters.date_from, filters.date_to)
@@ -215,22 +236,11 @@ def _failed_checks(session, regime: Regime, filters: Filters, lang: str) -> list
         key = _type_key(regime, version.briefing_type, False)
         assert attempt.finished_at is not None
         on = local_date(attempt.finished_at)
-        dept = session.get(Department, user.department_id) if user.department_id else None
-        topics = "; ".join(
-            (t.title.get(lang) or next(iter(t.title.values()), "")) for t in version.topics
-        )
-        title = version.title.get(lang) or next(iter(version.title.values()), program.code)
         values = {
-            "date": fmt_date(on),  # the named style, in the register's language
-            "person": user.name,
-            "personal_code": user.personal_code or NONE,
-            "patronymic": user.patronymic or NONE,
+            **_record_columns(session, user, program, version, on, lang),
             "position": in_locale(user.job_titles, user.job_title, lang) or NONE,
-            "department": in_locale(dept.names, dept.name, lang) if dept else NONE,
             "briefing_type": regime.type_name(key, lang),
             "reason": str(_l("Not admitted: the briefing is to be repeated and passed")),
-            "topics": topics or NONE,
-            "program": f"{program.code} {title}, v{version.number}",
             "knowledge_check": str(
                 _l(
                     "%(score)d%% (pass mark %(mark)d%%): %(result)s",
@@ -267,10 +277,7 @@ def _failed_at_briefings(session, regime: Regime, filters: Filters, lang: str) -
         .order_by(TrainingSession.starts_at, AttendanceMark.id)
     )
     if filters.department_id is not None:
-        tree = department_tree_cte()
-        stmt = stmt.where(
-            User.department_id.in_(sa.select(tree.c.id).where(tree.c.root == filters.department_id))
-        )
+        stmt = stmt.where(_in_department(User.department_id, filters.department_id))
     if filters.user_id is not None:
         stmt = stmt.where(AttendanceMark.user_id == filters.user_id)
     since, until = day_bounds(filters.date_from, filters.date_to)
@@ -285,7 +292,6 @@ def _failed_at_briefings(session, regime: Regime, filters: Filters, lang: str) -
         else:
             key = _type_key(regime, ts.briefing_type or version.briefing_type, False)
         on = local_date(ts.starts_at)
-        dept = session.get(Department, user.department_id) if user.department_id else None
         instructor = session.get(User, ts.instructor_id)
         sig = session.execute(
             sa.select(SessionSignature)
@@ -293,21 +299,11 @@ def _failed_at_briefings(session, regime: Regime, filters: Filters, lang: str) -
             .order_by(SessionSignature.id.desc())
             .limit(1)
         ).scalar_one_or_none()
-        topics = "; ".join(
-            (t.title.get(lang) or next(iter(t.title.values()), "")) for t in version.topics
-        )
-        title = version.title.get(lang) or next(iter(version.title.values()), program.code)
         values = {
-            "date": fmt_date(on),  # the named style, in the register's language
-            "person": user.name,
-            "personal_code": user.personal_code or NONE,
-            "patronymic": user.patronymic or NONE,
+            **_record_columns(session, user, program, version, on, lang),
             "position": in_locale(user.job_titles, user.job_title, lang) or NONE,
-            "department": in_locale(dept.names, dept.name, lang) if dept else NONE,
             "briefing_type": regime.type_name(key, lang),
             "reason": str(_l("Not admitted: the briefing is to be repeated and passed")),
-            "topics": topics or NONE,
-            "program": f"{program.code} {title}, v{version.number}",
             "knowledge_check": str(_l("Failed at the briefing: not admitted")),
             "instructor": instructor.name if instructor else NONE,
             "instructor_position": (instructor.job_title or NONE) if instructor else NONE,
@@ -416,22 +412,11 @@ def _entry(
                 result=_l("passed") if attempt.passed else _l("failed"),
             )
         )
-    dept = session.get(Department, user.department_id) if user.department_id else None
-    topics = "; ".join(
-        (t.title.get(lang) or next(iter(t.title.values()), "")) for t in version.topics
-    )
-    title = version.title.get(lang) or next(iter(version.title.values()), program.code)
     values = {
-        "date": fmt_date(c.completed_on),  # the named style, in the register's language
-        "person": user.name,
-        "personal_code": user.personal_code or NONE,
-        "patronymic": user.patronymic or NONE,
+        **_record_columns(session, user, program, version, c.completed_on, lang),
         "position": position or NONE,
-        "department": in_locale(dept.names, dept.name, lang) if dept else NONE,
         "briefing_type": regime.type_name(key, lang),
         "reason": reason or NONE,
-        "topics": topics or NONE,
-        "program": f"{program.code} {title}, v{version.number}",
         "knowledge_check": check,
         "instructor": instructor_name,
         "instructor_position": instructor_pos,
@@ -459,9 +444,7 @@ def exam_sessions(session, filters: Filters) -> list[ExamSession]:
         if filters.user_id is not None:
             who = who.where(ExamCandidate.user_id == filters.user_id)
         if filters.department_id is not None:
-            tree = department_tree_cte()
-            below = sa.select(tree.c.id).where(tree.c.root == filters.department_id)
-            who = who.where(User.department_id.in_(below))
+            who = who.where(_in_department(User.department_id, filters.department_id))
         stmt = stmt.where(ExamSession.id.in_(who))
     return list(session.execute(stmt).scalars())
 
@@ -546,10 +529,7 @@ def due_unscheduled(session, department_id: int | None = None) -> list[Due]:
         .order_by(PersonStatus.due_on, User.name, Program.code)
     )
     if department_id is not None:
-        tree = department_tree_cte()
-        stmt = stmt.where(
-            PersonStatus.department_id.in_(sa.select(tree.c.id).where(tree.c.root == department_id))
-        )
+        stmt = stmt.where(_in_department(PersonStatus.department_id, department_id))
     out = []
     for ps, user, program in session.execute(stmt).all():
         found = session.execute(
