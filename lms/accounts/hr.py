@@ -38,20 +38,9 @@ from lms.core import audit, texts
 from lms.core.errors import DomainError
 from lms.core.model import utcnow
 
-# Fields compared between the file and the database, in the order a change list shows them.
-COMPARED = (
-    "name",
-    "patronymic",
-    "email",
-    "personal_code",
-    "job_title",
-    "department",
-    "hire_date",
-    "leaving_date",
-    "manager",
-    "worker_category",
-    "hazardous_work",
-)
+# Fields compared between the file and the database, in the order a change list shows them:
+# every column of the file but the employee number, which finds the person.
+COMPARED = tuple(c for c in PEOPLE_COLUMNS if c != "employee_number")
 _TRUE = {"1", "yes", "true", "y", "jā", "ja", "да", "x"}
 _FALSE = {"", "0", "no", "false", "n", "nē", "ne", "нет"}
 UNUSABLE_PASSWORD = "!"  # no hash matches: the person signs in through the directory or a reset
