@@ -20,7 +20,7 @@ from lms.accounts import hr, services
 from lms.accounts import queries as account_queries
 from lms.accounts.models import User, UserRole
 from lms.accounts.services import find_by_email
-from lms.compliance import status
+from lms.compliance import status, trends
 from lms.compliance.mail import deliver_pending
 from lms.compliance.reminders import generate_reminders
 from lms.core import anchors, backup, ledger, outbox
@@ -147,7 +147,14 @@ def verify_cmd(processes: int | None, anchor_files: tuple[str, ...]) -> None:
     took = time.perf_counter() - started
     for wrong in statuses.disagreements:
         click.echo(f"STATUS DISAGREES: {wrong}")
-    if statuses.ok:
+    for count in statuses.counts:
+        click.echo(f"STATUS COUNT DISAGREES: {count}")
+    if statuses.counts:
+        click.echo(
+            f"FAILED: {len(statuses.counts)} status counts disagree with a recount; "
+            "`flask lms rebuild-status` recounts them."
+        )
+    if not statuses.disagreements:
         click.echo(
             f"OK: {statuses.checked} stored statuses equal their recomputation ({took:.2f} s)."
         )
@@ -255,8 +262,10 @@ def restore_cmd(path: str, force: bool) -> None:
 def rebuild_status_cmd() -> None:
     """Recompute every person's stored status for every required program from the history."""
     written = status.rebuild(db.session)
+    months = trends.rebuild_snapshots(db.session, local_today())
     db.session.commit()
     click.echo(f"Rebuilt {written} stored statuses.")
+    click.echo(f"Recounted the status counts; {months} monthly snapshots from the history.")
 
 
 @lms_cli.command("import-course")

@@ -20,7 +20,7 @@ from flask_babel import gettext as _
 
 from lms.accounts.models import Department, User
 from lms.accounts.services import subtree_ids
-from lms.compliance import engine
+from lms.compliance import counts, engine
 from lms.compliance.models import PersonStatus, Requirement, UnscheduledBriefing
 from lms.core.errors import DomainError
 from lms.core.model import DbSession
@@ -195,8 +195,31 @@ def level_counts(
     *,
     everyone: bool = False,
 ) -> dict[tuple[int | None, int], Cell]:
-    """{(row department id, program id): Cell} for the rows of a level, in one grouped query;
-    with ``everyone`` also the people without a department (key None)."""
+    """{(row department id, program id): Cell} for the rows of a level; with ``everyone`` also
+    the people without a department (key None). The default window reads the status counts
+    kept current (lms.compliance.counts: a level's rows, recounted first when the day moved
+    on); another window counts the stored status in one grouped query."""
+    cells: dict[tuple[int | None, int], Cell] = {}
+    if window_days == counts.WINDOW_DAYS:
+        counts.ensure_current(session, today)
+        for key, pid, st, n in counts.level_rows(session, current_id, child_ids, everyone=everyone):
+            cells.setdefault((key, pid), Cell()).add(st, n)
+        return cells
+    return live_level_counts(session, today, window_days, current_id, child_ids, everyone=everyone)
+
+
+def live_level_counts(
+    session: DbSession,
+    today: date,
+    window_days: int,
+    current_id: int | None,
+    child_ids: Sequence[int],
+    *,
+    everyone: bool = False,
+) -> dict[tuple[int | None, int], Cell]:
+    """level_counts from the stored status itself: one grouped query over every stored row
+    of the level (any window)."""
+    cells: dict[tuple[int | None, int], Cell] = {}
     m = _root_map(current_id, child_ids)
     # grouped by the status's label (PostgreSQL would not match the repeated expression)
     rows = (
@@ -208,7 +231,6 @@ def level_counts(
     stmt = sa.select(rows.c.root, rows.c.program_id, rows.c.status, sa.func.count()).group_by(
         rows.c.root, rows.c.program_id, rows.c.status
     )
-    cells: dict[tuple[int | None, int], Cell] = {}
     for root, pid, st, n in _rows(session, stmt):
         cells.setdefault((root, pid), Cell()).add(st, n)
     return cells
