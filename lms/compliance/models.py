@@ -144,6 +144,8 @@ class PersonStatus(Base):
         ),
         # drill-down lists, most urgent first, a page at a time (keyset)
         sa.Index("ix_person_program_status_due", "due_on", "user_id", "program_id"),
+        # the dashboard's coming expiries: a range of valid completions' due dates
+        sa.Index("ix_person_program_status_expiry", "basis", "due_on", "department_id"),
     )
 
 

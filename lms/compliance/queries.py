@@ -258,6 +258,17 @@ class Matrix:
     def departments(self) -> list[tuple[Department, int]]:
         return [(r.department, 0) for r in self.rows]
 
+    def views(self, shade: Any) -> dict[tuple[int | None, int], tuple[str, int, int, int]]:
+        """What a page prints of each cell, computed once: {(row, program): (shade of the
+        share, percent compliant, compliant, total)} (a dict lookup per cell in templates)."""
+        out = {}
+        for key, cell in self.cells.items():
+            total = cell.total
+            if total:
+                ok = cell.counts.get("compliant", 0)
+                out[key] = (shade(ok / total), int(round(ok / total * 100)), ok, total)
+        return out
+
 
 def build_matrix(
     session: DbSession,
@@ -289,7 +300,8 @@ def build_matrix(
         sa.select(Program)
         .where(Program.id.in_(list(totals) or [-1]))
         .order_by(Program.code)
-        .options(sa.orm.selectinload(Program.current_version))
+        # the column heads need the title only (not the version's content)
+        .options(sa.orm.selectinload(Program.current_version).load_only(ProgramVersion.title))
     )
     if category:
         stmt = stmt.where(Program.category == category)
