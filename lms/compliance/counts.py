@@ -222,11 +222,11 @@ def level_rows(
     everything below it, the chosen department's own people (key: its id) and, with
     ``everyone``, the people without a department (key None)."""
     sc = StatusCount
-    conds = [sa.and_(sc.subtree.is_(True), sc.department_id.in_(list(child_ids) or [-1]))]
+    conds = [sa.and_(sc.subtree == sa.true(), sc.department_id.in_(list(child_ids) or [-1]))]
     if current_id is not None:
-        conds.append(sa.and_(sc.subtree.is_(False), sc.department_id == current_id))
+        conds.append(sa.and_(sc.subtree == sa.false(), sc.department_id == current_id))
     if everyone:
-        conds.append(sa.and_(sc.subtree.is_(False), sc.department_id == NO_DEPARTMENT))
+        conds.append(sa.and_(sc.subtree == sa.false(), sc.department_id == NO_DEPARTMENT))
     out: list[tuple[int | None, int, str, int]] = []
     for subtree, dept, pid, st, n in session.execute(
         sa.select(sc.subtree, sc.department_id, sc.program_id, sc.status, sc.n).where(

@@ -80,7 +80,7 @@ class Level:
     path: list[Department]
     children: list[Department]
     allowed: set[int] | None
-    kids: dict[int | None, list[Department]]
+    kids: dict[int | None, list[int]]  # the whole tree: department ids below each, by name
 
     @property
     def scope(self) -> list[int] | None:
@@ -94,7 +94,7 @@ class Level:
         while stack:
             cur = stack.pop()
             out.append(cur)
-            stack.extend(d.id for d in self.kids.get(cur, []))
+            stack.extend(self.kids.get(cur, []))
         return out
 
     def rows(self) -> list[Row]:
@@ -114,34 +114,46 @@ class Level:
 
 
 def level(session: DbSession, viewer: Any, department_id: int | None) -> Level:
-    """The level the viewer asked for: one statement for the whole tree of departments."""
-    depts = session.execute(
-        sa.select(Department).order_by(Department.name, Department.id)
-    ).scalars()
-    by_id: dict[int, Department] = {}
-    kids: dict[int | None, list[Department]] = {}
-    for d in depts:
-        by_id[d.id] = d
-        kids.setdefault(d.parent_id, []).append(d)
+    """The level the viewer asked for: the tree's shape as (id, parent) pairs, then only the
+    departments the level shows (the way down and the rows) as objects: two statements."""
+    parent_of: dict[int, int | None] = {}
+    kids: dict[int | None, list[int]] = {}
+    for did, parent_id in session.execute(
+        sa.select(Department.id, Department.parent_id).order_by(Department.name, Department.id)
+    ):
+        parent_of[did] = parent_id
+        kids.setdefault(parent_id, []).append(did)
     allowed_list = visible_department_ids(session, viewer)
     allowed = None if allowed_list is None else set(allowed_list)
-    current = by_id.get(department_id) if department_id else None
-    if current is not None and allowed is not None and current.id not in allowed:
-        current = None
-    path: list[Department] = []
-    if current is not None:
-        up = by_id.get(current.parent_id) if current.parent_id else None
-        while up is not None and (allowed is None or up.id in allowed):
-            path.insert(0, up)
-            up = by_id.get(up.parent_id) if up.parent_id else None
-    if current is not None:
-        children = kids.get(current.id, [])
+    current_id = department_id if department_id in parent_of else None
+    if current_id is not None and allowed is not None and current_id not in allowed:
+        current_id = None
+    path_ids: list[int] = []
+    if current_id is not None:
+        up = parent_of.get(current_id)
+        while up is not None and (allowed is None or up in allowed):
+            path_ids.insert(0, up)
+            up = parent_of.get(up)
+    if current_id is not None:
+        child_ids = kids.get(current_id, [])
     elif allowed is None:
-        children = kids.get(None, [])
+        child_ids = kids.get(None, [])
     else:  # a manager at the top of their view: the highest departments they may see
-        children = [d for d in by_id.values() if d.id in allowed and (d.parent_id not in allowed)]
-        children.sort(key=lambda d: (d.name, d.id))
-    return Level(current, path, children, allowed, kids)
+        child_ids = [d for d in parent_of if d in allowed and parent_of[d] not in allowed]
+    wanted = [*path_ids, *([current_id] if current_id is not None else []), *child_ids]
+    by_id = {
+        d.id: d
+        for d in session.execute(
+            sa.select(Department).where(Department.id.in_(wanted or [-1]))
+        ).scalars()
+    }
+    return Level(
+        by_id[current_id] if current_id is not None else None,
+        [by_id[i] for i in path_ids],
+        [by_id[i] for i in child_ids],
+        allowed,
+        kids,
+    )
 
 
 def after_position(items: Sequence[Any], after: str | None, key: Any) -> int:

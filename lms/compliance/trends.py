@@ -175,7 +175,7 @@ def fill_snapshots(session: DbSession, points: Sequence[date]) -> int:
     have = set(
         session.execute(
             sa.select(cs.point).where(
-                cs.point.in_(list(points)), cs.subtree.is_(True), cs.department_id == WHOLE
+                cs.point.in_(list(points)), cs.subtree == sa.true(), cs.department_id == WHOLE
             )
         ).scalars()
     )
@@ -236,7 +236,7 @@ def keep_current(session: DbSession, today: date) -> None:
 def _tree_moved(session: DbSession) -> None:
     """A department moved: sum the snapshots again over the new tree (their own rows stay)."""
     cs = ComplianceSnapshot
-    session.execute(sa.delete(cs).where(cs.subtree.is_(True), cs.department_id != WHOLE))
+    session.execute(sa.delete(cs).where(cs.subtree == sa.true(), cs.department_id != WHOLE))
     tree = engine.department_tree_cte()
     session.execute(
         sa.insert(cs).from_select(
@@ -249,7 +249,7 @@ def _tree_moved(session: DbSession) -> None:
                 sa.func.sum(cs.total),
             )
             .join(tree, tree.c.id == cs.department_id)
-            .where(cs.subtree.is_(False))
+            .where(cs.subtree == sa.false())
             .group_by(cs.point, tree.c.root),
         )
     )
@@ -275,9 +275,9 @@ def history(
         acc[0] += cell.counts.get("compliant", 0) + cell.counts.get("due_soon", 0)
         acc[1] += cell.total
     cs = ComplianceSnapshot
-    conds = [sa.and_(cs.subtree.is_(True), cs.department_id.in_(list(child_ids) or [-1]))]
+    conds = [sa.and_(cs.subtree == sa.true(), cs.department_id.in_(list(child_ids) or [-1]))]
     if current_id is not None:
-        conds.append(sa.and_(cs.subtree.is_(False), cs.department_id == current_id))
+        conds.append(sa.and_(cs.subtree == sa.false(), cs.department_id == current_id))
     index = {p: i for i, p in enumerate(closed)}
     past: dict[int, list[tuple[int, int]]] = {}
     for point, dept, held, total in _rows(

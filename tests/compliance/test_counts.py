@@ -182,7 +182,7 @@ def test_verify_names_a_count_that_disagrees(
     assert status.verify(db.session).ok
     db.session.execute(
         sa.update(StatusCount)
-        .where(StatusCount.department_id == shop.id, StatusCount.subtree.is_(True))
+        .where(StatusCount.department_id == shop.id, StatusCount.subtree == sa.true())
         .values(n=StatusCount.n + 1)
     )
     report = status.verify(db.session)
@@ -219,7 +219,7 @@ def test_the_dashboard_history_reads_snapshots_stored_once(
     assert client.get("/compliance/dashboard").status_code == 200
     stored = db.session.execute(
         sa.select(ComplianceSnapshot.point).where(
-            ComplianceSnapshot.department_id == dept.id, ComplianceSnapshot.subtree.is_(True)
+            ComplianceSnapshot.department_id == dept.id, ComplianceSnapshot.subtree == sa.true()
         )
     ).scalars()
     assert sorted(stored) == points[:-1]
