@@ -84,9 +84,12 @@ def dialect_insert(session: Any, model: Any) -> Any:
     return (pg_insert if name == "postgresql" else sqlite_insert)(model)
 
 
-def rebuild(session: Any, today: date, window_days: int = WINDOW_DAYS) -> None:
+def rebuild(
+    session: Any, today: date, window_days: int = WINDOW_DAYS, *, unless_current: bool = False
+) -> None:
     """Recount every row from the stored status (a DELETE and two INSERT ... SELECT), for
-    ``today``."""
+    ``today``; with ``unless_current``, not when another transaction recounted them for that
+    day while this one waited for the lock (PostgreSQL: two first pages of a day)."""
     session.flush()
     day = _day(session, lock=True)
     if day is None:
@@ -97,6 +100,8 @@ def rebuild(session: Any, today: date, window_days: int = WINDOW_DAYS) -> None:
         )
         day = _day(session, lock=True)
     assert day is not None
+    if unless_current and (day.as_of, day.window_days) == (today, window_days):
+        return
     session.execute(sa.delete(StatusCount))
     columns = ["subtree", "department_id", "program_id", "status", "n"]
     for subtree, grouped in (
@@ -126,7 +131,7 @@ def ensure_current(session: Any, today: date) -> None:
     day = _day(session)
     if day is not None and day.as_of == today and day.window_days == WINDOW_DAYS:
         return
-    rebuild(session, today)
+    rebuild(session, today, unless_current=True)
 
 
 def current_day(session: Any) -> date | None:

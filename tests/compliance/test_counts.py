@@ -3,7 +3,7 @@ every change of the stored status, equal to a recount with the live grouped quer
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, datetime
 
 import sqlalchemy as sa
 
@@ -242,6 +242,9 @@ def test_the_daily_job_records_the_month_just_closed(
 ):
     from lms import jobs
 
+    # the worker runs it every hour (the organisation's midnight falls on some hour)
+    hourly = [t.name for t in jobs.huey.read_periodic(datetime(2026, 5, 1, 13, 7))]
+    assert "compliance_daily" in hourly
     time_travel("2026-05-01 00:30Z")
     dept = make_department("Shop", "SHOP")
     person = make_user(name="Anna", department=dept)
@@ -261,3 +264,27 @@ def test_the_daily_job_records_the_month_just_closed(
     may = db.session.get(ComplianceSnapshot, (date(2026, 5, 1), True, dept.id))
     assert (may.held, may.total) == (1, 1)
     assert db.session.get(StatusCountsDay, 1).as_of == date(2026, 6, 1)
+
+
+def test_another_window_counts_the_stored_status_itself(
+    client, login_as, make_department, make_user, make_program, require, complete, time_travel
+):
+    time_travel("2026-05-10 09:00Z")
+    shop = make_department("Shop", "SHOP")
+    program = make_program(code="FS-A", refresher_months=12)
+    require(program)
+    for i in range(4):
+        person = make_user(name=f"Worker {i}", department=shop)
+        if i:
+            complete(person, program, date(2025, 12, 1))
+    login_as("admin")
+    assert "3/4" in text_of(client.get("/compliance/"))
+    # the default window reads the counts (made wrong here on purpose), another one does not
+    db.session.execute(
+        sa.update(StatusCount)
+        .where(StatusCount.status == "compliant", StatusCount.department_id == shop.id)
+        .values(n=1)
+    )
+    db.session.commit()
+    assert "1/2" in text_of(client.get("/compliance/"))
+    assert "3/4" in text_of(client.get("/compliance/?window=20"))
