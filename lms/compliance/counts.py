@@ -26,6 +26,7 @@ from lms.compliance.models import PersonStatus, StatusCount, StatusCountsDay
 
 NO_DEPARTMENT = 0  # the department id of the people placed in none
 WINDOW_DAYS = engine.DEFAULT_WINDOW_DAYS
+NEVER = date(1970, 1, 1)  # the day of counts not counted yet
 
 Key = tuple[bool, int, int, str]  # (subtree, department id, program id, status)
 
@@ -74,7 +75,8 @@ def _tree_select(as_of: date, window_days: int) -> Any:
 def _day(session: Any, *, lock: bool = False, shared: bool = False) -> StatusCountsDay | None:
     stmt = sa.select(StatusCountsDay).where(StatusCountsDay.id == 1)
     if lock or shared:  # PostgreSQL: a rebuild waits for refreshes and the other way round
-        stmt = stmt.with_for_update(read=shared)
+        # and the row as it is now, not as this session read it before the wait
+        stmt = stmt.with_for_update(read=shared).execution_options(populate_existing=True)
     return session.execute(stmt).scalar_one_or_none()
 
 
@@ -95,7 +97,7 @@ def rebuild(
     if day is None:
         session.execute(
             dialect_insert(session, StatusCountsDay)
-            .values(id=1, as_of=today, window_days=window_days)
+            .values(id=1, as_of=NEVER, window_days=window_days)  # set below
             .on_conflict_do_nothing()
         )
         day = _day(session, lock=True)
