@@ -257,11 +257,20 @@ def status_totals(totals: dict[int, Cell]) -> dict[str, int]:
     return out
 
 
+@dataclass(frozen=True)
+class ProgramHead:
+    """A program as a column of the matrix: its code and its current version's title."""
+
+    id: int
+    code: str
+    title: Any
+
+
 @dataclass
 class Matrix:
     level: Level
     rows: list[Row]
-    programs: list[Program]
+    programs: list[ProgramHead]
     cells: dict[tuple[int | None, int], Cell]
     totals: dict[int, Cell]
     next_after: int | None = None
@@ -308,16 +317,16 @@ def build_matrix(
         agg = totals.setdefault(pid, Cell())
         for st, n in cell.counts.items():
             agg.add(st, n)
+    # the column heads: code and title, no program or version objects
     stmt = (
-        sa.select(Program)
+        sa.select(Program.id, Program.code, ProgramVersion.title)
+        .outerjoin(ProgramVersion, ProgramVersion.id == Program.current_version_id)
         .where(Program.id.in_(list(totals) or [-1]))
         .order_by(Program.code)
-        # the column heads need the title only (not the version's content)
-        .options(sa.orm.selectinload(Program.current_version).load_only(ProgramVersion.title))
     )
     if category:
         stmt = stmt.where(Program.category == category)
-    programs = list(session.execute(stmt).scalars())
+    programs = [ProgramHead(pid, code, title) for pid, code, title in session.execute(stmt)]
     wanted = {p.id for p in programs}
     start = after_position(lv.children, after, lambda d: d.id)
     rows = lv.rows()
