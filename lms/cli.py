@@ -259,10 +259,21 @@ def restore_cmd(path: str, force: bool) -> None:
 
 
 @lms_cli.command("rebuild-status")
-def rebuild_status_cmd() -> None:
-    """Recompute every person's stored status for every required program from the history."""
+@click.option(
+    "--history",
+    is_flag=True,
+    help="Also recompute every closed month of the dashboard's history (after completions "
+    "were entered with earlier dates).",
+)
+def rebuild_status_cmd(history: bool) -> None:
+    """Recompute every person's stored status for every required program from the history,
+    recount the status counts and compute the dashboard's missing monthly snapshots."""
     written = status.rebuild(db.session)
-    months = trends.rebuild_snapshots(db.session, local_today())
+    today = local_today()
+    if history:
+        months = trends.rebuild_snapshots(db.session, today)
+    else:
+        months = trends.fill_snapshots(db.session, trends.month_points(today)[:-1])
     db.session.commit()
     click.echo(f"Rebuilt {written} stored statuses.")
     click.echo(f"Recounted the status counts; {months} monthly snapshots from the history.")

@@ -6,7 +6,8 @@ that moves a status: a completion or a revocation (listeners of completions), a 
 added or ended, an unscheduled briefing, a version approved (lms.compliance.services), a person
 transferred, leaving or returning (a listener of accounts). Pages, exports, charts and
 reminders read the rows (lms.compliance.engine.status_select); `verify()` recomputes everything
-and names each row that disagrees; `rebuild()` replaces every row.
+and names each row that disagrees; `rebuild()` replaces every row. The status counts the matrix
+and the dashboard read (lms.compliance.counts) follow every refresh in the same transaction.
 """
 
 from __future__ import annotations

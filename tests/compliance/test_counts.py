@@ -200,7 +200,7 @@ def test_verify_names_a_count_that_disagrees(
 
 
 def test_the_dashboard_history_reads_snapshots_stored_once(
-    client, login_as, make_department, make_user, make_program, require, complete, time_travel
+    app, client, login_as, make_department, make_user, make_program, require, complete, time_travel
 ):
     time_travel("2026-04-15 09:00Z")
     dept = make_department("Shop", "SHOP")
@@ -232,7 +232,13 @@ def test_the_dashboard_history_reads_snapshots_stored_once(
     complete(c, program, date(2025, 12, 1))
     again = trends.history(db.session, points, None, [dept.id], cells)
     assert again[dept.id][:-1] == kept[dept.id][:-1]
-    trends.rebuild_snapshots(db.session, points[-1])
+    db.session.commit()
+    runner = app.test_cli_runner()
+    assert "0 monthly snapshots" in runner.invoke(args=["lms", "rebuild-status"]).output
+    assert trends.history(db.session, points, None, [dept.id], cells) == again
+    out = runner.invoke(args=["lms", "rebuild-status", "--history"]).output
+    assert "11 monthly snapshots" in out
+    db.session.expire_all()
     rebuilt = trends.history(db.session, points, None, [dept.id], cells)
     assert [round(s * 3) for s in rebuilt[dept.id][:-1]] == [2] * 7 + [3] * 4
 
