@@ -20,7 +20,7 @@ from lms.accounts import hr, services
 from lms.accounts import queries as account_queries
 from lms.accounts.models import User, UserRole
 from lms.accounts.services import find_by_email
-from lms.compliance import status
+from lms.compliance import status, trends
 from lms.compliance.mail import deliver_pending
 from lms.compliance.reminders import generate_reminders
 from lms.core import anchors, backup, ledger, outbox
@@ -147,7 +147,14 @@ def verify_cmd(processes: int | None, anchor_files: tuple[str, ...]) -> None:
     took = time.perf_counter() - started
     for wrong in statuses.disagreements:
         click.echo(f"STATUS DISAGREES: {wrong}")
-    if statuses.ok:
+    for count in statuses.counts:
+        click.echo(f"STATUS COUNT DISAGREES: {count}")
+    if statuses.counts:
+        click.echo(
+            f"FAILED: {len(statuses.counts)} status counts disagree with a recount; "
+            "`flask lms rebuild-status` recounts them."
+        )
+    if not statuses.disagreements:
         click.echo(
             f"OK: {statuses.checked} stored statuses equal their recomputation ({took:.2f} s)."
         )
@@ -252,11 +259,24 @@ def restore_cmd(path: str, force: bool) -> None:
 
 
 @lms_cli.command("rebuild-status")
-def rebuild_status_cmd() -> None:
-    """Recompute every person's stored status for every required program from the history."""
+@click.option(
+    "--history",
+    is_flag=True,
+    help="Also recompute every closed month of the dashboard's history (after completions "
+    "were entered with earlier dates).",
+)
+def rebuild_status_cmd(history: bool) -> None:
+    """Recompute every person's stored status for every required program from the history,
+    recount the status counts and compute the dashboard's missing monthly snapshots."""
     written = status.rebuild(db.session)
+    today = local_today()
+    if history:
+        months = trends.rebuild_snapshots(db.session, today)
+    else:
+        months = trends.fill_snapshots(db.session, trends.month_points(today)[:-1])
     db.session.commit()
     click.echo(f"Rebuilt {written} stored statuses.")
+    click.echo(f"Recounted the status counts; {months} monthly snapshots from the history.")
 
 
 @lms_cli.command("import-course")

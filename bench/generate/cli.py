@@ -10,7 +10,8 @@ import click
 from flask.cli import with_appcontext
 
 from bench.generate.history import Generator
-from lms.compliance import status
+from lms.compliance import status, trends
+from lms.core.clock import local_today
 from lms.extensions import db
 
 STAGES = {
@@ -74,7 +75,9 @@ def generate_cmd(employees: int, n_programs: int, years: int, seed: int) -> None
     db.session.commit()
     progress("status", 0.9)
     status_started = time.perf_counter()
-    rebuilt = status.rebuild(db.session)  # the same rebuild as `flask lms rebuild-status`
+    # the same rebuild as `flask lms rebuild-status`: statuses, their counts, monthly history
+    rebuilt = status.rebuild(db.session)
+    trends.rebuild_snapshots(db.session, local_today())
     db.session.commit()
     status_took = time.perf_counter() - status_started
     progress("status", 1.0)

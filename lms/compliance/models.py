@@ -144,4 +144,52 @@ class PersonStatus(Base):
         ),
         # drill-down lists, most urgent first, a page at a time (keyset)
         sa.Index("ix_person_program_status_due", "due_on", "user_id", "program_id"),
+        # the dashboard's coming expiries: a range of valid completions' due dates
+        sa.Index("ix_person_program_status_expiry", "basis", "due_on", "department_id"),
     )
+
+
+class StatusCount(Base):
+    """How many stored statuses of one program are in one status, per department: the
+    people placed directly in it (``subtree`` false; department 0: people without one) and
+    everyone at or below it (``subtree`` true). The statuses are those of the day in
+    ``StatusCountsDay`` with the default due-soon window.
+
+    Written only by lms.compliance.status (the difference of every refresh, in its
+    transaction; a rebuild when the day moves on or a department moves in the tree): the
+    matrix and the dashboard read a level's few hundred rows instead of every person.
+    """
+
+    __tablename__ = "status_counts"
+
+    subtree: Mapped[bool] = mapped_column(primary_key=True)
+    department_id: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)
+    program_id: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)
+    status: Mapped[str] = mapped_column(sa.String(16), primary_key=True)
+    n: Mapped[int] = mapped_column(default=0)
+
+
+class StatusCountsDay(Base):
+    """The one day (and due-soon window) the status counts hold."""
+
+    __tablename__ = "status_counts_day"
+
+    id: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)
+    as_of: Mapped[date] = mapped_column(sa.Date)
+    window_days: Mapped[int] = mapped_column()
+
+
+class ComplianceSnapshot(Base):
+    """The dashboard's history: on the first day of a month, how many (person, required
+    program) pairs held a valid completion (``held``) out of ``total``, per department: its
+    own people (``subtree`` false) and everyone at or below it (``subtree`` true). Written by
+    the daily job for the month just closed, backfilled from the completions' history when a
+    month is missing (rebuild-status, the generator, the dashboard once)."""
+
+    __tablename__ = "compliance_snapshots"
+
+    point: Mapped[date] = mapped_column(sa.Date, primary_key=True)
+    subtree: Mapped[bool] = mapped_column(primary_key=True)
+    department_id: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)
+    held: Mapped[int] = mapped_column(default=0)
+    total: Mapped[int] = mapped_column(default=0)

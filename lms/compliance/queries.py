@@ -20,7 +20,7 @@ from flask_babel import gettext as _
 
 from lms.accounts.models import Department, User
 from lms.accounts.services import subtree_ids
-from lms.compliance import engine
+from lms.compliance import counts, engine
 from lms.compliance.models import PersonStatus, Requirement, UnscheduledBriefing
 from lms.core.errors import DomainError
 from lms.core.model import DbSession
@@ -80,7 +80,7 @@ class Level:
     path: list[Department]
     children: list[Department]
     allowed: set[int] | None
-    kids: dict[int | None, list[Department]]
+    kids: dict[int | None, list[int]]  # the whole tree: department ids below each, by name
 
     @property
     def scope(self) -> list[int] | None:
@@ -94,7 +94,7 @@ class Level:
         while stack:
             cur = stack.pop()
             out.append(cur)
-            stack.extend(d.id for d in self.kids.get(cur, []))
+            stack.extend(self.kids.get(cur, []))
         return out
 
     def rows(self) -> list[Row]:
@@ -114,34 +114,46 @@ class Level:
 
 
 def level(session: DbSession, viewer: Any, department_id: int | None) -> Level:
-    """The level the viewer asked for: one statement for the whole tree of departments."""
-    depts = session.execute(
-        sa.select(Department).order_by(Department.name, Department.id)
-    ).scalars()
-    by_id: dict[int, Department] = {}
-    kids: dict[int | None, list[Department]] = {}
-    for d in depts:
-        by_id[d.id] = d
-        kids.setdefault(d.parent_id, []).append(d)
+    """The level the viewer asked for: the tree's shape as (id, parent) pairs, then only the
+    departments the level shows (the way down and the rows) as objects: two statements."""
+    parent_of: dict[int, int | None] = {}
+    kids: dict[int | None, list[int]] = {}
+    for did, parent_id in session.execute(
+        sa.select(Department.id, Department.parent_id).order_by(Department.name, Department.id)
+    ):
+        parent_of[did] = parent_id
+        kids.setdefault(parent_id, []).append(did)
     allowed_list = visible_department_ids(session, viewer)
     allowed = None if allowed_list is None else set(allowed_list)
-    current = by_id.get(department_id) if department_id else None
-    if current is not None and allowed is not None and current.id not in allowed:
-        current = None
-    path: list[Department] = []
-    if current is not None:
-        up = by_id.get(current.parent_id) if current.parent_id else None
-        while up is not None and (allowed is None or up.id in allowed):
-            path.insert(0, up)
-            up = by_id.get(up.parent_id) if up.parent_id else None
-    if current is not None:
-        children = kids.get(current.id, [])
+    current_id = department_id if department_id in parent_of else None
+    if current_id is not None and allowed is not None and current_id not in allowed:
+        current_id = None
+    path_ids: list[int] = []
+    if current_id is not None:
+        up = parent_of.get(current_id)
+        while up is not None and (allowed is None or up in allowed):
+            path_ids.insert(0, up)
+            up = parent_of.get(up)
+    if current_id is not None:
+        child_ids = kids.get(current_id, [])
     elif allowed is None:
-        children = kids.get(None, [])
+        child_ids = kids.get(None, [])
     else:  # a manager at the top of their view: the highest departments they may see
-        children = [d for d in by_id.values() if d.id in allowed and (d.parent_id not in allowed)]
-        children.sort(key=lambda d: (d.name, d.id))
-    return Level(current, path, children, allowed, kids)
+        child_ids = [d for d in parent_of if d in allowed and parent_of[d] not in allowed]
+    wanted = [*path_ids, *([current_id] if current_id is not None else []), *child_ids]
+    by_id = {
+        d.id: d
+        for d in session.execute(
+            sa.select(Department).where(Department.id.in_(wanted or [-1]))
+        ).scalars()
+    }
+    return Level(
+        by_id[current_id] if current_id is not None else None,
+        [by_id[i] for i in path_ids],
+        [by_id[i] for i in child_ids],
+        allowed,
+        kids,
+    )
 
 
 def after_position(items: Sequence[Any], after: str | None, key: Any) -> int:
@@ -195,8 +207,31 @@ def level_counts(
     *,
     everyone: bool = False,
 ) -> dict[tuple[int | None, int], Cell]:
-    """{(row department id, program id): Cell} for the rows of a level, in one grouped query;
-    with ``everyone`` also the people without a department (key None)."""
+    """{(row department id, program id): Cell} for the rows of a level; with ``everyone`` also
+    the people without a department (key None). The default window reads the status counts
+    kept current (lms.compliance.counts: a level's rows, recounted first when the day moved
+    on); another window counts the stored status in one grouped query."""
+    cells: dict[tuple[int | None, int], Cell] = {}
+    if window_days == counts.WINDOW_DAYS:
+        counts.ensure_current(session, today)
+        for key, pid, st, n in counts.level_rows(session, current_id, child_ids, everyone=everyone):
+            cells.setdefault((key, pid), Cell()).add(st, n)
+        return cells
+    return live_level_counts(session, today, window_days, current_id, child_ids, everyone=everyone)
+
+
+def live_level_counts(
+    session: DbSession,
+    today: date,
+    window_days: int,
+    current_id: int | None,
+    child_ids: Sequence[int],
+    *,
+    everyone: bool = False,
+) -> dict[tuple[int | None, int], Cell]:
+    """level_counts from the stored status itself: one grouped query over every stored row
+    of the level (any window)."""
+    cells: dict[tuple[int | None, int], Cell] = {}
     m = _root_map(current_id, child_ids)
     # grouped by the status's label (PostgreSQL would not match the repeated expression)
     rows = (
@@ -208,7 +243,6 @@ def level_counts(
     stmt = sa.select(rows.c.root, rows.c.program_id, rows.c.status, sa.func.count()).group_by(
         rows.c.root, rows.c.program_id, rows.c.status
     )
-    cells: dict[tuple[int | None, int], Cell] = {}
     for root, pid, st, n in _rows(session, stmt):
         cells.setdefault((root, pid), Cell()).add(st, n)
     return cells
@@ -223,11 +257,20 @@ def status_totals(totals: dict[int, Cell]) -> dict[str, int]:
     return out
 
 
+@dataclass(frozen=True)
+class ProgramHead:
+    """A program as a column of the matrix: its code and its current version's title."""
+
+    id: int
+    code: str
+    title: Any
+
+
 @dataclass
 class Matrix:
     level: Level
     rows: list[Row]
-    programs: list[Program]
+    programs: list[ProgramHead]
     cells: dict[tuple[int | None, int], Cell]
     totals: dict[int, Cell]
     next_after: int | None = None
@@ -235,6 +278,17 @@ class Matrix:
     @property
     def departments(self) -> list[tuple[Department, int]]:
         return [(r.department, 0) for r in self.rows]
+
+    def views(self, shade: Any) -> dict[tuple[int | None, int], tuple[str, int, int, int]]:
+        """What a page prints of each cell, computed once: {(row, program): (shade of the
+        share, percent compliant, compliant, total)} (a dict lookup per cell in templates)."""
+        out = {}
+        for key, cell in self.cells.items():
+            total = cell.total
+            if total:
+                ok = cell.counts.get("compliant", 0)
+                out[key] = (shade(ok / total), int(round(ok / total * 100)), ok, total)
+        return out
 
 
 def build_matrix(
@@ -263,15 +317,16 @@ def build_matrix(
         agg = totals.setdefault(pid, Cell())
         for st, n in cell.counts.items():
             agg.add(st, n)
+    # the column heads: code and title, no program or version objects
     stmt = (
-        sa.select(Program)
+        sa.select(Program.id, Program.code, ProgramVersion.title)
+        .outerjoin(ProgramVersion, ProgramVersion.id == Program.current_version_id)
         .where(Program.id.in_(list(totals) or [-1]))
         .order_by(Program.code)
-        .options(sa.orm.selectinload(Program.current_version))
     )
     if category:
         stmt = stmt.where(Program.category == category)
-    programs = list(session.execute(stmt).scalars())
+    programs = [ProgramHead(pid, code, title) for pid, code, title in session.execute(stmt)]
     wanted = {p.id for p in programs}
     start = after_position(lv.children, after, lambda d: d.id)
     rows = lv.rows()

@@ -6,7 +6,6 @@ from collections.abc import Iterator
 from datetime import timedelta
 from typing import Any
 
-from dateutil.relativedelta import relativedelta
 from flask import (
     Blueprint,
     Response,
@@ -387,11 +386,10 @@ def dashboard() -> str:
     today = local_today()
     window = _window()
     lv = _level()
-    months = [today.replace(day=1) - relativedelta(months=i) for i in range(11, -1, -1)]
-    months[-1] = today
+    months = trends.month_points(today)
     m = queries.build_matrix(db.session, lv, today, window)
     own = lv.current.id if lv.current is not None else None
-    history = trends.compliance_over_time(db.session, months, own, [d.id for d in lv.children])
+    history = trends.history(db.session, months, own, [d.id for d in lv.children], m.cells)
     names: dict[int | None, str] = {d.id: d.local_name for d in lv.children}
     if lv.current is not None:
         names[lv.current.id] = lv.current.local_name

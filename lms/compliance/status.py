@@ -6,13 +6,15 @@ that moves a status: a completion or a revocation (listeners of completions), a 
 added or ended, an unscheduled briefing, a version approved (lms.compliance.services), a person
 transferred, leaving or returning (a listener of accounts). Pages, exports, charts and
 reminders read the rows (lms.compliance.engine.status_select); `verify()` recomputes everything
-and names each row that disagrees; `rebuild()` replaces every row.
+and names each row that disagrees; `rebuild()` replaces every row. The status counts the matrix
+and the dashboard read (lms.compliance.counts) follow every refresh in the same transaction.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from datetime import date
 
 import sqlalchemy as sa
 
@@ -21,8 +23,9 @@ from lms.accounts.models import User
 from lms.completions import services as completions
 from lms.completions import standing
 from lms.completions.models import Completion, Revocation
-from lms.compliance import engine
+from lms.compliance import counts, engine
 from lms.compliance.models import PersonStatus
+from lms.core.clock import local_today
 from lms.core.model import utcnow
 from lms.programs.models import Program
 
@@ -102,17 +105,26 @@ def _recomputed(session, scope: engine.Scope):
 
 
 def refresh(
-    session, *, user_ids: Iterable[int] | None = None, program_ids: Iterable[int] | None = None
+    session,
+    *,
+    user_ids: Iterable[int] | None = None,
+    program_ids: Iterable[int] | None = None,
+    today: date | None = None,
 ) -> None:
     """Recompute and replace the stored rows of these people and/or programs (all when both
     are None), in the caller's transaction: one DELETE and one INSERT ... SELECT, no row
-    passes through Python."""
+    passes through Python. The status counts follow: the difference of the scope's counts
+    (grouped before and after), or a recount when everything was replaced (counted for
+    ``today``, by default the day they hold)."""
     scope = engine.Scope(
         user_ids=tuple(sorted(set(user_ids))) if user_ids is not None else None,
         program_ids=tuple(sorted(set(program_ids))) if program_ids is not None else None,
     )
     session.flush()
-    session.execute(sa.delete(PersonStatus).where(_where(scope)))
+    everyone = scope.user_ids is None and scope.program_ids is None
+    where = _where(scope)
+    before = None if everyone else counts.before_change(session, where)
+    session.execute(sa.delete(PersonStatus).where(where))
     session.execute(
         sa.insert(PersonStatus).from_select(
             [
@@ -130,11 +142,16 @@ def refresh(
             _recomputed(session, scope),
         )
     )
+    if everyone:  # everything changed (a rebuild, a department moved): recount
+        counts.rebuild(session, today or counts.current_day(session) or local_today())
+    else:
+        counts.after_change(session, where, before)
 
 
-def rebuild(session) -> int:
-    """Replace every stored row with the recomputation (`flask lms rebuild-status`)."""
-    refresh(session)
+def rebuild(session, today: date | None = None) -> int:
+    """Replace every stored row with the recomputation and recount the status counts for
+    today (`flask lms rebuild-status`)."""
+    refresh(session, today=today or local_today())
     return int(session.scalar(sa.select(sa.func.count()).select_from(PersonStatus)) or 0)
 
 
@@ -162,10 +179,12 @@ class Disagreement:
 class VerifyReport:
     checked: int = 0
     disagreements: list[Disagreement] = field(default_factory=list)
+    # the status counts (lms.compliance.counts) that differ from a recount, named
+    counts: list[str] = field(default_factory=list)
 
     @property
     def ok(self) -> bool:
-        return not self.disagreements
+        return not self.disagreements and not self.counts
 
 
 def verify(session) -> VerifyReport:
@@ -182,7 +201,7 @@ def verify(session) -> VerifyReport:
             "due_on": row.due_on,
             "reason": row.reason,
         }
-    report = VerifyReport(checked=len(set(computed) | set(stored)))
+    report = VerifyReport(checked=len(set(computed) | set(stored)), counts=counts.verify(session))
     wrong = [
         key
         for key in sorted(set(computed) | set(stored))
