@@ -38,7 +38,7 @@ from lms.core.audit_labels import action_label, object_label
 from lms.core.clock import local_today
 from lms.core.dates import fmt_datetime, fmt_stamps
 from lms.core.errors import DomainError
-from lms.core.http import id_arg, page_arg
+from lms.core.http import id_arg, id_links, page_arg
 from lms.core.pagination import paginate
 from lms.core.permissions import requires
 from lms.extensions import db
@@ -188,7 +188,7 @@ def portal():
     items: list[Any] = []
     more = False
     if not errors:
-        stmt = queries.certificate_search(**filters, today=today)
+        stmt = queries.certificate_search(db.session, **filters, today=today)
         items, more = certificates_after(db.session, stmt, after, PER_PAGE)
     response = make_response(
         render_template(
@@ -209,6 +209,8 @@ def portal():
             programs=queries.program_codes(db.session),
             today=today,
             export_form=ConfirmForm(),
+            pdf_href=id_links("completions.certificate_pdf", "cert_id"),
+            person_href=id_links("completions.person", "user_id"),
         )
     )
     response.status_code = 400 if errors else 200
