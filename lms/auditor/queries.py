@@ -9,7 +9,7 @@ import sqlalchemy as sa
 from flask_babel import gettext as _
 
 from lms.accounts.models import User
-from lms.completions.exports import certificate_query, people_matching
+from lms.completions.exports import certificate_query, numbers_matching, people_matching
 from lms.completions.models import Certificate, ExportJob
 from lms.core.audit import AuditEntry
 from lms.core.errors import NotAllowed, NotFound
@@ -57,8 +57,10 @@ def program_codes(session: DbSession) -> list[Any]:
 def certificate_search(session: DbSession, *, today: date, **filters: Any) -> sa.Select[Any]:
     """The portal's certificates (``certificate_query``'s filters); the people a typed name
     finds are looked up first, so that a few of them are read through the person index."""
-    people = people_matching(session, filters.get("q") or "")
-    return certificate_query(**filters, today=today, people=people)
+    q = filters.get("q") or ""
+    people = people_matching(session, q)
+    numbers = numbers_matching(session, q)
+    return certificate_query(**filters, today=today, people=people, numbers=numbers)
 
 
 def page_cursor(session: DbSession, value: str) -> Certificate | None:

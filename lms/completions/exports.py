@@ -46,7 +46,7 @@ NUMBER_CHARS = frozenset("brg-0123456789")
 FEW_PEOPLE = 150  # at most this many people found: their certificates are read by person
 
 
-def people_matching(session, q: str, few: int = FEW_PEOPLE) -> list[int] | None:
+def people_matching(session, q: str, few: int | None = None) -> list[int] | None:
     """The ids of the people ``q`` finds when there are at most ``few`` of them (read by the
     search column's index, at most ``few`` + 1 ids); None when nothing was typed or more
     people match. A few people: :func:`certificate_query` reads their certificates through
@@ -55,7 +55,30 @@ def people_matching(session, q: str, few: int = FEW_PEOPLE) -> list[int] | None:
     matches = person_matches(q)
     if matches is None:
         return None
+    few = FEW_PEOPLE if few is None else few
     ids = list(session.scalars(sa.select(User.id).where(matches).limit(few + 1)))
+    return ids if len(ids) <= few else None
+
+
+def number_possible(q: str) -> bool:
+    """Whether a certificate number could contain the typed text."""
+    text = q.strip()
+    return bool(text) and len(text) <= NUMBER_MAX and set(text.lower()) <= NUMBER_CHARS
+
+
+def numbers_like(q: str) -> sa.ColumnElement[bool]:
+    return sa.func.lower(Certificate.number).like(
+        like_pattern(q.strip().lower()), escape=LIKE_ESCAPE
+    )
+
+
+def numbers_matching(session, q: str, few: int | None = None) -> list[int] | None:
+    """The ids of the certificates whose number contains ``q``, when a number could and at
+    most ``few`` do (None otherwise), as :func:`people_matching` for people."""
+    if not number_possible(q):
+        return None
+    few = FEW_PEOPLE if few is None else few
+    ids = list(session.scalars(sa.select(Certificate.id).where(numbers_like(q)).limit(few + 1)))
     return ids if len(ids) <= few else None
 
 
@@ -71,13 +94,15 @@ def certificate_query(
     valid_from: date | None = None,
     valid_to: date | None = None,
     people: list[int] | None = None,
+    numbers: list[int] | None = None,
 ):
     """Certificates matching the auditor's filter, newest issued first. Every filter combines
     with the others: the person or number typed (``q``), departments, program, state, issued
     in [``issued_since``, ``issued_before``) and valid until a day in [``valid_from``,
     ``valid_to``]. Ordered by (issued at, id), which :func:`certificates_after` pages by.
-    ``people``: the ids :func:`people_matching` found for ``q`` when they are few (the same
-    rows, read through the person index instead of newest first)."""
+    ``people`` and ``numbers``: the ids :func:`people_matching` and :func:`numbers_matching`
+    found for ``q`` when they are few (the same rows, read through the person or certificate
+    index and sorted, instead of walking every certificate newest first)."""
     stmt = (
         sa.select(Certificate)
         .join(Completion, Completion.id == Certificate.completion_id)
@@ -86,37 +111,23 @@ def certificate_query(
     )
     matches = person_matches(q)
     if matches is not None:
-        text = q.strip()
-        number_possible = len(text) <= NUMBER_MAX and set(text.lower()) <= NUMBER_CHARS
-        if people is not None:
-            # a few people: their certificates by the person index (the number on its own)
-            by_person: sa.Select[Any] = (
+        person = matches if people is None else Completion.user_id.in_(people)
+        if not number_possible(q):
+            # no number could hold it (too long, or a character numbers never have): only
+            # people can match, and the numbers of every certificate are not read
+            stmt = stmt.where(person)
+        elif people is not None and numbers is not None:
+            # few of both: the ids of each, by their indexes (an OR would walk every row)
+            by_person = (
                 sa.select(Certificate.id)
                 .join(Completion, Completion.id == Certificate.completion_id)
                 .where(Completion.user_id.in_(people))
             )
-            if number_possible:
-                by_number = sa.select(Certificate.id).where(
-                    sa.func.lower(Certificate.number).like(
-                        like_pattern(text.lower()), escape=LIKE_ESCAPE
-                    )
-                )
-                stmt = stmt.where(Certificate.id.in_(sa.union(by_person, by_number)))
-            else:
-                stmt = stmt.where(Completion.user_id.in_(people))
-        elif number_possible:
-            stmt = stmt.where(
-                sa.or_(
-                    matches,
-                    sa.func.lower(Certificate.number).like(
-                        like_pattern(text.lower()), escape=LIKE_ESCAPE
-                    ),
-                )
-            )
-        else:
-            # no number could hold it (too long, or a character numbers never have): only
-            # people can match, and the numbers of every certificate are not read
-            stmt = stmt.where(matches)
+            by_number = sa.select(Certificate.id).where(Certificate.id.in_(numbers))
+            stmt = stmt.where(Certificate.id.in_(sa.union(by_person, by_number)))
+        else:  # many of one: matches are dense, the walk newest first stops soon
+            number = numbers_like(q) if numbers is None else Certificate.id.in_(numbers)
+            stmt = stmt.where(sa.or_(person, number))
     if department_ids:
         stmt = stmt.where(User.department_id.in_(department_ids))
     if program_id:

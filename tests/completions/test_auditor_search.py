@@ -10,8 +10,9 @@ import pytest
 import sqlalchemy as sa
 
 from lms.auditor import routes as auditor_routes
+from lms.completions import exports
 from lms.completions.exports import certificate_query, certificates_after
-from lms.completions.models import Certificate, ExportJob
+from lms.completions.models import Certificate, Completion, ExportJob
 from lms.extensions import db
 from tests.conftest import text_of
 
@@ -108,6 +109,47 @@ def test_keyset_pages_without_counting(client, login_as, certs, monkeypatch):
         assert 'rel="first"' in html or len(seen) == 1
         resp = client.get(nxt.group(1).replace("&amp;", "&"))
     assert seen == [NAMES[1], NAMES[0]]
+
+
+def all_pages(client, **args) -> list[str]:
+    """The names shown on every page of a search, following the "Next" links."""
+    resp = client.get("/auditor/", query_string=args)
+    seen: list[str] = []
+    while True:
+        assert resp.status_code == 200, text_of(resp)
+        seen += shown_in(resp)
+        nxt = re.search(r'href="([^"]+)" rel="next"', resp.get_data(as_text=True))
+        if not nxt:
+            return seen
+        resp = client.get(nxt.group(1).replace("&amp;", "&"))
+
+
+def shown_in(resp) -> list[str]:
+    text = text_of(resp)
+    return sorted((n for n in NAMES if n in text), key=text.index)
+
+
+@pytest.mark.parametrize("few", [0, 150])
+def test_few_or_many_found_give_the_same_pages(client, login_as, certs, monkeypatch, few):
+    """A few people (or numbers) found are read by their index, many by walking every
+    certificate newest first (FEW_PEOPLE 0: every match is "many"): the same rows, the same
+    order, the same pages, for names, numbers, both, and filters with them."""
+    monkeypatch.setattr(exports, "FEW_PEOPLE", few)
+    monkeypatch.setattr(auditor_routes, "PER_PAGE", 1)
+    login_as("auditor")
+    number = db.session.scalar(
+        sa.select(Certificate.number)
+        .join(Completion, Completion.id == Certificate.completion_id)
+        .where(Completion.id == certs["made"][NAMES[1]].id)
+    )
+    assert all_pages(client, q="klavina") == [NAMES[0]]
+    assert all_pages(client, q="Шульце") == [NAMES[1]]
+    assert all_pages(client, q=number.lower()) == [NAMES[1]]
+    assert all_pages(client, q=number[-4:]) == [NAMES[1]]
+    assert all_pages(client, q="BRG-") == [NAMES[2], NAMES[1], NAMES[0]]
+    assert all_pages(client, q="brg-", program=certs["fire"].id) == [NAMES[1], NAMES[0]]
+    assert all_pages(client, q="nobody-at-all") == []
+    assert all_pages(client, q="0000000") == []
 
 
 def test_page_links_that_do_not_hold_are_a_400(client, login_as, certs):
