@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import sqlalchemy as sa
 from flask_babel import gettext as _
 
 from lms.accounts.models import Department, User
 from lms.core.errors import Conflict, DomainError, NotAllowed
 from lms.programs import services as programs
-from lms.programs.models import Program, ProgramVersion
+from lms.programs.models import Program, ProgramVersion, Question, Topic
 
 # ----- errors -------------------------------------------------------------------------------
 
@@ -74,31 +76,86 @@ def department_codes(session, department_id: int | None) -> set[str]:
 def audience_matches(version: ProgramVersion, job_title: str | None, codes: set[str]) -> bool:
     """Departments (codes; a sub-department matches its parents) and job titles (any case);
     an empty list means everyone."""
-    depts = {str(d).strip().upper() for d in version.audience_departments or [] if str(d).strip()}
+    return _audience_includes(
+        version.audience_departments, version.audience_job_titles, job_title, codes
+    )
+
+
+def _audience_includes(
+    departments: list[str] | None,
+    job_titles: list[str] | None,
+    job_title: str | None,
+    codes: set[str],
+) -> bool:
+    depts = {str(d).strip().upper() for d in departments or [] if str(d).strip()}
     if depts and not depts & codes:
         return False
-    titles = {
-        str(t).strip().casefold() for t in version.audience_job_titles or [] if str(t).strip()
-    }
+    titles = {str(t).strip().casefold() for t in job_titles or [] if str(t).strip()}
     return not titles or (job_title or "").strip().casefold() in titles
 
 
 def assigned_programs(session, user: User) -> list[Program]:
     """Programs assigned to the person: the audience of the current approved version
-    includes their department (or a department above it) and their job title."""
+    includes their department (or a department above it) and their job title.
+
+    The audiences are read as columns; only the assigned programs are loaded, with their
+    current version (topics and questions load when something reads them; My training reads
+    their outline with :func:`outlines`)."""
     codes = department_codes(session, user.department_id)
-    current = sa.orm.contains_eager(Program.current_version)
-    rows = session.execute(
-        sa.select(Program)
+    audiences = session.execute(
+        sa.select(
+            Program.id, ProgramVersion.audience_departments, ProgramVersion.audience_job_titles
+        )
         .join(ProgramVersion, ProgramVersion.id == Program.current_version_id)
         .where(ProgramVersion.status == "approved")
-        .order_by(Program.code)
-        .options(
-            current.selectinload(ProgramVersion.topics),
-            current.selectinload(ProgramVersion.questions),
+    ).all()
+    ids = [
+        pid
+        for pid, departments, titles in audiences
+        if _audience_includes(departments, titles, user.job_title, codes)
+    ]
+    if not ids:
+        return []
+    return list(
+        session.scalars(
+            sa.select(Program)
+            .join(ProgramVersion, ProgramVersion.id == Program.current_version_id)
+            .where(Program.id.in_(ids))
+            .order_by(Program.code)
+            .options(sa.orm.contains_eager(Program.current_version))
         )
-    ).scalars()
-    return [p for p in rows if audience_matches(p.current_version, user.job_title, codes)]
+    )
+
+
+@dataclass(frozen=True)
+class Outline:
+    """What a list of programs needs of a version's contents: its topics' ids in order and
+    how many quiz questions it has."""
+
+    topic_ids: list[int]
+    questions: int
+
+
+def outlines(session, version_ids: list[int]) -> dict[int, Outline]:
+    """The outline of each version, in two queries of columns (no topic or question texts)."""
+    topics: dict[int, list[int]] = {vid: [] for vid in version_ids}
+    for vid, tid in session.execute(
+        sa.select(Topic.version_id, Topic.id)
+        .where(Topic.version_id.in_(version_ids))
+        .order_by(Topic.version_id, Topic.position, Topic.id)
+    ):
+        topics[vid].append(tid)
+    questions = dict(
+        session.execute(
+            sa.select(Question.version_id, sa.func.count())
+            .where(Question.version_id.in_(version_ids))
+            .group_by(Question.version_id)
+        ).all()
+    )
+    return {
+        vid: Outline(topic_ids=rows, questions=questions.get(vid, 0))
+        for vid, rows in topics.items()
+    }
 
 
 def require_assigned(session, user: User, program: Program) -> ProgramVersion:
