@@ -61,6 +61,8 @@ def test_filters_combine(client, login_as, certs):
         NAMES[1]
     ]
     assert shown(client, q="klavina", issued_from="2026-02-01") == []
+    text = text_of(client.get("/auditor/", query_string={"q": "klavina"}))
+    assert re.search(r"P-\d+ · version 1\b", text), text  # the label translated once a page
 
 
 def test_filters_through_the_service(certs):
