@@ -60,17 +60,14 @@ class Unanswered(DomainError):
 
 
 def department_codes(session, department_id: int | None) -> set[str]:
-    """The codes of the department and of every department above it."""
+    """The codes of the department and of every department above it: one recursive query up
+    the tree from the department (not the whole tree; UNION stops at a loop)."""
     if department_id is None:
         return set()
-    rows = session.execute(sa.select(Department.id, Department.parent_id, Department.code)).all()
-    by_id = {r.id: r for r in rows}
-    codes: set[str] = set()
-    cursor: int | None = department_id
-    while cursor is not None and cursor in by_id and by_id[cursor].code.upper() not in codes:
-        codes.add(by_id[cursor].code.upper())
-        cursor = by_id[cursor].parent_id
-    return codes
+    cols = (Department.id, Department.parent_id, Department.code)
+    up = sa.select(*cols).where(Department.id == department_id).cte("up", recursive=True)
+    up = up.union(sa.select(*cols).join(up, Department.id == up.c.parent_id))
+    return {code.upper() for code in session.scalars(sa.select(up.c.code)) if code}
 
 
 def audience_matches(version: ProgramVersion, job_title: str | None, codes: set[str]) -> bool:
