@@ -8,7 +8,7 @@ from typing import Any
 import sqlalchemy as sa
 from flask_babel import gettext as _
 
-from lms.accounts.models import User
+from lms.accounts.models import Department, User, in_locale
 from lms.completions.exports import certificate_query, numbers_matching, people_matching
 from lms.completions.models import Certificate, ExportJob
 from lms.core.audit import AuditEntry
@@ -47,6 +47,30 @@ def audit_object_types(session: DbSession) -> list[str]:
             sa.select(AuditEntry.object_type).distinct().order_by(AuditEntry.object_type)
         ).all()
     )
+
+
+def department_options(session: DbSession, locale: str | None) -> list[tuple[int, str, int]]:
+    """(id, name in the reader's language, depth) of every department in tree order: the
+    department filter, read as columns (the names as ``Department.local_name`` gives them)."""
+    rows = session.execute(
+        sa.select(Department.id, Department.parent_id, Department.name, Department.names).order_by(
+            Department.name
+        )
+    ).all()
+    children: dict[int | None, list[Any]] = {}
+    for row in rows:
+        children.setdefault(row.parent_id, []).append(row)
+    out: list[tuple[int, str, int]] = []
+    stack: list[tuple[Any, int]] = [(r, 0) for r in reversed(children.get(None, []))]
+    seen: set[int] = set()
+    while stack:
+        row, depth = stack.pop()
+        if row.id in seen:
+            continue
+        seen.add(row.id)
+        out.append((row.id, in_locale(row.names, row.name, locale), depth))
+        stack.extend((r, depth + 1) for r in reversed(children.get(row.id, [])))
+    return out
 
 
 def program_codes(session: DbSession) -> list[Any]:

@@ -184,3 +184,24 @@ def test_export_takes_the_date_filters(client, login_as, certs):
     resp = client.post("/auditor/export", data={"issued_from": "someday"})
     assert resp.status_code == 303
     assert db.session.scalar(sa.select(sa.func.count(ExportJob.id))) == 1
+
+
+def test_the_department_filter_lists_the_tree_in_the_readers_language(
+    client, login_as, certs, make_department
+):
+    """Every department in tree order (each under its parent, indented), named in the
+    reader's language: the same list the department tree gives."""
+    from lms.accounts.services import department_tree
+    from lms.auditor.queries import department_options
+
+    certs["plant"].names = {"lv": "Rūpnīca"}
+    make_department("Line 1", "L1", parent=certs["plant"])
+    db.session.flush()
+    tree = [(d.id, d.name, depth) for d, depth in department_tree(db.session)]
+    assert department_options(db.session, "en") == tree
+    assert [depth for _i, _n, depth in tree] == [0, 0, 1]  # Office, Plant, Plant's Line 1
+    lv = dict((i, n) for i, n, _d in department_options(db.session, "lv"))
+    assert lv[certs["plant"].id] == "Rūpnīca" and lv[certs["office"].id] == "Office"
+    login_as("auditor")
+    html = client.get("/auditor/").get_data(as_text=True)
+    assert re.search(r"Plant</option><option value=\"\d+\">\u2003Line 1</option>", html)
