@@ -126,33 +126,29 @@ def assigned_programs(session, user: User) -> list[Program]:
 
 @dataclass(frozen=True)
 class Outline:
-    """What a list of programs needs of a version's contents: its topics' ids in order and
-    how many quiz questions it has."""
+    """What a list of programs needs of a version's contents: how many topics and quiz
+    questions it has."""
 
-    topic_ids: list[int]
+    topics: int
     questions: int
 
 
 def outlines(session, version_ids: list[int]) -> dict[int, Outline]:
-    """The outline of each version, in two queries of columns (no topic or question texts)."""
-    topics: dict[int, list[int]] = {vid: [] for vid in version_ids}
-    for vid, tid in session.execute(
-        sa.select(Topic.version_id, Topic.id)
-        .where(Topic.version_id.in_(version_ids))
-        .order_by(Topic.version_id, Topic.position, Topic.id)
-    ):
-        topics[vid].append(tid)
-    questions = dict(
-        session.execute(
-            sa.select(Question.version_id, sa.func.count())
-            .where(Question.version_id.in_(version_ids))
-            .group_by(Question.version_id)
-        ).all()
+    """The outline of each version, in one query of counts (no topic or question texts)."""
+    topics = (
+        sa.select(sa.func.count(Topic.id))
+        .where(Topic.version_id == ProgramVersion.id)
+        .scalar_subquery()
     )
-    return {
-        vid: Outline(topic_ids=rows, questions=questions.get(vid, 0))
-        for vid, rows in topics.items()
-    }
+    questions = (
+        sa.select(sa.func.count(Question.id))
+        .where(Question.version_id == ProgramVersion.id)
+        .scalar_subquery()
+    )
+    rows = session.execute(
+        sa.select(ProgramVersion.id, topics, questions).where(ProgramVersion.id.in_(version_ids))
+    )
+    return {vid: Outline(topics=t, questions=q) for vid, t, q in rows}
 
 
 def require_assigned(session, user: User, program: Program) -> ProgramVersion:

@@ -103,7 +103,7 @@ def my_training(session, user: User, now: datetime | None = None) -> list[Traini
             version=version,
             status=status,
             completion=valid,
-            topics_total=len(contents.topic_ids),
+            topics_total=contents.topics,
             topics_read=read,
             quiz=quiz,
         )
