@@ -8,9 +8,9 @@ from typing import Any
 import sqlalchemy as sa
 from flask_babel import gettext as _
 
-from lms.accounts.models import User
-from lms.completions.exports import certificate_query
-from lms.completions.models import Certificate, Completion, ExportJob
+from lms.accounts.models import Department, User, in_locale
+from lms.completions.exports import certificate_query, numbers_matching, people_matching
+from lms.completions.models import Certificate, ExportJob
 from lms.core.audit import AuditEntry
 from lms.core.errors import NotAllowed, NotFound
 from lms.core.model import DbSession
@@ -49,16 +49,42 @@ def audit_object_types(session: DbSession) -> list[str]:
     )
 
 
+def department_options(session: DbSession, locale: str | None) -> list[tuple[int, str, int]]:
+    """(id, name in the reader's language, depth) of every department in tree order: the
+    department filter, read as columns (the names as ``Department.local_name`` gives them)."""
+    rows = session.execute(
+        sa.select(Department.id, Department.parent_id, Department.name, Department.names).order_by(
+            Department.name
+        )
+    ).all()
+    children: dict[int | None, list[Any]] = {}
+    for row in rows:
+        children.setdefault(row.parent_id, []).append(row)
+    out: list[tuple[int, str, int]] = []
+    stack: list[tuple[Any, int]] = [(r, 0) for r in reversed(children.get(None, []))]
+    seen: set[int] = set()
+    while stack:
+        row, depth = stack.pop()
+        if row.id in seen:
+            continue
+        seen.add(row.id)
+        out.append((row.id, in_locale(row.names, row.name, locale), depth))
+        stack.extend((r, depth + 1) for r in reversed(children.get(row.id, [])))
+    return out
+
+
 def program_codes(session: DbSession) -> list[Any]:
     """(id, code) of every program, by code: the program filter."""
     return list(session.execute(sa.select(Program.id, Program.code).order_by(Program.code)).all())
 
 
-def certificate_search(*, today: date, **filters: Any) -> sa.Select[Any]:
-    """The portal's certificates (``certificate_query``'s filters), with their completion and
-    revocation loaded."""
-    stmt = certificate_query(**filters, today=today)
-    return stmt.options(sa.orm.joinedload(Certificate.completion).joinedload(Completion.revocation))
+def certificate_search(session: DbSession, *, today: date, **filters: Any) -> sa.Select[Any]:
+    """The portal's certificates (``certificate_query``'s filters); the people a typed name
+    finds are looked up first, so that a few of them are read through the person index."""
+    q = filters.get("q") or ""
+    people = people_matching(session, q)
+    numbers = numbers_matching(session, q)
+    return certificate_query(**filters, today=today, people=people, numbers=numbers)
 
 
 def page_cursor(session: DbSession, value: str) -> Certificate | None:

@@ -17,14 +17,14 @@ from flask import (
     send_file,
     url_for,
 )
-from flask_babel import get_timezone
+from flask_babel import get_locale, get_timezone
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 
 from lms import jobs
 from lms.accounts.forms import ConfirmForm
-from lms.accounts.services import department_tree, subtree_ids
+from lms.accounts.services import subtree_ids
 from lms.auditor import queries
 from lms.completions.exports import (
     certificate_query,
@@ -38,7 +38,7 @@ from lms.core.audit_labels import action_label, object_label
 from lms.core.clock import local_today
 from lms.core.dates import fmt_datetime, fmt_stamps
 from lms.core.errors import DomainError
-from lms.core.http import id_arg, page_arg
+from lms.core.http import id_arg, id_links, page_arg
 from lms.core.pagination import paginate
 from lms.core.permissions import requires
 from lms.extensions import db
@@ -133,6 +133,12 @@ DATE_FILTERS = {
 }
 
 
+def _language() -> str | None:
+    """The reader's language, as names in several languages are looked up."""
+    current = get_locale()
+    return current.language if current is not None else None
+
+
 def _id(args: Any, name: str) -> int | None:
     """A record id from ``args`` (the query string or the form): the one numeric-argument helper,
     so that an id no database column can hold is a 400 with a message."""
@@ -188,7 +194,7 @@ def portal():
     items: list[Any] = []
     more = False
     if not errors:
-        stmt = queries.certificate_search(**filters, today=today)
+        stmt = queries.certificate_search(db.session, **filters, today=today)
         items, more = certificates_after(db.session, stmt, after, PER_PAGE)
     response = make_response(
         render_template(
@@ -205,10 +211,12 @@ def portal():
             state=filters["state"],
             dates=typed,
             date_labels=DATE_FILTERS,
-            departments=department_tree(db.session),
+            departments=queries.department_options(db.session, _language()),
             programs=queries.program_codes(db.session),
             today=today,
             export_form=ConfirmForm(),
+            pdf_href=id_links("completions.certificate_pdf", "cert_id"),
+            person_href=id_links("completions.person", "user_id"),
         )
     )
     response.status_code = 400 if errors else 200

@@ -43,6 +43,45 @@ NUMBER_MAX = getattr(Certificate.__table__.c.number.type, "length", None) or 40
 NUMBER_CHARS = frozenset("brg-0123456789")
 
 
+FEW_PEOPLE = 150  # at most this many people found: their certificates are read by person
+
+
+def people_matching(session, q: str, few: int | None = None) -> list[int] | None:
+    """The ids of the people ``q`` finds when there are at most ``few`` of them (read by the
+    search column's index, at most ``few`` + 1 ids); None when nothing was typed or more
+    people match. A few people: :func:`certificate_query` reads their certificates through
+    the person index and sorts only those; many: it walks the certificates newest first and
+    stops at the page's end, which is quick because matches are then dense."""
+    matches = person_matches(q)
+    if matches is None:
+        return None
+    few = FEW_PEOPLE if few is None else few
+    ids = list(session.scalars(sa.select(User.id).where(matches).limit(few + 1)))
+    return ids if len(ids) <= few else None
+
+
+def number_possible(q: str) -> bool:
+    """Whether a certificate number could contain the typed text."""
+    text = q.strip()
+    return bool(text) and len(text) <= NUMBER_MAX and set(text.lower()) <= NUMBER_CHARS
+
+
+def numbers_like(q: str) -> sa.ColumnElement[bool]:
+    return sa.func.lower(Certificate.number).like(
+        like_pattern(q.strip().lower()), escape=LIKE_ESCAPE
+    )
+
+
+def numbers_matching(session, q: str, few: int | None = None) -> list[int] | None:
+    """The ids of the certificates whose number contains ``q``, when a number could and at
+    most ``few`` do (None otherwise), as :func:`people_matching` for people."""
+    if not number_possible(q):
+        return None
+    few = FEW_PEOPLE if few is None else few
+    ids = list(session.scalars(sa.select(Certificate.id).where(numbers_like(q)).limit(few + 1)))
+    return ids if len(ids) <= few else None
+
+
 def certificate_query(
     *,
     q: str = "",
@@ -54,11 +93,16 @@ def certificate_query(
     issued_before: datetime | None = None,
     valid_from: date | None = None,
     valid_to: date | None = None,
+    people: list[int] | None = None,
+    numbers: list[int] | None = None,
 ):
     """Certificates matching the auditor's filter, newest issued first. Every filter combines
     with the others: the person or number typed (``q``), departments, program, state, issued
     in [``issued_since``, ``issued_before``) and valid until a day in [``valid_from``,
-    ``valid_to``]. Ordered by (issued at, id), which :func:`certificates_after` pages by."""
+    ``valid_to``]. Ordered by (issued at, id), which :func:`certificates_after` pages by.
+    ``people`` and ``numbers``: the ids :func:`people_matching` and :func:`numbers_matching`
+    found for ``q`` when they are few (the same rows, read through the person or certificate
+    index and sorted, instead of walking every certificate newest first)."""
     stmt = (
         sa.select(Certificate)
         .join(Completion, Completion.id == Certificate.completion_id)
@@ -67,25 +111,23 @@ def certificate_query(
     )
     matches = person_matches(q)
     if matches is not None:
-        # matching people first (by their search column's index), then their certificates by
-        # index; the number is searched on its own: no scan of every certificate row
-        text = q.strip()
-        by_person = (
-            sa.select(Certificate.id)
-            .join(Completion, Completion.id == Certificate.completion_id)
-            .where(Completion.user_id.in_(sa.select(User.id).where(matches)))
-        )
-        if len(text) > NUMBER_MAX or not set(text.lower()) <= NUMBER_CHARS:
+        person = matches if people is None else Completion.user_id.in_(people)
+        if not number_possible(q):
             # no number could hold it (too long, or a character numbers never have): only
             # people can match, and the numbers of every certificate are not read
-            stmt = stmt.where(Certificate.id.in_(by_person))
-        else:
-            by_number = sa.select(Certificate.id).where(
-                sa.func.lower(Certificate.number).like(
-                    like_pattern(text.lower()), escape=LIKE_ESCAPE
-                )
+            stmt = stmt.where(person)
+        elif people is not None and numbers is not None:
+            # few of both: the ids of each, by their indexes (an OR would walk every row)
+            by_person = (
+                sa.select(Certificate.id)
+                .join(Completion, Completion.id == Certificate.completion_id)
+                .where(Completion.user_id.in_(people))
             )
+            by_number = sa.select(Certificate.id).where(Certificate.id.in_(numbers))
             stmt = stmt.where(Certificate.id.in_(sa.union(by_person, by_number)))
+        else:  # many of one: matches are dense, the walk newest first stops soon
+            number = numbers_like(q) if numbers is None else Certificate.id.in_(numbers)
+            stmt = stmt.where(sa.or_(person, number))
     if department_ids:
         stmt = stmt.where(User.department_id.in_(department_ids))
     if program_id:
@@ -115,7 +157,9 @@ def certificates_after(
 ) -> tuple[list[Certificate], bool]:
     """One page of ``certificate_query``: the ``limit`` certificates that follow ``after``
     (None: the first), and whether more follow. Keyset pagination: nothing is counted and only
-    the rows shown (plus one) are read, however many match."""
+    the rows shown (plus one) are read, however many match. The page is chosen by (issued at,
+    id) alone, so a sort never carries whole rows; the shown rows are then read by id, with
+    their completion and revocation."""
     if after is not None:
         stmt = stmt.where(
             sa.or_(
@@ -123,8 +167,17 @@ def certificates_after(
                 sa.and_(Certificate.issued_at == after.issued_at, Certificate.id < after.id),
             )
         )
-    rows = list(session.execute(stmt.limit(limit + 1)).unique().scalars())
-    return rows[:limit], len(rows) > limit
+    ids = list(session.scalars(stmt.with_only_columns(Certificate.id).limit(limit + 1)))
+    shown = ids[:limit]
+    if not shown:
+        return [], False
+    rows = session.scalars(
+        sa.select(Certificate)
+        .where(Certificate.id.in_(shown))
+        .options(sa.orm.joinedload(Certificate.completion).joinedload(Completion.revocation))
+    ).unique()
+    by_id = {c.id: c for c in rows}
+    return [by_id[i] for i in shown], len(ids) > limit
 
 
 def filters_to_json(filters: dict) -> dict:

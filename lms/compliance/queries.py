@@ -433,6 +433,9 @@ def _status_filter(status: str | None, today: date, window_days: int) -> list[An
     return conds
 
 
+WALK_SHARE = 20  # departments in scope at least 1/20 of all: the drill-down walks by due date
+
+
 def people_page(
     session: DbSession,
     today: date,
@@ -449,13 +452,26 @@ def people_page(
     and only they are joined to people and programs."""
     ps = PersonStatus
     conds = _status_filter(status, today, window_days)
+    dated_conds: list[Any] = []
+    undated_conds: list[Any] = []
     if department_ids is not None:
-        conds.append(ps.department_id.in_(list(department_ids)))
+        ids = list(department_ids)
+        everywhere = session.scalar(sa.select(sa.func.count(Department.id))) or 1
+        undated_conds.append(ps.department_id.in_(ids))
+        if len(ids) * WALK_SHARE >= everywhere:
+            # a large part of the organisation: walk the due-date index in order and keep
+            # its rows (dense: a page is found soon) rather than read and sort the whole part;
+            # "+ 0" keeps the department index out of it (a small part reads by department)
+            dated_conds.append((ps.department_id + 0).in_(ids))
+        else:
+            dated_conds.append(ps.department_id.in_(ids))
     if program_id:
         conds.append(ps.program_id == program_id)
     keys = (ps.user_id, ps.program_id)
-    dated = sa.select(ps.user_id, ps.program_id).where(ps.due_on.is_not(None), *conds)
-    undated = sa.select(ps.user_id, ps.program_id).where(ps.due_on.is_(None), *conds)
+    dated = sa.select(ps.user_id, ps.program_id).where(ps.due_on.is_not(None), *conds, *dated_conds)
+    undated = sa.select(ps.user_id, ps.program_id).where(
+        ps.due_on.is_(None), *conds, *undated_conds
+    )
     if after is not None and after.due_on is not None:
         dated = dated.where(
             sa.tuple_(ps.due_on, *keys) > sa.tuple_(after.due_on, after.user_id, after.program_id)

@@ -17,9 +17,11 @@ from __future__ import annotations
 
 import re
 from datetime import UTC, date, datetime
+from functools import lru_cache
 
+from babel import dates as babel_dates
 from babel.dates import get_datetime_format
-from flask_babel import format_date, format_time, get_locale
+from flask_babel import format_date, format_time, get_locale, to_user_timezone
 
 STYLES = ("date", "date_long", "time", "datetime", "signature_datetime")
 
@@ -29,12 +31,27 @@ def _join(day: str, clock: str) -> str:
     return pattern.replace("{1}", day).replace("{0}", clock).replace("'", "")
 
 
+@lru_cache(maxsize=16384)
+def _day(day: date, width: str, locale: str) -> str:
+    """A calendar day in a CLDR width and locale: a pure function of its arguments, so a page
+    of many rows formats each distinct day once (Babel parses the pattern on every call)."""
+    return babel_dates.format_date(day, width, locale=locale)
+
+
+def _format_day(value: date | datetime, width: str) -> str:
+    """As ``flask_babel.format_date(value, width)``: a moment is first read in the user's time
+    zone, then only its day is written."""
+    if isinstance(value, datetime):
+        value = to_user_timezone(value).date()
+    return _day(value, width, str(get_locale() or "en"))
+
+
 def fmt_date(value: date | datetime | None) -> str:
-    return format_date(value, "medium") if value else ""
+    return _format_day(value, "medium") if value else ""
 
 
 def fmt_date_long(value: date | datetime | None) -> str:
-    return format_date(value, "long") if value else ""
+    return _format_day(value, "long") if value else ""
 
 
 def fmt_time(value: datetime | None) -> str:

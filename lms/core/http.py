@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 from urllib.parse import urlsplit
 
-from flask import request
+from flask import request, url_for
 from flask_babel import gettext as _
 from werkzeug.routing import IntegerConverter
 
@@ -84,3 +85,16 @@ def id_arg(name: str, *, form: bool = False) -> int | None:
 def page_arg() -> int:
     """The page number of a list: 1 when absent, 400 beyond any list we could hold."""
     return max(1, int_arg("page", 1, high=DB_INT_MAX // 1000) or 1)
+
+
+def id_links(endpoint: str, name: str, **values: Any) -> Callable[[int], str]:
+    """``url_for(endpoint, name=<id>, **values)`` for many ids, built once: a page of rows
+    links each row without asking the URL map again (``url_for`` costs about 0.1 ms)."""
+    mark = str(DB_INT_MAX)
+    args: dict[str, Any] = {**values, name: DB_INT_MAX}
+    head, tail = url_for(endpoint, **args).split(mark, 1)
+
+    def link(value: int) -> str:
+        return f"{head}{int(value)}{tail}"
+
+    return link

@@ -39,10 +39,11 @@ class QuizSettings:
         return min(self.questions_per_attempt, self.pool)
 
 
-def quiz_settings(version: ProgramVersion) -> QuizSettings:
-    """The version's quiz settings, with defaults for anything a draft left out."""
+def quiz_settings(version: ProgramVersion, pool: int | None = None) -> QuizSettings:
+    """The version's quiz settings, with defaults for anything a draft left out. ``pool``:
+    the number of its questions when the caller counted them (else they are loaded)."""
     quiz = version.quiz or {}
-    pool = len(version.questions)
+    pool = len(version.questions) if pool is None else pool
     return QuizSettings(
         pass_mark=int(quiz.get("pass_mark") or 80),
         questions_per_attempt=int(quiz.get("questions_per_attempt") or pool or 1),
@@ -161,10 +162,12 @@ def quiz_state(
     return _quiz_state(program, _quiz_facts(session, user.id, [program.id])[program.id], now, valid)
 
 
-def _quiz_state(program: Program, facts: _QuizFacts, now: datetime, valid) -> QuizState:
+def _quiz_state(
+    program: Program, facts: _QuizFacts, now: datetime, valid, pool: int | None = None
+) -> QuizState:
     version = program.current_version
     assert version is not None  # a quiz is only asked of a program with a current version
-    settings = quiz_settings(version)
+    settings = quiz_settings(version, pool)
     counted = facts.round_attempts(program.current_version_id, with_grants=True)
     in_cycle = facts.round_attempts(program.current_version_id, with_grants=False)
     open_attempt = next((a for a in counted if a.effective_state(now) == "open"), None)

@@ -14,10 +14,9 @@ from lms.completions import services as completions
 from lms.completions.models import Completion
 from lms.core.clock import local_date
 from lms.core.model import utcnow
-from lms.learning.assignment import assigned_programs
+from lms.learning.assignment import assigned_programs, outlines
 from lms.learning.models import TopicProgress
 from lms.learning.quizzes import QuizState, _quiz_facts, _quiz_state
-from lms.learning.reading import first_unread, read_topic_ids_by_version
 from lms.learning.status import (
     STATES,
     Status,
@@ -43,7 +42,6 @@ class TrainingItem:
     quiz: QuizState
     next_session: Any = None
     attended: earning.Attendance | None = None  # a held session that counts, quiz missing
-    resume_position: int | None = None
 
     @property
     def awaiting_session(self) -> bool:
@@ -78,12 +76,7 @@ def my_training(session, user: User, now: datetime | None = None) -> list[Traini
     expired = _latest_expired(session, user.id, ids, today)
     quiz_facts = _quiz_facts(session, user.id, ids)
     approved = approved_dates(session, [_version(p) for p in assigned])
-    partly_read = [
-        _version(p).id
-        for p in assigned
-        if 0 < read_counts.get(_version(p).id, 0) < len(_version(p).topics)
-    ]
-    read_ids = read_topic_ids_by_version(session, user.id, partly_read)
+    outline = outlines(session, [_version(p).id for p in assigned])
     led = [p.id for p in assigned if _version(p).delivery_mode != "self_paced"]
     upcoming = earning.upcoming_sessions(session, user.id, led)
     stored = standing.standings(session, user.id, ids)
@@ -91,7 +84,8 @@ def my_training(session, user: User, now: datetime | None = None) -> list[Traini
     for program in assigned:
         version = _version(program)
         valid = valid_by_program.get(program.id)
-        quiz = _quiz_state(program, quiz_facts[program.id], now, valid)
+        contents = outline[version.id]
+        quiz = _quiz_state(program, quiz_facts[program.id], now, valid, contents.questions)
         read = read_counts.get(version.id, 0)
         started = read > 0 or quiz.open_attempt is not None or quiz.last_attempt is not None
         if program.id in stored:  # a required program: the one stored status, as compliance
@@ -109,17 +103,14 @@ def my_training(session, user: User, now: datetime | None = None) -> list[Traini
             version=version,
             status=status,
             completion=valid,
-            topics_total=len(version.topics),
+            topics_total=contents.topics,
             topics_read=read,
             quiz=quiz,
         )
         if program.id in led:
             item.next_session = upcoming.get(program.id)
-            if valid is None and version.questions:
+            if valid is None and contents.questions:
                 item.attended = earning.attended(session, user.id, program.id)
-        if version.id in read_ids:
-            unread = first_unread(version, read_ids[version.id])
-            item.resume_position = unread.position if unread else None
         items.append(item)
     items.sort(
         key=lambda i: (STATES.index(i.status.state), i.status.due_on or date.max, i.program.code)

@@ -10,8 +10,9 @@ import pytest
 import sqlalchemy as sa
 
 from lms.auditor import routes as auditor_routes
+from lms.completions import exports
 from lms.completions.exports import certificate_query, certificates_after
-from lms.completions.models import Certificate, ExportJob
+from lms.completions.models import Certificate, Completion, ExportJob
 from lms.extensions import db
 from tests.conftest import text_of
 
@@ -60,6 +61,8 @@ def test_filters_combine(client, login_as, certs):
         NAMES[1]
     ]
     assert shown(client, q="klavina", issued_from="2026-02-01") == []
+    text = text_of(client.get("/auditor/", query_string={"q": "klavina"}))
+    assert re.search(r"P-\d+ · version 1\b", text), text  # the label translated once a page
 
 
 def test_filters_through_the_service(certs):
@@ -110,6 +113,47 @@ def test_keyset_pages_without_counting(client, login_as, certs, monkeypatch):
     assert seen == [NAMES[1], NAMES[0]]
 
 
+def all_pages(client, **args) -> list[str]:
+    """The names shown on every page of a search, following the "Next" links."""
+    resp = client.get("/auditor/", query_string=args)
+    seen: list[str] = []
+    while True:
+        assert resp.status_code == 200, text_of(resp)
+        seen += shown_in(resp)
+        nxt = re.search(r'href="([^"]+)" rel="next"', resp.get_data(as_text=True))
+        if not nxt:
+            return seen
+        resp = client.get(nxt.group(1).replace("&amp;", "&"))
+
+
+def shown_in(resp) -> list[str]:
+    text = text_of(resp)
+    return sorted((n for n in NAMES if n in text), key=text.index)
+
+
+@pytest.mark.parametrize("few", [0, 150])
+def test_few_or_many_found_give_the_same_pages(client, login_as, certs, monkeypatch, few):
+    """A few people (or numbers) found are read by their index, many by walking every
+    certificate newest first (FEW_PEOPLE 0: every match is "many"): the same rows, the same
+    order, the same pages, for names, numbers, both, and filters with them."""
+    monkeypatch.setattr(exports, "FEW_PEOPLE", few)
+    monkeypatch.setattr(auditor_routes, "PER_PAGE", 1)
+    login_as("auditor")
+    number = db.session.scalar(
+        sa.select(Certificate.number)
+        .join(Completion, Completion.id == Certificate.completion_id)
+        .where(Completion.id == certs["made"][NAMES[1]].id)
+    )
+    assert all_pages(client, q="klavina") == [NAMES[0]]
+    assert all_pages(client, q="Шульце") == [NAMES[1]]
+    assert all_pages(client, q=number.lower()) == [NAMES[1]]
+    assert all_pages(client, q=number[-4:]) == [NAMES[1]]
+    assert all_pages(client, q="BRG-") == [NAMES[2], NAMES[1], NAMES[0]]
+    assert all_pages(client, q="brg-", program=certs["fire"].id) == [NAMES[1], NAMES[0]]
+    assert all_pages(client, q="nobody-at-all") == []
+    assert all_pages(client, q="0000000") == []
+
+
 def test_page_links_that_do_not_hold_are_a_400(client, login_as, certs):
     login_as("auditor")
     last = db.session.scalar(sa.select(sa.func.max(Certificate.id)))
@@ -140,3 +184,24 @@ def test_export_takes_the_date_filters(client, login_as, certs):
     resp = client.post("/auditor/export", data={"issued_from": "someday"})
     assert resp.status_code == 303
     assert db.session.scalar(sa.select(sa.func.count(ExportJob.id))) == 1
+
+
+def test_the_department_filter_lists_the_tree_in_the_readers_language(
+    client, login_as, certs, make_department
+):
+    """Every department in tree order (each under its parent, indented), named in the
+    reader's language: the same list the department tree gives."""
+    from lms.accounts.services import department_tree
+    from lms.auditor.queries import department_options
+
+    certs["plant"].names = {"lv": "Rūpnīca"}
+    make_department("Line 1", "L1", parent=certs["plant"])
+    db.session.flush()
+    tree = [(d.id, d.name, depth) for d, depth in department_tree(db.session)]
+    assert department_options(db.session, "en") == tree
+    assert [depth for _i, _n, depth in tree] == [0, 0, 1]  # Office, Plant, Plant's Line 1
+    lv = dict((i, n) for i, n, _d in department_options(db.session, "lv"))
+    assert lv[certs["plant"].id] == "Rūpnīca" and lv[certs["office"].id] == "Office"
+    login_as("auditor")
+    html = client.get("/auditor/").get_data(as_text=True)
+    assert re.search(r"Plant</option><option value=\"\d+\">\u2003Line 1</option>", html)

@@ -90,6 +90,28 @@ def test_the_named_styles_in_english(app):
         assert style_problems("2026-12-10 10:00") != []
 
 
+@pytest.mark.parametrize("lang", ["en", "lv", "ru"])
+def test_days_are_written_as_flask_babel_writes_them(app, lang):
+    """The styles format each distinct day once (memoised): the text is what
+    flask_babel.format_date writes, in every language, and a moment near midnight UTC is
+    the day of the organisation's zone."""
+    from flask_babel import format_date, refresh
+
+    moments = [
+        datetime(2026, m, d, h, 30, tzinfo=UTC)
+        for m in (1, 6, 12)
+        for d in (1, 28)
+        for h in (0, 21, 23)
+    ]
+    days = [date(2025, m, d) for m in range(1, 13) for d in (1, 15, 28)]
+    with app.test_request_context(headers={"Accept-Language": lang}):
+        refresh()
+        for value in [*days, *moments]:
+            assert dates.fmt_date(value) == format_date(value, "medium"), value
+            assert dates.fmt_date_long(value) == format_date(value, "long"), value
+        assert dates.fmt_date(None) == dates.fmt_date_long(None) == ""
+
+
 @pytest.mark.parametrize("role", ROLES)
 def test_every_page_of_a_role_writes_dates_one_way(app, client, role):
     load_demo()
