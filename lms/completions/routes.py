@@ -94,7 +94,7 @@ def _verify_limit() -> str:
 @limiter.limit(_verify_limit)
 def verify_form():
     form = VerifyForm()
-    status, match, checked, sealcheck = 200, None, False, None
+    status, match, document, checked, sealcheck = 200, None, None, False, None
     if request.method == "POST":
         upload = request.files.get("file")
         code = (request.form.get("code") or "").strip()
@@ -108,17 +108,18 @@ def verify_form():
             if len(data) > MAX_CHECK:
                 abort(413)
             try:
-                match = services.find_by_pdf(db.session, data)
+                match, document = services.find_issued_file(db.session, data)
             except DomainError as err:
                 form.file.errors = [err.message]
                 status = 400
             else:
                 checked = True
-                sealcheck = seal.check(data)
+                sealcheck = seal.check(data) if data.startswith(b"%PDF-") else None
     return render_template(
         "completions/verify_form.html",
         form=form,
         match=match,
+        document=document,
         checked=checked,
         sealcheck=sealcheck,
         today=local_today(),

@@ -89,6 +89,7 @@ def document(html: str, static: Path | None = None) -> HTML:
     return HTML(string=html, base_url=str(static), url_fetcher=StaticOnlyFetcher(static))
 
 
-def render(html: str, static: Path | None = None) -> bytes:
-    data: bytes = document(html, static).write_pdf()
+def render(html: str, static: Path | None = None, *, custom_metadata: bool = False) -> bytes:
+    """The PDF; ``custom_metadata``: keep the document's own <meta> names (a ledger head)."""
+    data: bytes = document(html, static).write_pdf(custom_metadata=custom_metadata)
     return data
