@@ -21,7 +21,7 @@ from sqlalchemy.orm.attributes import set_committed_value
 from lms.completions import certificates
 from lms.completions.certificates import version_of
 from lms.completions.models import Certificate, CertificatePdf
-from lms.core import ledger, seal
+from lms.core import ledger, pdf, seal
 from lms.core.afterwork import after_commit
 from lms.core.model import utcnow
 from lms.extensions import db
@@ -49,8 +49,11 @@ def stored_ids(session, cert_ids: Sequence[int]) -> set[int]:
 def render(certs: Sequence, head: str | None) -> list[bytes]:
     """The sealed PDFs of certificates not issued yet, laid out in one pass."""
     current = seal.current()
-    pdfs = certificates.render_many(certs, head=head)
-    return [seal.seal_pdf(p, current, reason=_reason(c)) for c, p in zip(certs, pdfs, strict=True)]
+    with pdf.few_collections():
+        pdfs = certificates.render_many(certs, head=head)
+        return [
+            seal.seal_pdf(p, current, reason=_reason(c)) for c, p in zip(certs, pdfs, strict=True)
+        ]
 
 
 def _reason(cert) -> str:
