@@ -18,6 +18,7 @@ from lms.extensions import db, limiter
 from lms.programs.labels import CATEGORY_LABELS
 
 MAX_CHECK = 5 * 1024 * 1024
+MAX_PACK_CHECK = 10 * 1024 * 1024  # an evidence pack (ZIP) may be larger than a PDF
 
 bp = Blueprint("completions", __name__)
 
@@ -104,8 +105,8 @@ def verify_form():
             flash(_("Enter a verification code or choose a PDF file."), "error")
             status = 400
         else:
-            data = upload.read(MAX_CHECK + 1)
-            if len(data) > MAX_CHECK:
+            data = upload.read(MAX_PACK_CHECK + 1)
+            if len(data) > (MAX_CHECK if data.startswith(b"%PDF-") else MAX_PACK_CHECK):
                 abort(413)
             try:
                 match, document = services.find_issued_file(db.session, data)
