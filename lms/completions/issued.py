@@ -56,6 +56,16 @@ def render(certs: Sequence, head: str | None) -> list[bytes]:
         ]
 
 
+def prepare() -> None:
+    """Do once in this process what each render batch would otherwise do in every worker
+    process forked from it: WeasyPrint's type declarations, pyHanko's import and the seal's
+    first signature (the CMS container later seals reuse)."""
+    pdf.prepare()
+    current = seal.current()
+    if current is not None:
+        seal.seal_pdf(pdf.render("<p>.</p>"), current)
+
+
 def _reason(cert) -> str:
     return f"Certificate {cert.number}"
 

@@ -163,6 +163,12 @@ def few_collections() -> Iterator[None]:
         gc.unfreeze()
 
 
+def prepare() -> None:
+    """What every rendering process needs once (before worker processes fork from it)."""
+    _declare_glyph_arrays()
+    _share_image_objects()
+
+
 def document(html: str, static: Path | None = None) -> HTML:
     """A WeasyPrint document that may load only the allowed files under ``static``."""
     _declare_glyph_arrays()
