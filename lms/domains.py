@@ -12,6 +12,7 @@ from flask import Blueprint
 
 # core's own tables (audit log, ledger, outbox): imported for their models
 import lms.core.audit  # noqa: F401
+import lms.core.documents  # noqa: F401
 import lms.core.ledger  # noqa: F401
 import lms.core.outbox  # noqa: F401
 

@@ -155,6 +155,11 @@ def render_many(certs: Sequence, progress=None, head: str | None = None) -> list
     """PDFs of many certificates from one layout pass (same bytes as render_pdf each)."""
     if not certs:
         return []
+    with pdf.few_collections():
+        return _render_many(certs, progress, head)
+
+
+def _render_many(certs: Sequence, progress, head: str | None) -> list[bytes]:
     doc = _document(wrap([certificate_html(c) for c in certs], head)).render()
     if len(doc.pages) != len(certs):  # a certificate overflowed its page: do them one by one
         current_app.logger.warning(

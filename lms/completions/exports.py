@@ -376,6 +376,7 @@ def _pdf_batches(
             else:
                 if pool is None:
                     _app = current_app._get_current_object()  # type: ignore[attr-defined]  # a LocalProxy
+                    issued.prepare()  # once here rather than in every worker
                     pool = ProcessPoolExecutor(
                         workers,
                         mp_context=multiprocessing.get_context("fork"),

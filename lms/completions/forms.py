@@ -20,7 +20,9 @@ class RevokeForm(FlaskForm):
 
 class VerifyForm(FlaskForm):
     code = StringField(_l("Verification code"), validators=[optional(), length(40)])
-    file = FileField(_l("Or a certificate PDF someone gave you"))
+    file = FileField(
+        _l("Or a file we issued: a certificate, a register PDF or an evidence pack (ZIP)")
+    )
     submit = SubmitField(_l("Check"))
 
 

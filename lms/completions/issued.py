@@ -21,7 +21,7 @@ from sqlalchemy.orm.attributes import set_committed_value
 from lms.completions import certificates
 from lms.completions.certificates import version_of
 from lms.completions.models import Certificate, CertificatePdf
-from lms.core import ledger, seal
+from lms.core import ledger, pdf, seal
 from lms.core.afterwork import after_commit
 from lms.core.model import utcnow
 from lms.extensions import db
@@ -49,8 +49,21 @@ def stored_ids(session, cert_ids: Sequence[int]) -> set[int]:
 def render(certs: Sequence, head: str | None) -> list[bytes]:
     """The sealed PDFs of certificates not issued yet, laid out in one pass."""
     current = seal.current()
-    pdfs = certificates.render_many(certs, head=head)
-    return [seal.seal_pdf(p, current, reason=_reason(c)) for c, p in zip(certs, pdfs, strict=True)]
+    with pdf.few_collections():
+        pdfs = certificates.render_many(certs, head=head)
+        return [
+            seal.seal_pdf(p, current, reason=_reason(c)) for c, p in zip(certs, pdfs, strict=True)
+        ]
+
+
+def prepare() -> None:
+    """Do once in this process what each render batch would otherwise do in every worker
+    process forked from it: WeasyPrint's type declarations, pyHanko's import and the seal's
+    first signature (the CMS container later seals reuse)."""
+    pdf.prepare()
+    current = seal.current()
+    if current is not None:
+        seal.seal_pdf(pdf.render("<p>.</p>"), current)
 
 
 def _reason(cert) -> str:

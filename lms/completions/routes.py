@@ -18,6 +18,7 @@ from lms.extensions import db, limiter
 from lms.programs.labels import CATEGORY_LABELS
 
 MAX_CHECK = 5 * 1024 * 1024
+MAX_PACK_CHECK = 10 * 1024 * 1024  # an evidence pack (ZIP) may be larger than a PDF
 
 bp = Blueprint("completions", __name__)
 
@@ -94,7 +95,7 @@ def _verify_limit() -> str:
 @limiter.limit(_verify_limit)
 def verify_form():
     form = VerifyForm()
-    status, match, checked, sealcheck = 200, None, False, None
+    status, match, document, checked, sealcheck = 200, None, None, False, None
     if request.method == "POST":
         upload = request.files.get("file")
         code = (request.form.get("code") or "").strip()
@@ -104,21 +105,22 @@ def verify_form():
             flash(_("Enter a verification code or choose a PDF file."), "error")
             status = 400
         else:
-            data = upload.read(MAX_CHECK + 1)
-            if len(data) > MAX_CHECK:
+            data = upload.read(MAX_PACK_CHECK + 1)
+            if len(data) > (MAX_CHECK if data.startswith(b"%PDF-") else MAX_PACK_CHECK):
                 abort(413)
             try:
-                match = services.find_by_pdf(db.session, data)
+                match, document = services.find_issued_file(db.session, data)
             except DomainError as err:
                 form.file.errors = [err.message]
                 status = 400
             else:
                 checked = True
-                sealcheck = seal.check(data)
+                sealcheck = seal.check(data) if data.startswith(b"%PDF-") else None
     return render_template(
         "completions/verify_form.html",
         form=form,
         match=match,
+        document=document,
         checked=checked,
         sealcheck=sealcheck,
         today=local_today(),

@@ -22,7 +22,8 @@ from lms.completions.models import (
     Completion,
     Revocation,
 )
-from lms.core import audit, clock, ledger, seal, texts
+from lms.core import audit, clock, documents, ledger, seal, texts
+from lms.core.documents import IssuedDocument
 from lms.core.errors import Conflict, DomainError, NotFound
 from lms.core.model import utcnow
 from lms.programs.models import CATEGORIES, ProgramVersion
@@ -528,11 +529,16 @@ def find_by_code(session, code: str):
     return cert
 
 
-def find_by_pdf(session, data: bytes):
-    """The certificate whose issued PDF is exactly this file (None: not one we issued)."""
-    if not data.startswith(b"%PDF-"):
-        raise DomainError(_("This file is not a PDF."), field="file")
-    return issued.find_by_sha(session, ledger.sha256(data))
+def find_issued_file(session, data: bytes) -> tuple[Certificate | None, IssuedDocument | None]:
+    """What we issued that is exactly this file: a certificate, or a register PDF or evidence
+    pack kept as issued ((None, None): nothing we issued, or it was changed)."""
+    if not (data.startswith(b"%PDF-") or data.startswith(b"PK\x03\x04")):
+        raise DomainError(_("This file is neither a PDF nor a ZIP file."), field="file")
+    sha = ledger.sha256(data)
+    cert = issued.find_by_sha(session, sha) if data.startswith(b"%PDF-") else None
+    if cert is not None:
+        return cert, None
+    return None, documents.find_by_sha(session, sha)
 
 
 def revoke_certificate(session, cert, reason: str, signer: User, password: str) -> Revocation:

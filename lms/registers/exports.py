@@ -7,6 +7,8 @@ from __future__ import annotations
 import io
 import json
 import zipfile
+from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import UTC, datetime, time
 from typing import Any
 
@@ -31,8 +33,33 @@ from lms.registers import queries
 MIMETYPES = {"csv": "text/csv", "xlsx": spreadsheet.XLSX_MIMETYPE, "pdf": "application/pdf"}
 
 
+@dataclass
+class RegisterPdf:
+    """A register PDF as rendered now: the bytes, sealed when the organisation has a seal,
+    and the ledger head written in its metadata."""
+
+    data: bytes
+    sealed: bool
+    head: str
+
+
+def register_pdf(
+    session, regime: Regime, filters: queries.Filters, *, paper: bool = False
+) -> RegisterPdf:
+    """The register as a sealed PDF carrying the ledger's chain head (an anchor)."""
+    head = ledger.head_text(session)
+    data = register_file(session, regime, filters, "pdf", paper=paper, head=head)
+    return RegisterPdf(data=data, sealed=seal.current() is not None, head=head)
+
+
 def register_file(
-    session, regime: Regime, filters: queries.Filters, fmt: str, *, paper: bool = False
+    session,
+    regime: Regime,
+    filters: queries.Filters,
+    fmt: str,
+    *,
+    paper: bool = False,
+    head: str | None = None,
 ) -> bytes:
     """The register in the regime's language (a Latvian register in Latvian...)."""
     with force_locale(regime.language):
@@ -61,18 +88,31 @@ def register_file(
             lang=regime.language,
             filters=filters,
             paper=paper,
+            head=head,
             organisation=current_app.config["LMS_CONFIG"].organisation_name,
         )
-    return seal.seal_pdf(pdf.render(html), reason=f"Register {regime.code}")
+    return seal.seal_pdf(
+        pdf.render(html, custom_metadata=bool(head)), reason=f"Register {regime.code}"
+    )
 
 
-def evidence_pack(session, chosen: list[Regime], filters: queries.Filters) -> bytes:
+def evidence_pack(
+    session,
+    chosen: list[Regime],
+    filters: queries.Filters,
+    keep_register: Callable[[Regime, RegisterPdf], object] | None = None,
+) -> bytes:
+    """The pack as a ZIP; ``keep_register`` is handed each register PDF put in it (to keep it
+    as issued)."""
     files: dict[str, bytes] = {}
     completion_ids: set[int] = set()
     version_ids: set[int] = set()
     for regime in chosen:
-        for fmt in ("pdf", "csv"):
-            files[f"registers/{regime.code}.{fmt}"] = register_file(session, regime, filters, fmt)
+        made = register_pdf(session, regime, filters)
+        if keep_register is not None:
+            keep_register(regime, made)
+        files[f"registers/{regime.code}.pdf"] = made.data
+        files[f"registers/{regime.code}.csv"] = register_file(session, regime, filters, "csv")
         for e in queries.entries(session, regime, filters, regime.language):
             if e.completion_id is not None:  # a failed knowledge check has no completion
                 completion_ids.add(e.completion_id)

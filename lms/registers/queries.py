@@ -18,9 +18,10 @@ from lms.completions.models import Completion
 from lms.compliance.engine import department_tree_cte
 from lms.compliance.models import Incident, PersonStatus, UnscheduledBriefing
 from lms.compliance.regimes import Regime
-from lms.core import texts
+from lms.core import documents, texts
 from lms.core.clock import day_bounds, local_date
 from lms.core.dates import fmt_date, fmt_signature_datetime
+from lms.core.documents import IssuedDocument
 from lms.exams.models import ExamCandidate, ExamSession
 from lms.learning.models import Attempt
 from lms.programs.models import Program, ProgramVersion
@@ -555,3 +556,17 @@ def units_of(session, user: User) -> set[int] | None:
     if not user.department_id:
         return set()
     return set(subtree_ids(session, user.department_id))
+
+
+@dataclass
+class IssuedCopy:
+    doc: IssuedDocument
+    issued_by: str
+
+
+def issued_copies(session, kind: str, subject: str | None = None) -> list[IssuedCopy]:
+    """The latest copies of registers (or evidence packs) kept as issued, with who issued them."""
+    docs = documents.issued(session, kind, subject)
+    ids = {d.issued_by_id for d in docs if d.issued_by_id}
+    names = dict(session.execute(sa.select(User.id, User.name).where(User.id.in_(ids))).all())
+    return [IssuedCopy(d, names.get(d.issued_by_id, "") if d.issued_by_id else "") for d in docs]

@@ -23,14 +23,15 @@ from flask_login import current_user
 from lms.accounts.people import record_absence, template_labels
 from lms.compliance import regimes, triggers
 from lms.compliance import services as compliance
-from lms.core import nav
+from lms.core import documents, nav
 from lms.core.clock import local_today
+from lms.core.documents import IssuedDocument
 from lms.core.errors import DomainError, NotAllowed
 from lms.core.forms import apply_domain_error
 from lms.core.http import id_arg
 from lms.core.permissions import requires
 from lms.extensions import db
-from lms.registers import exports, queries, services
+from lms.registers import exports, issuing, queries, services
 from lms.registers.forms import (
     AbsenceForm,
     CountersignForm,
@@ -102,6 +103,7 @@ def register(code: str):
         filters=filters,
         labels=queries.COLUMN_LABELS,
         departments=queries.departments(db.session),
+        copies=queries.issued_copies(db.session, documents.REGISTER, regime.code),
         query=request.query_string.decode("ascii", "replace"),
     )
 
@@ -113,16 +115,28 @@ def export(code: str, fmt: str):
         abort(404)
     regime = _regime(code)
     filters = _filters(regime)
-    data = exports.register_file(
-        db.session, regime, filters, fmt, paper=request.args.get("paper") == "1"
-    )
-    name = f"register-{regime.code}-{date.today().isoformat()}"
+    paper = request.args.get("paper") == "1"
+    if fmt == "pdf":  # an issued document: kept as issued
+        return _send(
+            issuing.issue_register(db.session, regime, filters, current_user.id, paper=paper)
+        )
+    data = exports.register_file(db.session, regime, filters, fmt, paper=paper)
+    name = f"register-{regime.code}-{local_today().isoformat()}"
     return Response(
         data,
         mimetype=exports.MIMETYPES[fmt],
+        headers={"Content-Disposition": f'attachment; filename="{name}.{fmt}"'},
+    )
+
+
+def _send(doc: IssuedDocument) -> Response:
+    inline = "inline" if doc.mimetype == "application/pdf" else "attachment"
+    return Response(
+        doc.data,
+        mimetype=doc.mimetype,
         headers={
-            "Content-Disposition": f"{'inline' if fmt == 'pdf' else 'attachment'}; "
-            f'filename="{name}.{fmt}"'
+            "Content-Disposition": f'{inline}; filename="{doc.filename}"',
+            "X-Content-SHA256": doc.sha256,
         },
     )
 
@@ -134,13 +148,27 @@ def evidence():
     chosen = regimes.chosen(current_app.config)
     filters = _filters(chosen[0])
     filters.user_id = id_arg("person")
-    data = exports.evidence_pack(db.session, chosen, filters)
-    return Response(
-        data,
-        mimetype="application/zip",
-        headers={
-            "Content-Disposition": f'attachment; filename="evidence-{local_today().isoformat()}.zip"'
-        },
+    return _send(issuing.issue_evidence_pack(db.session, chosen, filters, current_user.id))
+
+
+@bp.route("/issued/<int:doc_id>")
+@requires("registers.view")
+def issued_copy(doc_id: int):
+    """A register PDF or evidence pack exactly as it was issued (its stored bytes)."""
+    doc = documents.get(db.session, doc_id)
+    if doc is None:
+        abort(404)
+    return _send(doc)
+
+
+@bp.route("/issued")
+@requires("registers.view")
+def issued_list():
+    """Every register PDF and evidence pack kept as issued (the latest)."""
+    return render_template(
+        "registers/issued.html",
+        registers=queries.issued_copies(db.session, documents.REGISTER),
+        packs=queries.issued_copies(db.session, documents.EVIDENCE_PACK),
     )
 
 

@@ -104,7 +104,7 @@ def test_pdf_is_reproducible_and_checkable(client, login_as, make_completion):
     resp = client.post(
         "/verify", data={"file": (io.BytesIO(forged), "c.pdf")}, content_type="multipart/form-data"
     )
-    assert "not a certificate we issued" in text_of(resp)
+    assert "not a document we issued" in text_of(resp)
 
 
 def test_bad_uploads(client, make_completion):
@@ -113,7 +113,7 @@ def test_bad_uploads(client, make_completion):
         data={"file": (io.BytesIO(b"GIF89a not a pdf"), "x.pdf")},
         content_type="multipart/form-data",
     )
-    assert resp.status_code == 400 and "not a PDF" in text_of(resp)
+    assert resp.status_code == 400 and "neither a PDF nor a ZIP" in text_of(resp)
     huge = b"%PDF-" + b"0" * (6 * 1024 * 1024)
     resp = client.post(
         "/verify", data={"file": (io.BytesIO(huge), "x.pdf")}, content_type="multipart/form-data"

@@ -174,7 +174,7 @@ def test_sealed_certificate_validates_with_pyhanko_and_a_changed_byte_does_not(
         content_type="multipart/form-data",
     )
     text = text_of(resp)
-    assert "not a certificate we issued" in text
+    assert "not a document we issued" in text
     assert "changed after it was sealed" in text
 
 

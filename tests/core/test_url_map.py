@@ -308,6 +308,8 @@ REGISTER_ROUTES = {
     "registers.register": "registers.view",
     "registers.export": "registers.view",
     "registers.evidence": "registers.view",
+    "registers.issued_copy": "registers.view",
+    "registers.issued_list": "registers.view",
     "registers.due": "registers.view",
     "registers.queue": "registers.countersign",
     "registers.countersign": "registers.countersign",

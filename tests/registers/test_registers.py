@@ -10,7 +10,6 @@ from datetime import timedelta
 
 import pytest
 
-from lms.accounts import hr_sync
 from lms.completions.models import Completion
 from lms.compliance import regimes
 from lms.compliance import services as compliance
@@ -22,31 +21,6 @@ from lms.registers import queries, services
 from lms.registers.models import Countersignature
 from tests.conftest import PASSWORD
 from tests.learning.conftest import answers_for, attend_held_session
-from tests.sessions.conftest import approve_without_quiz
-
-
-@pytest.fixture
-def world(make_department, make_user, make_program, require):
-    dept = make_department("Warehouse", "WH")
-    instructor = make_user("instructor", name="Ilze Instructor", job_title="OHS specialist")
-    person = hr_sync.sync_person(
-        db.session,
-        "E-1",
-        name="Pēteris Bērziņš",
-        email="peteris@example.test",
-        patronymic="Ivanovich",
-        personal_code="325678-12345",
-        job_title="Forklift driver",
-        department_id=dept.id,
-    )
-    db.session.commit()
-    fire = approve_without_quiz(
-        make_program(approved=False, category="fire", delivery_mode="instructor_led", code="FS")
-    )
-    ohs = make_program(category="workplace", briefing_type="introductory", code="OHS-IN")
-    require(fire, department=dept)
-    require(ohs, department=dept)
-    return dept, instructor, person, fire, ohs
 
 
 def _quiz_completion(person, program) -> Completion:
