@@ -1,7 +1,7 @@
 """sealed records: register PDFs and evidence packs kept as issued (issued_documents)
 
 Revision ID: 30ab9359daaa
-Revises: 2860f2406465
+Revises: 9af9d4e8b15c
 Create Date: 2026-12-03 21:06:46.662123
 
 """
@@ -13,7 +13,7 @@ import lms.core.model
 
 # revision identifiers, used by Alembic.
 revision = '30ab9359daaa'
-down_revision = '2860f2406465'
+down_revision = '9af9d4e8b15c'
 branch_labels = None
 depends_on = None
 
