@@ -16,7 +16,8 @@ import sqlalchemy as sa
 from lms.accounts.models import Department, User
 from lms.completions.models import Completion, Revocation
 from lms.compliance.models import PersonStatus, Requirement, UnscheduledBriefing
-from lms.core.sqlfuncs import add_months, to_date
+from lms.core.clock import org_zone
+from lms.core.sqlfuncs import add_months, local_date
 from lms.programs.models import Program
 from lms.sessions.models import TrainingSession
 from lms.sessions.scheduling import NOT_A_REFRESHER
@@ -250,7 +251,9 @@ def facts_select(session, scope: Scope | None = None):
             effective_expiry.label("expiry"),
             pending.label("pending_due"),
             pending_reason.label("pending_reason"),
-            sa.func.coalesce(User.start_date, to_date(User.created_at)).label("start"),
+            sa.func.coalesce(User.start_date, local_date(User.created_at, org_zone().key)).label(
+                "start"
+            ),
         )
         .select_from(picked)
         .join(User, User.id == picked.c.user_id)

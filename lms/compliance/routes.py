@@ -30,7 +30,7 @@ from openpyxl.styles import Font
 from lms.accounts import queries as account_queries
 from lms.accounts.models import in_locale
 from lms.accounts.services import department_tree
-from lms.compliance import charts, queries, services, trends
+from lms.compliance import charts, drilldown, queries, services, trends
 from lms.compliance import triggers as _triggers  # noqa: F401  (its hooks: absence, transfer, failed checks)
 from lms.compliance.forms import ActionForm, RequirementForm, UnscheduledForm
 from lms.core import nav, pdf, seal, spreadsheet
@@ -127,8 +127,8 @@ def people() -> str:
     lv = _level()
     program_id = id_arg("program")
     status = _status_arg()
-    after = queries.Cursor.parse(request.args.get("after"))
-    rows, next_cursor = queries.people_page(
+    after = drilldown.Cursor.parse(request.args.get("after"))
+    rows, next_cursor = drilldown.people_page(
         db.session,
         local_today(),
         _window(),
@@ -245,7 +245,7 @@ def _people_rows() -> Iterator[list[Any]]:
     lv = _level()
     labels = status_labels()
     lang = str(get_locale())
-    result = queries.people_export(
+    result = drilldown.people_export(
         db.session,
         local_today(),
         _window(),

@@ -22,8 +22,9 @@ from lms.completions.models import Completion, Revocation
 from lms.compliance import counts, engine
 from lms.compliance.models import ComplianceSnapshot, PersonStatus
 from lms.compliance.queries import FAR, _in_scope, _rows
+from lms.core.clock import org_zone
 from lms.core.model import DbSession
-from lms.core.sqlfuncs import to_date
+from lms.core.sqlfuncs import local_date
 
 
 def _department_history(
@@ -43,7 +44,7 @@ def _department_history(
     ps = PersonStatus
     # each completion holds from its date to its last valid day: its expiry, or the day
     # before its revocation when that comes first ("for ever" as a far date)
-    revoked = to_date(Revocation.revoked_at)
+    revoked = local_date(Revocation.revoked_at, org_zone().key)
     day_before = (
         sa.func.date(revoked, "-1 day")
         if session.get_bind().dialect.name == "sqlite"

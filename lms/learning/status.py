@@ -11,6 +11,7 @@ import sqlalchemy as sa
 from lms.accounts.models import User
 from lms.completions.models import Completion, Revocation
 from lms.completions.standing import Standing
+from lms.core.clock import local_date
 from lms.programs.models import ProgramVersion, Signature
 
 STATES = ("overdue", "due", "in_progress", "not_started", "passed")  # also the sort order
@@ -75,12 +76,12 @@ def approved_dates(session, versions: Sequence[ProgramVersion]) -> dict[int, dat
             .group_by(Signature.version_id)
         ).all()
     )
-    return {v.id: (signed.get(v.id) or v.submitted_at or v.created_at).date() for v in versions}
+    return {v.id: local_date(signed.get(v.id) or v.submitted_at or v.created_at) for v in versions}
 
 
 def _first_due(user: User, approved: date) -> date:
     """The first due date of a program never completed (see training_status)."""
-    start = user.start_date or user.created_at.date()
+    start = user.start_date or local_date(user.created_at)
     return max(start, approved)
 
 

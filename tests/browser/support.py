@@ -121,6 +121,8 @@ def axe_violations(page) -> list[dict[str, Any]]:
     """All WCAG 2.1 A/AA violations axe-core finds on the page as it is now."""
     if not AXE_JS.exists():
         raise RuntimeError(f"{AXE_JS.relative_to(ROOT)} is missing: run `make browser-deps`")
+    # a click may have started a navigation: check the page it leads to, once it has loaded
+    page.wait_for_load_state("load")
     if not page.evaluate("typeof window.axe !== 'undefined'"):
         page.add_script_tag(path=str(AXE_JS))
     return page.evaluate(_RUN_AXE, WCAG_TAGS)

@@ -77,6 +77,7 @@ def test_raise_escalate_twice_answer_and_close(new_page, make_user, tmp_path):
     sign_in(page, first.email, PASSWORD)
     page.goto("/support/")
     page.get_by_role("link", name="Support board").click()
+    page.wait_for_url("**/support/board**")
     assert_accessible(page, "support board (first line)")
     page.locator("#line-1").get_by_role("link", name="Cannot change my PIN").click()
     expect(page.locator(".facts")).to_contain_text("Jānis Krūmiņš")

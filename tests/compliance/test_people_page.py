@@ -7,7 +7,7 @@ from datetime import date
 
 import pytest
 
-from lms.compliance import queries
+from lms.compliance import drilldown
 from lms.extensions import db
 
 
@@ -15,7 +15,7 @@ def _all_rows(department_ids, status=None) -> list[tuple]:
     rows: list[tuple] = []
     after = None
     while True:
-        page, after = queries.people_page(
+        page, after = drilldown.people_page(
             db.session,
             date(2026, 3, 1),
             30,
@@ -47,9 +47,9 @@ def test_walk_and_department_reads_give_the_same_pages(
             complete(person, [dated, undated][i % 2], date(2024 + i % 2, 1 + i % 12, 1 + i % 27))
     scopes = [[division.id, *(u.id for u in units)], [units[0].id], [other.id]]
     for scope in scopes:
-        monkeypatch.setattr(queries, "WALK_SHARE", 1_000)  # every part is "large": walk
+        monkeypatch.setattr(drilldown, "WALK_SHARE", 1_000)  # every part is "large": walk
         walked = _all_rows(scope, status)
-        monkeypatch.setattr(queries, "WALK_SHARE", 0)  # never: read by department
+        monkeypatch.setattr(drilldown, "WALK_SHARE", 0)  # never: read by department
         by_department = _all_rows(scope, status)
         assert walked == by_department, scope
         assert walked or status is not None  # every scope has people

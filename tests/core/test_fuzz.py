@@ -30,6 +30,7 @@ from werkzeug.datastructures import MultiDict
 from wtforms.fields.core import UnboundField
 
 from lms.completions.issued import PDF_KIND as CERTIFICATE_PDF_KIND
+from lms.core.documents import LEDGER_KIND as ISSUED_DOCUMENT_KIND
 from lms.core.model import utcnow
 from lms.core.permissions import ROLES
 from lms.extensions import db
@@ -269,15 +270,21 @@ def signed_state() -> dict[str, list[tuple]]:
 
 
 def changed(before: dict[str, list[tuple]], after: dict[str, list[tuple]]) -> list[str]:
-    """The signed tables that changed. One change is by design: the first download of a
-    certificate records the hash of its PDF once (``completions.services.record_pdf_hash``),
-    with a ledger entry of its own."""
+    """The signed tables that changed. Two changes are by design, each a new ledger entry
+    that leaves every older one as it was: the first download of a certificate records the
+    hash of its PDF once (``completions.services.record_pdf_hash``), and downloading a
+    register PDF or an evidence pack issues a document kept as issued
+    (``lms.core.documents``)."""
     out = []
     for table in SIGNED:
         old, new = before[table], after[table]
         if table == "ledger":
             known = set(old)
-            new = [r for r in new if r in known or r[1] != CERTIFICATE_PDF_KIND]
+            new = [
+                r
+                for r in new
+                if r in known or r[1] not in (CERTIFICATE_PDF_KIND, ISSUED_DOCUMENT_KIND)
+            ]
         elif table == "certificates":
             first = {r[0]: r[2] for r in old}
             new = [(i, code, sha if first.get(i) is not None else None) for i, code, sha in new]

@@ -162,7 +162,12 @@ def test_access_journal_pages_and_exports(client, exam_setup):
     from lms.core import ledger
     from lms.core.audit import AuditEntry
 
-    exported = db.session.query(AuditEntry).filter_by(object_type="exam_access_journal").all()
+    exported = (
+        db.session.query(AuditEntry)
+        .filter_by(object_type="exam_access_journal")
+        .order_by(AuditEntry.id)
+        .all()
+    )
     from lms.core import texts
 
     assert [e.summary for e in exported] == [

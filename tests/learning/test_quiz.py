@@ -70,7 +70,7 @@ def test_passing_makes_a_completion_in_the_ledger(client, signed_in, program, st
     assert completion.user_id == signed_in.id
     assert completion.version_id == program.current_version_id
     assert completion.earned_by == "quiz" and completion.attempt_id == attempt.id
-    assert completion.completed_on == attempt.finished_at.date()
+    assert completion.completed_on == org_clock.local_date(attempt.finished_at)
     assert completion.expires_on == date(
         completion.completed_on.year + 1, completion.completed_on.month, completion.completed_on.day
     )
